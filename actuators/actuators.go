@@ -1,0 +1,40 @@
+package actuators
+
+import (
+	"context"
+	"time"
+)
+
+// Op says whether an action engages a playbook step or reverts it.
+type Op string
+
+// The operations an Action carries.
+const (
+	Engage Op = "engage"
+	Revert Op = "revert"
+)
+
+// Action is one change presage asks an actuator to make: set the knob of one
+// playbook action of one service from From to To.
+type Action struct {
+	Service string    `json:"service"`
+	Action  string    `json:"action"` // playbook action name
+	Op      Op        `json:"op"`
+	From    float64   `json:"from"` // value being replaced
+	To      float64   `json:"to"`   // desired value
+	Reason  string    `json:"reason"`
+	Risk    float64   `json:"risk"`
+	At      time.Time `json:"at"`
+}
+
+// Actuator applies an Action to its target. Apply is idempotent: applying the
+// same To twice leaves the target as applying it once.
+type Actuator interface {
+	Apply(ctx context.Context, a Action) error
+}
+
+// Reader is implemented by actuators that can read the current value of their
+// knob, so that presage records the value it replaces rather than assuming it.
+type Reader interface {
+	Current(ctx context.Context) (float64, error)
+}

@@ -1,0 +1,440 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/optimize"
+	"gonum.org/v1/gonum/stat"
+)
+
+// Parameter bounds of a Holt-Winters fit. Alpha and the component-form
+// trend and season weights β* = Beta/Alpha and γ* = Gamma/(1-Alpha) lie in
+// [smoothLo, smoothHi]; Phi lies in [PhiLo, PhiHi].
+const (
+	smoothLo = 1e-4
+	smoothHi = 0.9999
+	// PhiLo and PhiHi bound the fitted damping parameter φ.
+	PhiLo = 0.8
+	PhiHi = 0.98
+)
+
+// HoltWintersParams are the parameters of a HoltWinters model, in
+// error-correction form (see HoltWinters). A fit keeps them in
+//
+//	0 < Alpha < 1,  0 < Beta < Alpha,  0 < Gamma < 1 - Alpha,  PhiLo <= Phi <= PhiHi
+//
+// (Beta = Alpha·β* and Gamma = (1-Alpha)·γ* with β*, γ* in (0, 1)).
+type HoltWintersParams struct {
+	Alpha float64 // level smoothing α
+	Beta  float64 // trend smoothing β (= αβ* of the component form)
+	Gamma float64 // season smoothing γ; unused without a season
+	Phi   float64 // trend damping φ
+}
+
+// HoltWinters is Holt-Winters exponential smoothing with additive season and
+// damped trend, ETS(A,Ad,A) in Hyndman & Athanasopoulos, "Forecasting:
+// Principles and Practice" (3rd ed., section 8.5). With period m, state
+// level ℓ, trend b and season s, one step is
+//
+//	ŷ(t|t-1) = ℓ(t-1) + φ b(t-1) + s(t-m)
+//	e(t)     = y(t) - ŷ(t|t-1)
+//	ℓ(t)     = ℓ(t-1) + φ b(t-1) + α e(t)
+//	b(t)     = φ b(t-1) + β e(t)
+//	s(t)     = s(t-m) + γ e(t)
+//
+// and the h-step forecast from time T is
+//
+//	ŷ(T+h|T) = ℓ(T) + (φ + φ² + … + φʰ) b(T) + s(T+h-m(k+1)),  k = ⌊(h-1)/m⌋.
+//
+// Without a season (period 0) s is zero and the model is damped Holt,
+// ETS(A,Ad,N).
+//
+// Missing observations (NaN, ±Inf) are filled with the one-step forecast:
+// e(t) = 0, so the state advances on the model's own forecast, and the
+// missing step adds nothing to the fit objective or to the residual pool.
+//
+// Internally the series is mapped to z = (y - c)/r, with c the midrange and
+// r the half range of the finite observations of the fit (r = 1 for a
+// constant series). The model is affine-equivariant, so this changes nothing
+// but the rounding, and lets the fit and the state handle values near the
+// float64 limits.
+type HoltWinters struct {
+	p      HoltWintersParams
+	m      int
+	center float64
+	scale  float64
+
+	level, trend float64
+	season       []float64 // ring of the last m seasonal states; nil when m = 0
+	pos          int       // index in season of s(T+1-m)
+	resid        []float64 // in-sample one-step residuals, scaled
+}
+
+var _ Forecaster = (*HoltWinters)(nil)
+
+// Name returns "holt-winters".
+func (*HoltWinters) Name() string { return NameHoltWinters }
+
+// Period returns the seasonal period in steps, 0 when non-seasonal.
+func (hw *HoltWinters) Period() int { return hw.m }
+
+// Params returns the model's parameters.
+func (hw *HoltWinters) Params() HoltWintersParams { return hw.p }
+
+// Update advances the state by y in O(1). A NaN or ±Inf y advances the
+// state on its one-step forecast (e = 0).
+func (hw *HoltWinters) Update(y float64) {
+	z := (y - hw.center) / hw.scale
+	var s float64
+	if hw.m > 0 {
+		s = hw.season[hw.pos]
+	}
+	f := hw.level + hw.p.Phi*hw.trend
+	var e float64
+	if finite(z) {
+		e = z - (f + s)
+	}
+	hw.level = f + hw.p.Alpha*e
+	hw.trend = hw.p.Phi*hw.trend + hw.p.Beta*e
+	if hw.m > 0 {
+		hw.season[hw.pos] = s + hw.p.Gamma*e
+		hw.pos++
+		if hw.pos == hw.m {
+			hw.pos = 0
+		}
+	}
+}
+
+// Forecast returns ŷ(T+1|T), …, ŷ(T+h|T).
+func (hw *HoltWinters) Forecast(h int) []float64 {
+	if h < 1 {
+		return nil
+	}
+	out := make([]float64, h)
+	var phiH, phiPow float64 = 0, 1
+	idx := hw.pos
+	for j := range out {
+		phiPow *= hw.p.Phi
+		phiH += phiPow
+		z := hw.level + phiH*hw.trend
+		if hw.m > 0 {
+			z += hw.season[idx]
+			idx++
+			if idx == hw.m {
+				idx = 0
+			}
+		}
+		out[j] = hw.center + hw.scale*z
+	}
+	return out
+}
+
+// Paths returns n sample paths of length h: the state equations above with
+// e(t) drawn with replacement from the in-sample one-step residuals.
+func (hw *HoltWinters) Paths(h, n int, rng *rand.Rand) [][]float64 {
+	if h < 1 || n < 1 {
+		return nil
+	}
+	out := newPaths(h, n)
+	// Seasonal states updated within a path are needed again only m steps
+	// later, so one scratch slice of length h serves every path.
+	var fresh []float64
+	if hw.m > 0 && h > hw.m {
+		fresh = make([]float64, h)
+	}
+	p := hw.p
+	for _, path := range out {
+		l, b, idx := hw.level, hw.trend, hw.pos
+		for j := range path {
+			var s float64
+			switch {
+			case hw.m == 0:
+			case j < hw.m:
+				s = hw.season[idx]
+				idx++
+				if idx == hw.m {
+					idx = 0
+				}
+			default:
+				s = fresh[j-hw.m]
+			}
+			e := draw(hw.resid, rng)
+			f := l + p.Phi*b
+			path[j] = hw.center + hw.scale*(f+s+e)
+			l = f + p.Alpha*e
+			b = p.Phi*b + p.Beta*e
+			if fresh != nil {
+				fresh[j] = s + p.Gamma*e
+			}
+		}
+	}
+	return out
+}
+
+// NewHoltWinters filters y with the given parameters, without fitting them,
+// and returns the model at the end of y. The initial state and the handling
+// of missing observations are those of Fit. period 0 (or 1) means no season;
+// y needs at least 2 finite observations and, with a season, 2 periods.
+func NewHoltWinters(y []float64, period int, p HoltWintersParams) (*HoltWinters, error) {
+	if period <= 1 {
+		period = 0
+	}
+	if err := checkHoltWinters(y, period); err != nil {
+		return nil, err
+	}
+	if !(p.Alpha >= 0 && p.Alpha <= 1 && p.Beta >= 0 && p.Beta <= p.Alpha &&
+		p.Gamma >= 0 && p.Gamma <= 1-p.Alpha && p.Phi > 0 && p.Phi <= 1) {
+		return nil, fmt.Errorf("holt-winters parameters %+v: %w", p, ErrSettings)
+	}
+	hw, z := newScaled(y, period)
+	hw.filter(z, initHoltWinters(hw.season, z, period), p)
+	return hw, nil
+}
+
+func checkHoltWinters(y []float64, m int) error {
+	if c := countFinite(y); c < 2 {
+		return fmt.Errorf("holt-winters: %d finite observations, need 2: %w", c, ErrShortHistory)
+	}
+	if m > 0 && len(y) < 2*m {
+		return fmt.Errorf("holt-winters: %d observations, need 2 periods of %d: %w", len(y), m, ErrShortHistory)
+	}
+	if m == 0 && len(y) < MinHolt {
+		return fmt.Errorf("holt-winters: %d observations, need %d: %w", len(y), MinHolt, ErrShortHistory)
+	}
+	return nil
+}
+
+// newScaled returns a HoltWinters with center and scale set from y and an
+// m-long season buffer, and the scaled series.
+func newScaled(y []float64, m int) (*HoltWinters, []float64) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range y {
+		if finite(v) {
+			lo = math.Min(lo, v)
+			hi = math.Max(hi, v)
+		}
+	}
+	// Halve before adding so that the midrange of values near the float64
+	// limits does not overflow.
+	center, scale := lo/2+hi/2, hi/2-lo/2
+	if scale == 0 {
+		scale = 1
+	}
+	z := make([]float64, len(y))
+	for i, v := range y {
+		z[i] = (v - center) / scale
+	}
+	hw := &HoltWinters{m: m, center: center, scale: scale}
+	if m > 0 {
+		hw.season = make([]float64, m)
+	}
+	return hw, z
+}
+
+// hwInit is an initial state: level and trend at time -1, season for times
+// 0..m-1.
+type hwInit struct {
+	level, trend float64
+	season       []float64
+}
+
+// initHoltWinters returns the initial state for the scaled series z. With a
+// season, from the first two periods: the level and trend are the line
+// through (t̄₁, z̄₁) and (t̄₂, z̄₂), the mean time and mean value of the
+// finite observations of each period, and s(j) is the mean deviation from
+// that line of z(j) and z(j+m), centred to sum to zero. Without a season,
+// the least-squares line through the finite observations of the first
+// MinHolt steps (or more, until there are two). season is scratch space for
+// the result.
+func initHoltWinters(season, z []float64, m int) hwInit {
+	if m == 0 {
+		var xs, ys []float64
+		for t, v := range z {
+			if t >= MinHolt && len(xs) >= 2 {
+				break
+			}
+			if finite(v) {
+				xs = append(xs, float64(t))
+				ys = append(ys, v)
+			}
+		}
+		a, b := stat.LinearRegression(xs, ys, nil, false)
+		return hwInit{level: a - b, trend: b}
+	}
+	var mean, tmean [2]float64
+	var count [2]int
+	for i := range 2 {
+		for j, v := range z[i*m : (i+1)*m] {
+			if finite(v) {
+				mean[i] += v
+				tmean[i] += float64(i*m + j)
+				count[i]++
+			}
+		}
+		if count[i] > 0 {
+			mean[i] /= float64(count[i])
+			tmean[i] /= float64(count[i])
+		}
+	}
+	var c0, t0, slope float64
+	switch {
+	case count[0] > 0 && count[1] > 0:
+		c0, t0 = mean[0], tmean[0]
+		slope = (mean[1] - mean[0]) / (tmean[1] - tmean[0])
+	case count[0] > 0:
+		c0 = mean[0]
+	case count[1] > 0:
+		c0 = mean[1]
+	default:
+		for _, v := range z {
+			if finite(v) {
+				c0 = v
+				break
+			}
+		}
+	}
+	line := func(t int) float64 { return c0 + (float64(t)-t0)*slope }
+	var total float64
+	for j := range season {
+		var sum float64
+		var k int
+		for _, t := range [2]int{j, j + m} {
+			if v := z[t]; finite(v) {
+				sum += v - line(t)
+				k++
+			}
+		}
+		season[j] = 0
+		if k > 0 {
+			season[j] = sum / float64(k)
+		}
+		total += season[j]
+	}
+	for j := range season {
+		season[j] -= total / float64(m)
+	}
+	return hwInit{level: line(-1), trend: slope, season: season}
+}
+
+// run filters z from init with p and returns the mean squared one-step
+// error over the finite observations. level, trend and season hold the
+// initial state on entry (season[j] for time j) and the final state on
+// return (season[j] for the last time t ≡ j mod m). It appends the one-step
+// errors to *resid when resid is not nil.
+func run(z []float64, p HoltWintersParams, level, trend *float64, season []float64, resid *[]float64) float64 {
+	l, b := *level, *trend
+	m := len(season)
+	var sse float64
+	var n, pos int
+	for _, v := range z {
+		var s float64
+		if m > 0 {
+			s = season[pos]
+		}
+		f := l + p.Phi*b
+		var e float64
+		if finite(v) {
+			e = v - (f + s)
+			sse += e * e
+			n++
+			if resid != nil {
+				*resid = append(*resid, e)
+			}
+		}
+		l = f + p.Alpha*e
+		b = p.Phi*b + p.Beta*e
+		if m > 0 {
+			season[pos] = s + p.Gamma*e
+			pos++
+			if pos == m {
+				pos = 0
+			}
+		}
+	}
+	*level, *trend = l, b
+	if n == 0 {
+		return 0
+	}
+	return sse / float64(n)
+}
+
+// filter runs the scaled series z through the model from init and keeps
+// the final state and the residuals. init.season may alias hw.season.
+func (hw *HoltWinters) filter(z []float64, init hwInit, p HoltWintersParams) {
+	hw.p = p
+	hw.level, hw.trend = init.level, init.trend
+	hw.pos = 0
+	if hw.m > 0 {
+		copy(hw.season, init.season)
+		hw.pos = len(z) % hw.m
+	}
+	hw.resid = make([]float64, 0, countFinite(z))
+	run(z, p, &hw.level, &hw.trend, hw.season, &hw.resid)
+}
+
+// fitHoltWinters fits α, β, γ and φ (α, β and φ without a season) by
+// minimising the mean squared in-sample one-step error with Nelder-Mead,
+// bounded by maxEval evaluations. Each parameter is the image of an
+// unconstrained variable u under a logistic map onto its interval,
+//
+//	x = lo + (hi - lo) / (1 + exp(-u)),
+//
+// with α, β* = β/α and γ* = γ/(1-α) in [1e-4, 0.9999] and φ in
+// [PhiLo, PhiHi]. The search starts at α = 0.3, β* = 0.1, γ* = 0.1, φ = 0.9.
+func fitHoltWinters(y []float64, m, maxEval int) (*HoltWinters, error) {
+	if err := checkHoltWinters(y, m); err != nil {
+		return nil, err
+	}
+	hw, z := newScaled(y, m)
+	init := initHoltWinters(make([]float64, m), z, m)
+
+	scratch := make([]float64, m)
+	objective := func(u []float64) float64 {
+		p := paramsOf(u, m)
+		l, b := init.level, init.trend
+		copy(scratch, init.season)
+		mse := run(z, p, &l, &b, scratch, nil)
+		if !finite(mse) {
+			return math.MaxFloat64
+		}
+		return mse
+	}
+	u0 := []float64{logit(0.3, smoothLo, smoothHi), logit(0.1, smoothLo, smoothHi), logit(0.9, PhiLo, PhiHi)}
+	if m > 0 {
+		u0 = append(u0, logit(0.1, smoothLo, smoothHi))
+	}
+	res, err := optimize.Minimize(
+		optimize.Problem{Func: objective},
+		u0,
+		&optimize.Settings{FuncEvaluations: maxEval},
+		&optimize.NelderMead{SimplexSize: 1},
+	)
+	if err != nil {
+		return nil, fmt.Errorf("fit holt-winters: %w", err)
+	}
+	hw.filter(z, init, paramsOf(res.X, m))
+	return hw, nil
+}
+
+// paramsOf maps the unconstrained u = (u_α, u_β*, u_φ[, u_γ*]) to parameters.
+func paramsOf(u []float64, m int) HoltWintersParams {
+	a := logistic(u[0], smoothLo, smoothHi)
+	p := HoltWintersParams{
+		Alpha: a,
+		Beta:  a * logistic(u[1], smoothLo, smoothHi),
+		Phi:   logistic(u[2], PhiLo, PhiHi),
+	}
+	if m > 0 {
+		p.Gamma = (1 - a) * logistic(u[3], smoothLo, smoothHi)
+	}
+	return p
+}
+
+func logistic(u, lo, hi float64) float64 { return lo + (hi-lo)/(1+math.Exp(-u)) }
+
+func logit(x, lo, hi float64) float64 {
+	q := (x - lo) / (hi - lo)
+	return math.Log(q / (1 - q))
+}

@@ -1,0 +1,104 @@
+package model
+
+import (
+	"math"
+	"slices"
+)
+
+// Risk is the breach risk over sample paths.
+type Risk struct {
+	// Probability is the share of paths in which the incident pattern
+	// occurs within the horizon.
+	Probability float64
+	// Steps is the steps to breach: the first step h (1-based) at which the
+	// share of paths that have breached by h is at least the trigger (and
+	// above zero); -1 when it never is.
+	Steps int
+}
+
+// BreachRisk computes the share of paths in which the incident pattern
+// Pattern{Above: above, Consecutive: k} occurs: a path breaches at the first
+// step at which it has been above `above` for k consecutive samples, counting
+// the run samples right before the path (the observed history, Hold.Run)
+// that were already above. With run = k-1 one path sample above breaches at
+// step 1. k < 1 counts as 1, run < 0 as 0; a NaN sample is not above and
+// ends a run, as in Incidents.
+//
+// Steps is the first h with
+//
+//	#{paths breached at or before h} / len(paths) >= trigger
+//
+// and -1 when there is none; a trigger <= 0 is met by the first breach of
+// any path. Paths may differ in length; an empty set of paths has
+// Probability 0 and Steps -1.
+func BreachRisk(paths [][]float64, above float64, k, run int, trigger float64) Risk {
+	horizon := 0
+	for _, p := range paths {
+		horizon = max(horizon, len(p))
+	}
+	if len(paths) == 0 || horizon == 0 {
+		return Risk{Steps: -1}
+	}
+	// first[h] counts the paths whose first breach is at step h+1.
+	first := make([]int, horizon)
+	var breached int
+	for _, p := range paths {
+		h := Hold{Pattern: Pattern{Above: above, Consecutive: k}, Run: max(run, 0)}
+		for j, v := range p {
+			h.ObserveBreach(v > above)
+			if h.State() == Firing {
+				first[j]++
+				breached++
+				break
+			}
+		}
+	}
+	r := Risk{Probability: float64(breached) / float64(len(paths)), Steps: -1}
+	var cum int
+	for j, c := range first {
+		cum += c
+		if cum > 0 && float64(cum)/float64(len(paths)) >= trigger {
+			r.Steps = j + 1
+			break
+		}
+	}
+	return r
+}
+
+// Quantile returns the q-quantile (0 <= q <= 1) across paths of the values
+// at step h (1-based), linearly interpolated between order statistics:
+// with the n finite values sorted as v(0) <= … <= v(n-1),
+//
+//	Q(q) = v(⌊i⌋) + (i - ⌊i⌋)(v(⌊i⌋+1) - v(⌊i⌋)),  i = q(n-1)
+//
+// (type 7 of Hyndman & Fan, the default of R and NumPy). Paths shorter than
+// h and NaN values are skipped; Quantile returns NaN when nothing is left.
+// It panics if q is outside [0, 1] or h < 1.
+func Quantile(paths [][]float64, h int, q float64) float64 {
+	if !(q >= 0 && q <= 1) {
+		panic("model: quantile out of range")
+	}
+	if h < 1 {
+		panic("model: step out of range")
+	}
+	vs := make([]float64, 0, len(paths))
+	for _, p := range paths {
+		if len(p) >= h && !math.IsNaN(p[h-1]) {
+			vs = append(vs, p[h-1])
+		}
+	}
+	if len(vs) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(vs)
+	i := q * float64(len(vs)-1)
+	lo := int(i)
+	if lo >= len(vs)-1 {
+		return vs[len(vs)-1]
+	}
+	frac := i - float64(lo)
+	if frac == 0 {
+		return vs[lo]
+	}
+	return vs[lo] + frac*(vs[lo+1]-vs[lo])
+}

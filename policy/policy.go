@@ -1,0 +1,291 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Mode selects how a service is controlled.
+type Mode int
+
+// The modes: None never acts; Reactive acts only on an incident in progress
+// (after K consecutive breaches); Predictive also acts on the forecast.
+const (
+	None Mode = iota
+	Reactive
+	Predictive
+)
+
+var modeNames = [...]string{None: "none", Reactive: "reactive", Predictive: "predictive"}
+
+func (m Mode) String() string {
+	if int(m) >= 0 && int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// ParseMode parses "none", "reactive" or "predictive".
+func ParseMode(s string) (Mode, error) {
+	for i, n := range modeNames {
+		if n == s {
+			return Mode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("policy: unknown mode %q (want none, reactive or predictive)", s)
+}
+
+// Reason is the stable code of a decision's outcome.
+type Reason string
+
+// The reason codes. They are stable: logs, metrics, dry-run output and golden
+// files use them.
+const (
+	Disabled          Reason = "Disabled"          // mode none: never act
+	NoData            Reason = "NoData"            // a needed signal is missing, stale or NaN
+	ReactiveFloor     Reason = "ReactiveFloor"     // incident in progress: engage the next action
+	Escalate          Reason = "Escalate"          // risk ≥ trigger and breach within warm-up: engage the next action
+	BreachNotImminent Reason = "BreachNotImminent" // risk ≥ trigger but breach further than the next action's warm-up
+	Settling          Reason = "Settling"          // the last engaged action is still warming up
+	Cooldown          Reason = "Cooldown"          // the action changed too recently
+	PlaybookExhausted Reason = "PlaybookExhausted" // every action is engaged
+	AtBound           Reason = "AtBound"           // the capped wish equals the current value: engaged with no change
+	Holding           Reason = "Holding"           // actions engaged, risk one level down not below clear
+	RevertPending     Reason = "RevertPending"     // risk below clear for less than the revert window
+	Revert            Reason = "Revert"            // revert the last engaged action
+	Steady            Reason = "Steady"            // nothing engaged, nothing to do
+)
+
+// Reasons lists every reason code.
+var Reasons = []Reason{Disabled, NoData, ReactiveFloor, Escalate, BreachNotImminent, Settling,
+	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady}
+
+// Step is one action of a playbook as the policy sees it.
+type Step struct {
+	Name        string
+	Warmup      time.Duration // how long the action takes to help
+	Cooldown    time.Duration // least time between two changes of this action
+	RevertAfter time.Duration // how long the risk must stay below clear before reverting
+	Min, Max    float64       // bounds of the knob
+	Baseline    float64       // the knob's value when not engaged, if it cannot be read
+	Engaged     float64       // the wished value when engaged
+}
+
+// Settings is a service's policy configuration.
+type Settings struct {
+	Mode     Mode
+	Trigger  float64       // risk at or above which to escalate
+	Clear    float64       // risk below which the risk has passed
+	Interval time.Duration // control interval
+	Playbook []Step
+}
+
+// Input is what the controller saw this step.
+type Input struct {
+	// DataOK is false when a signal the decision needs is missing, stale or NaN.
+	DataOK bool
+	// Firing reports an incident in progress (the incident pattern holds).
+	Firing bool
+	// Risk is the breach risk at the playbook's current level, and
+	// TimeToBreach when it first crosses the trigger (negative: never).
+	Risk         float64
+	TimeToBreach time.Duration
+	// RiskBelow is the breach risk one level down, had the last engaged
+	// action been reverted; it decides reverts.
+	RiskBelow float64
+	// Current holds the knob value of each playbook step as read from its
+	// target; NaN where it cannot be read (the Step's Baseline is used).
+	Current []float64
+}
+
+// Engagement records one engaged action and the value it replaced.
+type Engagement struct {
+	Step     int       `json:"step"`      // index in the playbook
+	From     float64   `json:"from"`      // the value replaced, restored on revert
+	To       float64   `json:"to"`        // the value set
+	At       time.Time `json:"at"`        // when it was engaged
+	NoChange bool      `json:"no_change"` // engaged at bound: nothing was applied
+}
+
+// State is a service's policy state. The zero value is nothing engaged.
+type State struct {
+	// Engaged is the stack of engaged actions in playbook order.
+	Engaged []Engagement `json:"engaged"`
+	// Changed is when each step last changed, by step name.
+	Changed map[string]time.Time `json:"changed,omitempty"`
+	// ClearSince is when the risk one level down last went below clear;
+	// zero when it is not below clear.
+	ClearSince time.Time `json:"clear_since"`
+}
+
+// Level returns the number of engaged actions.
+func (s State) Level() int { return len(s.Engaged) }
+
+// clone returns a deep copy of s, so a Decision never aliases its input.
+func (s State) clone() State {
+	out := State{ClearSince: s.ClearSince}
+	out.Engaged = append([]Engagement(nil), s.Engaged...)
+	if s.Changed != nil {
+		out.Changed = make(map[string]time.Time, len(s.Changed))
+		for k, v := range s.Changed {
+			out.Changed[k] = v
+		}
+	}
+	return out
+}
+
+// Change is a change of one knob that a Decision asks for.
+type Change struct {
+	Step   int     // index in the playbook
+	Name   string  // the step's name
+	Revert bool    // true: revert, false: engage
+	From   float64 // the value replaced
+	Wish   float64 // the uncapped wish
+	To     float64 // the capped value to set
+}
+
+// Decision is the outcome of Decide.
+type Decision struct {
+	Reason  Reason
+	Message string
+	Change  *Change // nil when nothing is to be applied
+	Next    State   // the state once Change (if any) is applied
+}
+
+// Decide returns what to do at now given the input and the state. It is pure.
+func Decide(s Settings, in Input, st State, now time.Time) Decision {
+	next := st.clone()
+	d := Decision{Next: next}
+	switch {
+	case s.Mode == None:
+		d.Reason, d.Message = Disabled, "policy none never acts"
+		return d
+	case !in.DataOK:
+		d.Reason, d.Message = NoData, "a needed signal is missing, stale or NaN: no action, no revert"
+		return d
+	}
+
+	forecastHigh := s.Mode == Predictive && in.Risk >= s.Trigger
+	if in.Firing || forecastHigh {
+		d.Next.ClearSince = time.Time{}
+		return escalate(s, in, d, now, forecastHigh && !in.Firing)
+	}
+
+	if st.Level() == 0 {
+		d.Next.ClearSince = time.Time{}
+		d.Reason, d.Message = Steady, fmt.Sprintf("nothing engaged; risk %.2f below trigger %.2f", in.Risk, s.Trigger)
+		if s.Mode == Reactive {
+			d.Message = "nothing engaged; no incident in progress"
+		}
+		return d
+	}
+	return revert(s, in, d, now)
+}
+
+func escalate(s Settings, in Input, d Decision, now time.Time, predictive bool) Decision {
+	st := d.Next
+	i := st.Level()
+	if i >= len(s.Playbook) {
+		d.Reason, d.Message = PlaybookExhausted, fmt.Sprintf("all %d actions engaged", len(s.Playbook))
+		return d
+	}
+	step := s.Playbook[i]
+	if predictive && (in.TimeToBreach < 0 || in.TimeToBreach > step.Warmup+s.Interval) {
+		d.Reason = BreachNotImminent
+		d.Message = fmt.Sprintf("risk %.2f ≥ trigger but breach in %s, beyond %s's warm-up %s + %s",
+			in.Risk, fmtTTB(in.TimeToBreach), step.Name, step.Warmup, s.Interval)
+		return d
+	}
+	if i > 0 {
+		last := st.Engaged[i-1]
+		if ready := last.At.Add(s.Playbook[last.Step].Warmup); !last.NoChange && now.Before(ready) {
+			d.Reason = Settling
+			d.Message = fmt.Sprintf("%s warming up until %s", s.Playbook[last.Step].Name, ready.Format(time.RFC3339))
+			return d
+		}
+	}
+	if t, ok := st.Changed[step.Name]; ok && now.Sub(t) < step.Cooldown {
+		d.Reason = Cooldown
+		d.Message = fmt.Sprintf("%s changed %s ago, cooldown %s", step.Name, now.Sub(t), step.Cooldown)
+		return d
+	}
+	from := step.Baseline
+	if i < len(in.Current) && !math.IsNaN(in.Current[i]) {
+		from = in.Current[i]
+	}
+	wish := step.Engaged
+	to := math.Min(math.Max(wish, step.Min), step.Max)
+	e := Engagement{Step: i, From: from, To: to, At: now}
+	if to == from {
+		e.NoChange = true
+		d.Next.Engaged = append(d.Next.Engaged, e)
+		d.Reason = AtBound
+		d.Message = fmt.Sprintf("%s already at %g (wish %g, bounds [%g, %g]): engaged with no change", step.Name, from, wish, step.Min, step.Max)
+		return d
+	}
+	d.Next.Engaged = append(d.Next.Engaged, e)
+	if d.Next.Changed == nil {
+		d.Next.Changed = make(map[string]time.Time)
+	}
+	d.Next.Changed[step.Name] = now
+	d.Change = &Change{Step: i, Name: step.Name, From: from, Wish: wish, To: to}
+	if predictive {
+		d.Reason = Escalate
+		d.Message = fmt.Sprintf("risk %.2f ≥ trigger %.2f, breach in %s ≤ warm-up %s + %s: %s %g → %g",
+			in.Risk, s.Trigger, fmtTTB(in.TimeToBreach), step.Warmup, s.Interval, step.Name, from, to)
+	} else {
+		d.Reason = ReactiveFloor
+		d.Message = fmt.Sprintf("incident in progress: %s %g → %g", step.Name, from, to)
+	}
+	if to != wish {
+		d.Message += fmt.Sprintf(" (wish %g capped to [%g, %g])", wish, step.Min, step.Max)
+	}
+	return d
+}
+
+func revert(s Settings, in Input, d Decision, now time.Time) Decision {
+	st := d.Next
+	top := st.Engaged[st.Level()-1]
+	step := s.Playbook[top.Step]
+	if in.RiskBelow >= s.Clear {
+		d.Next.ClearSince = time.Time{}
+		d.Reason = Holding
+		d.Message = fmt.Sprintf("%d engaged; risk without %s %.2f ≥ clear %.2f", st.Level(), step.Name, in.RiskBelow, s.Clear)
+		return d
+	}
+	if st.ClearSince.IsZero() {
+		d.Next.ClearSince = now
+	}
+	if since := now.Sub(d.Next.ClearSince); since < step.RevertAfter {
+		d.Reason = RevertPending
+		d.Message = fmt.Sprintf("risk without %s %.2f below clear for %s of %s", step.Name, in.RiskBelow, since, step.RevertAfter)
+		return d
+	}
+	if t, ok := st.Changed[step.Name]; ok && !top.NoChange && now.Sub(t) < step.Cooldown {
+		d.Reason = Cooldown
+		d.Message = fmt.Sprintf("%s changed %s ago, cooldown %s", step.Name, now.Sub(t), step.Cooldown)
+		return d
+	}
+	d.Next.Engaged = d.Next.Engaged[:st.Level()-1]
+	d.Next.ClearSince = time.Time{}
+	d.Reason = Revert
+	if top.NoChange {
+		d.Message = fmt.Sprintf("risk passed: %s released (it had made no change)", step.Name)
+		return d
+	}
+	if d.Next.Changed == nil {
+		d.Next.Changed = make(map[string]time.Time)
+	}
+	d.Next.Changed[step.Name] = now
+	d.Change = &Change{Step: top.Step, Name: step.Name, Revert: true, From: top.To, Wish: top.From, To: top.From}
+	d.Message = fmt.Sprintf("risk without %s below clear %.2f for %s: %s %g → %g", step.Name, s.Clear, step.RevertAfter, step.Name, top.To, top.From)
+	return d
+}
+
+func fmtTTB(d time.Duration) string {
+	if d < 0 {
+		return "never"
+	}
+	return d.String()
+}

@@ -1,0 +1,169 @@
+package policy
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+
+func at(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+
+func settings(mode Mode) Settings {
+	return Settings{
+		Mode: mode, Trigger: 0.5, Clear: 0.2, Interval: time.Minute,
+		Playbook: []Step{
+			{Name: "queue", Warmup: time.Minute, Cooldown: 5 * time.Minute, RevertAfter: 15 * time.Minute, Min: 0, Max: 1, Baseline: 0, Engaged: 1},
+			{Name: "replicas", Warmup: 5 * time.Minute, Cooldown: 5 * time.Minute, RevertAfter: 15 * time.Minute, Min: 0, Max: 3, Baseline: 0, Engaged: 5},
+			{Name: "cpu", Warmup: 2 * time.Minute, Cooldown: 5 * time.Minute, RevertAfter: 15 * time.Minute, Min: 0.4, Max: 1, Baseline: 1, Engaged: 0.5},
+		},
+	}
+}
+
+func engaged(steps ...int) State {
+	st := State{Changed: map[string]time.Time{}}
+	names := []string{"queue", "replicas", "cpu"}
+	tos := []float64{1, 3, 0.5}
+	froms := []float64{0, 0, 1}
+	for _, i := range steps {
+		st.Engaged = append(st.Engaged, Engagement{Step: i, From: froms[i], To: tos[i], At: at(-60)})
+		st.Changed[names[i]] = at(-60)
+	}
+	return st
+}
+
+func TestDecide(t *testing.T) {
+	nan := math.NaN()
+	ok := Input{DataOK: true, Risk: 0, TimeToBreach: -1, RiskBelow: 0}
+	risky := Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute, RiskBelow: 0.8}
+	tests := []struct {
+		name     string
+		mode     Mode
+		in       Input
+		st       State
+		now      time.Time
+		reason   Reason
+		change   *Change
+		level    int // level after the decision
+		clearSet bool
+	}{
+		{name: "none never acts", mode: None, in: Input{DataOK: true, Firing: true, Risk: 1}, reason: Disabled},
+		{name: "missing data: no action", mode: Predictive, in: Input{DataOK: false, Firing: true, Risk: 1}, reason: NoData},
+		{name: "missing data: no revert", mode: Predictive, in: Input{DataOK: false, RiskBelow: 0}, st: engaged(0), reason: NoData, level: 1},
+		{name: "steady", mode: Predictive, in: ok, reason: Steady},
+		{name: "reactive steady despite risk", mode: Reactive, in: risky, reason: Steady},
+		{name: "escalate", mode: Predictive, in: risky, reason: Escalate,
+			change: &Change{Step: 0, Name: "queue", From: 0, Wish: 1, To: 1}, level: 1},
+		{name: "escalate reads current value", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute, Current: []float64{nan, 1, 1}},
+			st: engaged(0), reason: Escalate, change: &Change{Step: 1, Name: "replicas", From: 1, Wish: 5, To: 3}, level: 2},
+		{name: "breach not imminent", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: 10 * time.Minute}, reason: BreachNotImminent},
+		{name: "breach time unknown", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: -1}, reason: BreachNotImminent},
+		{name: "reactive floor ignores forecast", mode: Reactive, in: Input{DataOK: true, Firing: true, TimeToBreach: -1}, reason: ReactiveFloor,
+			change: &Change{Step: 0, Name: "queue", From: 0, Wish: 1, To: 1}, level: 1},
+		{name: "reactive floor in predictive mode", mode: Predictive, in: Input{DataOK: true, Firing: true, Risk: 0, TimeToBreach: -1}, reason: ReactiveFloor,
+			change: &Change{Step: 0, Name: "queue", From: 0, Wish: 1, To: 1}, level: 1},
+		{name: "settling after engagement", mode: Predictive, in: Input{DataOK: true, Firing: true},
+			st: State{Engaged: []Engagement{{Step: 0, From: 0, To: 1, At: at(0)}}}, now: at(0).Add(30 * time.Second), reason: Settling, level: 1},
+		{name: "cooldown on engage", mode: Predictive, in: risky,
+			st: State{Changed: map[string]time.Time{"queue": at(-2)}}, now: at(0), reason: Cooldown},
+		{name: "playbook exhausted", mode: Predictive, in: risky, st: engaged(0, 1, 2), reason: PlaybookExhausted, level: 3},
+		{name: "at bound", mode: Predictive, in: Input{DataOK: true, Firing: true, Current: []float64{1}}, reason: AtBound, level: 1},
+		{name: "holding", mode: Predictive, in: Input{DataOK: true, Risk: 0.3, RiskBelow: 0.3}, st: engaged(0), reason: Holding, level: 1},
+		{name: "revert pending", mode: Predictive, in: ok, st: engaged(0, 1), reason: RevertPending, level: 2, clearSet: true},
+		{name: "revert last first", mode: Predictive, in: ok,
+			st: func() State { s := engaged(0, 1); s.ClearSince = at(-15); return s }(), reason: Revert,
+			change: &Change{Step: 1, Name: "replicas", Revert: true, From: 3, Wish: 0, To: 0}, level: 1},
+		{name: "cooldown on revert", mode: Predictive, in: ok,
+			st: func() State { s := engaged(0); s.ClearSince = at(-20); s.Changed["queue"] = at(-1); return s }(), reason: Cooldown, level: 1, clearSet: true},
+		{name: "reactive revert", mode: Reactive, in: ok,
+			st: func() State { s := engaged(0); s.ClearSince = at(-15); return s }(), reason: Revert,
+			change: &Change{Step: 0, Name: "queue", Revert: true, From: 1, Wish: 0, To: 0}},
+		{name: "release at-bound engagement", mode: Predictive, in: ok,
+			st: State{Engaged: []Engagement{{Step: 0, From: 1, To: 1, At: at(-1), NoChange: true}}, ClearSince: at(-15)}, reason: Revert},
+	}
+	seen := map[Reason]bool{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := tt.now
+			if now.IsZero() {
+				now = at(0)
+			}
+			before := tt.st.clone()
+			d := Decide(settings(tt.mode), tt.in, tt.st, now)
+			seen[d.Reason] = true
+			if d.Reason != tt.reason {
+				t.Fatalf("reason = %s (%s), want %s", d.Reason, d.Message, tt.reason)
+			}
+			if d.Message == "" {
+				t.Errorf("empty message")
+			}
+			switch {
+			case tt.change == nil && d.Change != nil:
+				t.Errorf("change = %+v, want none", *d.Change)
+			case tt.change != nil && d.Change == nil:
+				t.Errorf("no change, want %+v", *tt.change)
+			case tt.change != nil && *d.Change != *tt.change:
+				t.Errorf("change = %+v, want %+v", *d.Change, *tt.change)
+			}
+			if got := d.Next.Level(); got != tt.level {
+				t.Errorf("level = %d, want %d", got, tt.level)
+			}
+			if got := !d.Next.ClearSince.IsZero(); got != tt.clearSet {
+				t.Errorf("clear since set = %v, want %v", got, tt.clearSet)
+			}
+			if len(before.Engaged) != len(tt.st.Engaged) {
+				t.Errorf("Decide changed its input state")
+			}
+		})
+	}
+	for _, r := range Reasons {
+		if !seen[r] {
+			t.Errorf("no test case covers reason %s", r)
+		}
+	}
+}
+
+// TestEscalateAndRevertSequence walks a playbook up and down.
+func TestEscalateAndRevertSequence(t *testing.T) {
+	s := settings(Predictive)
+	var st State
+	risky := Input{DataOK: true, Risk: 0.9, TimeToBreach: time.Minute, RiskBelow: 0.9}
+	var got []string
+	for m := 0; m < 90; m++ {
+		in := risky
+		if m >= 20 {
+			in = Input{DataOK: true, Risk: 0, TimeToBreach: -1, RiskBelow: 0}
+		}
+		d := Decide(s, in, st, at(m))
+		if d.Change != nil {
+			op := "+"
+			if d.Change.Revert {
+				op = "-"
+			}
+			got = append(got, op+d.Change.Name)
+		}
+		st = d.Next
+	}
+	want := []string{"+queue", "+replicas", "+cpu", "-cpu", "-replicas", "-queue"}
+	if len(got) != len(want) {
+		t.Fatalf("changes = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("changes = %v, want %v", got, want)
+		}
+	}
+}
+
+func TestParseMode(t *testing.T) {
+	for _, m := range []Mode{None, Reactive, Predictive} {
+		got, err := ParseMode(m.String())
+		if err != nil || got != m {
+			t.Errorf("ParseMode(%q) = %v, %v", m.String(), got, err)
+		}
+	}
+	if _, err := ParseMode("aggressive"); err == nil {
+		t.Error("ParseMode(aggressive): no error")
+	}
+}
