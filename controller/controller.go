@@ -1,0 +1,570 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
+
+	"github.com/presage-dev/presage/actuators"
+	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/model"
+	"github.com/presage-dev/presage/policy"
+)
+
+// Options wires a Controller.
+type Options struct {
+	// Config is the validated configuration, defaults applied.
+	Config *config.Config
+	// Source reads the signals.
+	Source metrics.Source
+	// Actuators holds, per service name, one actuator per playbook action,
+	// in playbook order.
+	Actuators map[string][]actuators.Actuator
+	// Mode is the policy mode of every service. Default none.
+	Mode policy.Mode
+	// Logger receives one line per decision that changes something or
+	// whose reason changed (debug for the others); nil discards.
+	Logger *slog.Logger
+	// Registerer receives presage's own metrics; nil registers nowhere.
+	Registerer prometheus.Registerer
+	// OnDecision, when set, is called with every decision, in service
+	// order, from Step's goroutine.
+	OnDecision func(Record)
+	// State is an earlier run's policy state by service (from the state
+	// file); engaged actions in it are kept and reverted as usual.
+	State map[string]policy.State
+	// OnStateChange, when set, is called with the whole state after any
+	// service's state changed (to persist it).
+	OnStateChange func(map[string]policy.State) error
+	// Speed runs Run's clock this many times faster than real time (for
+	// demos against the simulator). Default 1.
+	Speed float64
+}
+
+// Record is one decision of one service at one step: what the controller
+// saw, forecast and did.
+type Record struct {
+	Time    time.Time
+	Service string
+	Mode    policy.Mode
+	Reason  policy.Reason
+	Message string
+	// Latency and Load are the observed latency and forecast signal (NaN
+	// when missing).
+	Latency float64
+	Load    float64
+	// Risk is the breach risk at the current level, TimeToBreach when it
+	// crosses the trigger (negative: never within the horizon).
+	Risk         float64
+	TimeToBreach time.Duration
+	// Forecast is the forecast signal at the horizon: 10%, 50% and 90%
+	// quantiles over the sample paths (NaN without a model).
+	Forecast [3]float64
+	// BreachLevel is the learned level of the forecast signal at which the
+	// current playbook level breaches (+Inf while unknown).
+	BreachLevel float64
+	// Level is the number of engaged actions after the decision.
+	Level int
+	// Firing reports an incident in progress.
+	Firing bool
+	// Action is the change applied or attempted, nil when none.
+	Action *actuators.Action
+	// Err is the actuator's error when the change failed.
+	Err error
+}
+
+// Controller runs the control loop over every configured service.
+type Controller struct {
+	cfg      *config.Config
+	src      metrics.Source
+	mode     policy.Mode
+	log      *slog.Logger
+	tel      *telemetry
+	onDec    func(Record)
+	onState  func(map[string]policy.State) error
+	speed    float64
+	interval time.Duration
+	stale    time.Duration
+	services []*service
+
+	mu        sync.Mutex // guards the fields below (read by /readyz)
+	lastOK    time.Time  // step time of the last successful source read
+	lastStep  time.Time
+	everRead  bool
+	sourceErr error
+}
+
+// service is the controller's state of one service.
+type service struct {
+	cfg      config.Service
+	settings policy.Settings
+	pattern  model.Pattern
+	acts     []actuators.Actuator
+	signal   metrics.Signal // the forecast signal
+	horizon  int            // steps
+	period   int            // steps
+	refit    cron.Schedule
+	next     time.Time // next refit
+	hold     model.Hold
+	hist     *ring
+	fc       model.Forecaster
+	rng      *rand.Rand
+	levels   []*levelStats
+	st       policy.State
+	pending  *actuators.Action
+	reason   policy.Reason
+	fitted   bool
+}
+
+// levelStats is what the controller learned of one playbook level: the
+// (load, latency) pairs observed while it was settled, and the load at
+// which it breaches.
+type levelStats struct {
+	obs    *pairRing
+	added  int
+	level  float64
+	known  bool
+	breach bool // a new breach sample arrived since the last estimate
+}
+
+// learnEvery is how many new observations of a level trigger a new estimate
+// of its breach level (a breach sample triggers one at once).
+const learnEvery = 60
+
+// New builds a Controller. It returns an error when the configuration and
+// the actuators do not match.
+func New(o Options) (*Controller, error) {
+	if o.Config == nil || o.Source == nil {
+		return nil, errors.New("controller: config and source are required")
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	speed := o.Speed
+	if speed <= 0 {
+		speed = 1
+	}
+	g := o.Config.Global
+	c := &Controller{
+		cfg: o.Config, src: o.Source, mode: o.Mode, log: log, tel: newTelemetry(o.Registerer),
+		onDec: o.OnDecision, onState: o.OnStateChange, speed: speed,
+		interval: time.Duration(g.Interval), stale: time.Duration(g.StaleAfter),
+	}
+	if c.interval <= 0 {
+		return nil, errors.New("controller: global.interval must be > 0")
+	}
+	if c.stale <= 0 {
+		c.stale = 2 * c.interval
+	}
+	histLen := int(time.Duration(g.History) / c.interval)
+	for i, sc := range o.Config.Services {
+		acts := o.Actuators[sc.Name]
+		if len(acts) != len(sc.Playbook) {
+			return nil, fmt.Errorf("controller: service %q: %d actuators for %d playbook actions", sc.Name, len(acts), len(sc.Playbook))
+		}
+		sched, err := cron.ParseStandard(sc.Forecast.Refit)
+		if err != nil {
+			return nil, fmt.Errorf("controller: services[%d].forecast.refit: %w", i, err)
+		}
+		s := &service{
+			cfg: sc, acts: acts, refit: sched,
+			pattern: model.Pattern{Above: sc.Incident.Above, Consecutive: sc.Incident.Consecutive},
+			signal:  metrics.Signal(sc.Forecast.Signal),
+			horizon: max(1, int(time.Duration(sc.Forecast.Horizon)/c.interval)),
+			period:  int(time.Duration(sc.Forecast.Period) / c.interval),
+			hist:    newRing(max(histLen, 2)),
+			rng:     rand.New(rand.NewPCG(sc.Forecast.Seed, uint64(i)+1)),
+			st:      o.State[sc.Name],
+		}
+		s.hold.Pattern = s.pattern
+		s.settings = policy.Settings{Mode: o.Mode, Trigger: sc.Forecast.Trigger, Clear: sc.Forecast.Clear, Interval: c.interval}
+		for _, a := range sc.Playbook {
+			s.settings.Playbook = append(s.settings.Playbook, policy.Step{
+				Name: a.Name, Warmup: time.Duration(a.Warmup), Cooldown: time.Duration(a.Cooldown),
+				RevertAfter: time.Duration(a.RevertAfter), Min: a.Min, Max: a.Max,
+				Baseline: a.BaselineValue(), Engaged: a.EngagedValue(),
+			})
+		}
+		if s.st.Level() > len(sc.Playbook) {
+			return nil, fmt.Errorf("controller: service %q: saved state has %d engaged actions, playbook has %d", sc.Name, s.st.Level(), len(sc.Playbook))
+		}
+		for range len(sc.Playbook) + 1 {
+			s.levels = append(s.levels, &levelStats{obs: newPairRing(max(histLen, 2)), level: math.Inf(1)})
+		}
+		c.services = append(c.services, s)
+	}
+	return c, nil
+}
+
+// Interval returns the control interval.
+func (c *Controller) Interval() time.Duration { return c.interval }
+
+// State returns a copy of every service's policy state.
+func (c *Controller) State() map[string]policy.State {
+	out := make(map[string]policy.State, len(c.services))
+	for _, s := range c.services {
+		out[s.cfg.Name] = s.st
+	}
+	return out
+}
+
+// Step runs one control step at now: read every signal, update history and
+// models, compute the risk, decide, act and export.
+func (c *Controller) Step(ctx context.Context, now time.Time) error {
+	start := time.Now()
+	defer func() { c.tel.stepDuration.Observe(time.Since(start).Seconds()) }()
+
+	snap, err := c.src.Read(ctx, now)
+	c.mu.Lock()
+	c.lastStep = now
+	if err != nil {
+		c.sourceErr = err
+		kind := "read"
+		if errors.Is(err, context.DeadlineExceeded) {
+			kind = "timeout"
+		}
+		c.tel.sourceErrors.WithLabelValues(kind).Inc()
+		c.log.Warn("source read failed", "err", err)
+		snap = metrics.Snapshot{}
+	} else {
+		c.sourceErr = nil
+		c.lastOK = now
+		c.everRead = true
+	}
+	c.mu.Unlock()
+
+	changed := false
+	for _, s := range c.services {
+		if c.stepService(ctx, s, snap, now) {
+			changed = true
+		}
+	}
+	if changed && c.onState != nil {
+		if err := c.onState(c.State()); err != nil {
+			c.log.Error("saving state failed", "err", err)
+			return fmt.Errorf("save state: %w", err)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("read source: %w", err)
+	}
+	return nil
+}
+
+// value returns a usable sample's value, or NaN, counting the missing.
+func (c *Controller) value(s *service, snap metrics.Snapshot, sig metrics.Signal, now time.Time) float64 {
+	v, ok := snap.Get(s.cfg.Name, sig)
+	if !ok || !v.Usable(now, c.stale) {
+		c.tel.missing.WithLabelValues(s.cfg.Name, string(sig)).Inc()
+		return math.NaN()
+	}
+	c.tel.signal.WithLabelValues(s.cfg.Name, string(sig)).Set(v.Value)
+	return v.Value
+}
+
+func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.Snapshot, now time.Time) (changed bool) {
+	name := s.cfg.Name
+	lat := c.value(s, snap, metrics.Latency, now)
+	load := lat
+	if s.signal != metrics.Latency {
+		load = c.value(s, snap, s.signal, now)
+	}
+	for _, sig := range []metrics.Signal{metrics.PoolInUse, metrics.PoolLimit} {
+		if sig != s.signal && !configured(s.cfg.Signals, sig) {
+			continue
+		}
+		if sig != s.signal {
+			c.value(s, snap, sig, now)
+		}
+	}
+	dataOK := !math.IsNaN(lat) && !math.IsNaN(load)
+
+	s.hold.Observe(lat)
+	s.hist.push(load)
+	c.learn(s, lat, load, now)
+	c.forecastModel(s, load, now)
+
+	rec := Record{Time: now, Service: name, Mode: c.mode, Latency: lat, Load: load,
+		Firing: s.hold.State() == model.Firing, TimeToBreach: -1,
+		Forecast: [3]float64{math.NaN(), math.NaN(), math.NaN()}}
+	in := policy.Input{DataOK: dataOK, Firing: rec.Firing, TimeToBreach: -1}
+	level := s.st.Level()
+	rec.BreachLevel = c.breachLevel(s, level)
+	if dataOK {
+		c.assess(s, &in, &rec, lat, load, level)
+	}
+	in.Current = c.current(ctx, s)
+
+	d := policy.Decide(s.settings, in, s.st, now)
+	rec.Reason, rec.Message = d.Reason, d.Message
+	if d.Change != nil {
+		a := c.action(s, d, rec, now)
+		rec.Action = &a
+		err := s.acts[d.Change.Step].Apply(ctx, a)
+		result := "ok"
+		if err != nil {
+			result = "failed"
+			rec.Err = err
+			s.pending = &a
+			c.log.Warn("action failed; will retry next step", "service", name, "action", a.Action, "op", a.Op, "to", a.To, "err", err)
+		} else {
+			s.pending = nil
+			changed = !engagedEqual(s.st, d.Next)
+			s.st = d.Next
+		}
+		c.tel.actions.WithLabelValues(name, a.Action, string(a.Op), result).Inc()
+	} else {
+		changed = !engagedEqual(s.st, d.Next)
+		s.st = d.Next
+	}
+	rec.Level = s.st.Level()
+	c.export(s, rec)
+	c.logDecision(ctx, s, rec)
+	s.reason = rec.Reason
+	if c.onDec != nil {
+		c.onDec(rec)
+	}
+	return changed
+}
+
+// assess fills the risk inputs of the decision.
+func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load float64, level int) {
+	// Reactive (and predictive without a model yet): the risk one level
+	// down is whether the current load would breach there, or, while that
+	// level's breach level is unknown, whether the latency is above the
+	// threshold now.
+	below := func() float64 {
+		if level == 0 {
+			return 0
+		}
+		if s.signal == metrics.Latency {
+			return b2f(lat > s.pattern.Above)
+		}
+		if l := c.breachLevel(s, level-1); !math.IsInf(l, 1) {
+			return b2f(load >= l)
+		}
+		return b2f(lat > s.pattern.Above)
+	}
+	in.RiskBelow = below()
+	if s.fc == nil {
+		return
+	}
+	paths := s.fc.Paths(s.horizon, s.cfg.Forecast.Paths, s.rng)
+	for i, q := range []float64{0.1, 0.5, 0.9} {
+		rec.Forecast[i] = model.Quantile(paths, s.horizon, q)
+	}
+	if s.settings.Mode != policy.Predictive {
+		return
+	}
+	run := min(s.hold.Run, max(s.pattern.Consecutive-1, 0))
+	r := model.BreachRisk(paths, c.threshold(s, level), s.pattern.Consecutive, run, s.settings.Trigger)
+	in.Risk, rec.Risk = r.Probability, r.Probability
+	if r.Steps >= 0 {
+		in.TimeToBreach = time.Duration(r.Steps) * c.interval
+	}
+	rec.TimeToBreach = in.TimeToBreach
+	if level > 0 {
+		in.RiskBelow = model.BreachRisk(paths, c.threshold(s, level-1), s.pattern.Consecutive, run, s.settings.Trigger).Probability
+	}
+}
+
+// threshold is the value of the forecast signal above which the service
+// breaches at the given playbook level.
+func (c *Controller) threshold(s *service, level int) float64 {
+	if s.signal == metrics.Latency {
+		return s.pattern.Above
+	}
+	return c.breachLevel(s, level)
+}
+
+// breachLevel returns the learned load at which the level breaches; a level
+// not yet learned inherits the nearest lower level's (assuming, until it is
+// seen, that the action does not help); +Inf when no level is known.
+func (c *Controller) breachLevel(s *service, level int) float64 {
+	if s.signal == metrics.Latency {
+		return s.pattern.Above
+	}
+	for l := min(level, len(s.levels)-1); l >= 0; l-- {
+		if s.levels[l].known {
+			return s.levels[l].level
+		}
+	}
+	return math.Inf(1)
+}
+
+// learn records the (load, latency) pair for the current playbook level once
+// the level has settled (its last action warmed up), and re-estimates the
+// level's breach level from time to time.
+func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
+	if s.signal == metrics.Latency || math.IsNaN(lat) || math.IsNaN(load) {
+		return
+	}
+	level := s.st.Level()
+	if level > 0 {
+		e := s.st.Engaged[level-1]
+		if now.Before(e.At.Add(s.settings.Playbook[e.Step].Warmup)) {
+			return
+		}
+	}
+	ls := s.levels[level]
+	ls.obs.push(load, lat)
+	ls.added++
+	if lat > s.pattern.Above {
+		ls.breach = true
+	}
+	if ls.added < learnEvery && !ls.breach {
+		return
+	}
+	ls.added, ls.breach = 0, false
+	n := ls.obs.x.len()
+	if v, ok := model.BreachLevel(ls.obs.x.last(n), ls.obs.y.last(n), s.pattern.Above); ok {
+		ls.level, ls.known = v, true
+	}
+}
+
+// forecastModel refits the model when the refit schedule says so (against
+// the step's time) and otherwise feeds it the new observation.
+func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
+	if s.fc != nil && now.Before(s.next) {
+		s.fc.Update(y)
+		return
+	}
+	s.next = s.refit.Next(now)
+	window := s.hist.len()
+	if s.period > 0 {
+		window = min(window, 4*s.period)
+	}
+	fc, err := model.Fit(s.hist.last(window), model.Settings{Period: s.period, Model: s.cfg.Forecast.Model, Seed: s.cfg.Forecast.Seed})
+	if err != nil {
+		c.tel.refits.WithLabelValues(s.cfg.Name, s.cfg.Forecast.Model, "failed").Inc()
+		if s.fc != nil {
+			s.fc.Update(y)
+		}
+		if s.fitted {
+			c.log.Warn("model fit failed; keeping the previous model", "service", s.cfg.Name, "err", err)
+		}
+		// Too little history yet: try again next step.
+		s.next = now
+		return
+	}
+	s.fc, s.fitted = fc, true
+	c.tel.refits.WithLabelValues(s.cfg.Name, fc.Name(), "ok").Inc()
+	c.log.Debug("model fitted", "service", s.cfg.Name, "model", fc.Name(), "points", window)
+}
+
+// current reads each playbook knob's current value where the actuator can.
+func (c *Controller) current(ctx context.Context, s *service) []float64 {
+	out := make([]float64, len(s.acts))
+	for i, a := range s.acts {
+		out[i] = math.NaN()
+		if r, ok := a.(actuators.Reader); ok {
+			if v, err := r.Current(ctx); err == nil {
+				out[i] = v
+			}
+		}
+	}
+	return out
+}
+
+// action builds the actuator's Action for a decision's change. A change
+// identical to one that failed earlier keeps that attempt's time, so the
+// retry carries the same idempotency key and is never applied twice.
+func (c *Controller) action(s *service, d policy.Decision, rec Record, now time.Time) actuators.Action {
+	op := actuators.Engage
+	if d.Change.Revert {
+		op = actuators.Revert
+	}
+	a := actuators.Action{Service: s.cfg.Name, Action: d.Change.Name, Op: op, From: d.Change.From,
+		To: d.Change.To, Reason: string(d.Reason), Risk: rec.Risk, At: now}
+	if p := s.pending; p != nil && p.Action == a.Action && p.Op == a.Op && p.To == a.To {
+		a.At = p.At
+	}
+	return a
+}
+
+func (c *Controller) export(s *service, rec Record) {
+	name := s.cfg.Name
+	c.tel.decisions.WithLabelValues(name, string(rec.Reason)).Inc()
+	c.tel.risk.WithLabelValues(name).Set(rec.Risk)
+	ttb := math.Inf(1)
+	if rec.TimeToBreach >= 0 {
+		ttb = rec.TimeToBreach.Seconds()
+	}
+	c.tel.timeToBreach.WithLabelValues(name).Set(ttb)
+	c.tel.breachLevel.WithLabelValues(name, string(s.signal)).Set(c.breachLevel(s, s.st.Level()))
+	for i, q := range []string{"0.1", "0.5", "0.9"} {
+		if !math.IsNaN(rec.Forecast[i]) {
+			c.tel.forecast.WithLabelValues(name, string(s.signal), q).Set(rec.Forecast[i])
+		}
+	}
+	c.tel.level.WithLabelValues(name).Set(float64(s.st.Level()))
+	engaged := make([]bool, len(s.settings.Playbook))
+	for _, e := range s.st.Engaged {
+		engaged[e.Step] = true
+	}
+	for i, st := range s.settings.Playbook {
+		c.tel.engaged.WithLabelValues(name, st.Name).Set(b2f(engaged[i]))
+	}
+}
+
+func (c *Controller) logDecision(ctx context.Context, s *service, rec Record) {
+	level := slog.LevelDebug
+	if rec.Action != nil || rec.Reason != s.reason {
+		level = slog.LevelInfo
+	}
+	attrs := []any{"service", rec.Service, "reason", rec.Reason, "risk", round(rec.Risk),
+		"latency", round(rec.Latency), "level", rec.Level, "msg_detail", rec.Message}
+	if rec.TimeToBreach >= 0 {
+		attrs = append(attrs, "time_to_breach", rec.TimeToBreach)
+	}
+	if rec.Action != nil {
+		attrs = append(attrs, "action", rec.Action.Action, "op", rec.Action.Op, "to", rec.Action.To)
+	}
+	c.log.Log(ctx, level, "decision", attrs...)
+}
+
+func configured(sig config.Signals, s metrics.Signal) bool {
+	switch s {
+	case metrics.Latency:
+		return !sig.Latency.IsZero()
+	case metrics.Requests:
+		return !sig.Requests.IsZero()
+	case metrics.PoolInUse:
+		return !sig.PoolInUse.IsZero()
+	case metrics.PoolLimit:
+		return !sig.PoolLimit.IsZero()
+	}
+	return false
+}
+
+func engagedEqual(a, b policy.State) bool {
+	if len(a.Engaged) != len(b.Engaged) {
+		return false
+	}
+	for i := range a.Engaged {
+		if a.Engaged[i] != b.Engaged[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func round(v float64) float64 { return math.Round(v*1e4) / 1e4 }

@@ -1,0 +1,368 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/presage-dev/presage/actuators"
+	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/policy"
+)
+
+const testConfig = `
+global: {interval: 1m, history: 1d}
+services:
+  - name: web
+    signals:
+      latency: {sim: latency_p99}
+      requests: {sim: requests}
+    incident: {above: 0.5, consecutive: 3}
+    forecast: {horizon: 10m, period: 0s, refit: "@hourly"}
+    playbook:
+      - {name: queue, actuator: {kind: sim, knob: queue}, warmup: 1m, cooldown: 2m, revert_after: 5m}
+      - {name: replicas, actuator: {kind: sim, knob: replicas}, min: 0, max: 3, warmup: 5m}
+`
+
+func loadConfig(t *testing.T) *config.Config {
+	t.Helper()
+	c, err := config.Load([]byte(testConfig), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// script is a metrics.Source that serves a scripted latency and load, one
+// value per call; NaN values are left out of the snapshot.
+type script struct {
+	mu       sync.Mutex
+	lat      []float64
+	load     []float64
+	i        int
+	err      error
+	lagSteps int // timestamps this many minutes old
+}
+
+func (s *script) Read(_ context.Context, now time.Time) (metrics.Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return nil, s.err
+	}
+	i := min(s.i, len(s.lat)-1)
+	s.i++
+	snap := metrics.Snapshot{}
+	ts := now.Add(-time.Duration(s.lagSteps) * time.Minute)
+	if v := s.lat[i]; !math.IsNaN(v) {
+		snap.Set("web", metrics.Latency, metrics.Sample{Time: ts, Value: v})
+	}
+	if v := s.load[i]; !math.IsNaN(v) {
+		snap.Set("web", metrics.Requests, metrics.Sample{Time: ts, Value: v})
+	}
+	return snap, nil
+}
+
+func repeat(v float64, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+func concat(xs ...[]float64) []float64 {
+	var out []float64
+	for _, x := range xs {
+		out = append(out, x...)
+	}
+	return out
+}
+
+// flaky fails its first n applies.
+type flaky struct {
+	n       int
+	applied []actuators.Action
+}
+
+func (f *flaky) Apply(_ context.Context, a actuators.Action) error {
+	f.applied = append(f.applied, a)
+	if len(f.applied) <= f.n {
+		return errors.New("target down")
+	}
+	return nil
+}
+
+type harness struct {
+	ctl  *Controller
+	recs []Record
+	rec  *actuators.Recorder
+	reg  *prometheus.Registry
+}
+
+func newHarness(t *testing.T, mode policy.Mode, src metrics.Source, acts ...actuators.Actuator) *harness {
+	t.Helper()
+	h := &harness{rec: actuators.NewRecorder(nil), reg: prometheus.NewRegistry()}
+	if len(acts) == 0 {
+		acts = []actuators.Actuator{h.rec, h.rec}
+	}
+	ctl, err := New(Options{
+		Config: loadConfig(t), Source: src, Mode: mode, Registerer: h.reg,
+		Actuators:  map[string][]actuators.Actuator{"web": acts},
+		OnDecision: func(r Record) { h.recs = append(h.recs, r) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ctl = ctl
+	return h
+}
+
+var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+
+func (h *harness) steps(t *testing.T, n int) {
+	t.Helper()
+	for i := range n {
+		if err := h.ctl.Step(context.Background(), t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+}
+
+func reasons(recs []Record) []policy.Reason {
+	out := make([]policy.Reason, len(recs))
+	for i, r := range recs {
+		out[i] = r.Reason
+	}
+	return out
+}
+
+func TestReactiveFloorEngagesOnThirdBreach(t *testing.T) {
+	src := &script{lat: concat(repeat(0.1, 5), repeat(0.9, 4)), load: repeat(50, 9)}
+	h := newHarness(t, policy.Reactive, src)
+	h.steps(t, 9)
+	got := reasons(h.recs)
+	// Breaches at steps 5, 6, 7: the third one fires the reactive floor.
+	if got[6] != policy.Steady || got[7] != policy.ReactiveFloor {
+		t.Fatalf("reasons = %v", got)
+	}
+	if got[8] != policy.Settling && got[8] != policy.ReactiveFloor {
+		t.Errorf("step 8 reason = %s", got[8])
+	}
+	recs := h.rec.Records()
+	if len(recs) == 0 || recs[0].Action != "queue" || recs[0].Op != actuators.Engage || recs[0].To != 1 {
+		t.Fatalf("recorded = %+v", recs)
+	}
+}
+
+func TestMissingDataIsNeverZero(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		name string
+		src  *script
+	}{
+		{"NaN latency", &script{lat: repeat(nan, 6), load: repeat(50, 6)}},
+		{"NaN load", &script{lat: repeat(0.9, 6), load: repeat(nan, 6)}},
+		{"stale samples", &script{lat: repeat(0.9, 6), load: repeat(50, 6), lagSteps: 5}},
+		{"source down", &script{lat: repeat(0.9, 6), load: repeat(50, 6), err: errors.New("connection refused")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, policy.Predictive, tt.src)
+			for i := range 6 {
+				h.ctl.Step(context.Background(), t0.Add(time.Duration(i)*time.Minute))
+			}
+			for _, r := range h.recs {
+				if r.Reason != policy.NoData {
+					t.Fatalf("reason = %s, want NoData", r.Reason)
+				}
+			}
+			if n := len(h.rec.Records()); n != 0 {
+				t.Fatalf("%d actions on missing data", n)
+			}
+		})
+	}
+}
+
+func TestFailedActionIsRetriedWithSameKey(t *testing.T) {
+	src := &script{lat: repeat(0.9, 8), load: repeat(50, 8)}
+	f := &flaky{n: 2}
+	h := newHarness(t, policy.Reactive, src, f, f)
+	h.steps(t, 5)
+	if len(f.applied) != 3 {
+		t.Fatalf("applied %d times, want 3 (two failures, one success)", len(f.applied))
+	}
+	for _, a := range f.applied {
+		if !a.At.Equal(f.applied[0].At) || a.To != 1 || a.Action != "queue" {
+			t.Fatalf("retries differ: %+v", f.applied)
+		}
+	}
+	if h.recs[2].Err == nil || h.recs[2].Level != 0 {
+		t.Errorf("failed step: err %v level %d, want an error and level 0", h.recs[2].Err, h.recs[2].Level)
+	}
+	if h.recs[4].Err != nil || h.recs[4].Level != 1 {
+		t.Errorf("successful retry: err %v level %d", h.recs[4].Err, h.recs[4].Level)
+	}
+}
+
+func TestPredictiveActsBeforeTheBreach(t *testing.T) {
+	// The service breaches when the load passes 90: learned from a first
+	// ramp, then the second ramp is seen coming.
+	var lat, load []float64
+	for cycle := 0; cycle < 2; cycle++ {
+		for i := 0; i < 120; i++ {
+			x := 40 + float64(i)
+			if i >= 60 {
+				x = 40 + float64(119-i)
+			}
+			load = append(load, x)
+			lat = append(lat, 0.05/(1-x/100))
+		}
+	}
+	src := &script{lat: lat, load: load}
+	h := newHarness(t, policy.Predictive, src)
+	h.steps(t, len(lat))
+	firstEngage := func(from, to int) (int, policy.Reason) {
+		for i := from; i < to; i++ {
+			if a := h.recs[i].Action; a != nil && a.Op == actuators.Engage {
+				return i, h.recs[i].Reason
+			}
+		}
+		return -1, ""
+	}
+	// Latency passes 0.5 where the load passes 90 (i = 51 in a cycle): the
+	// breach, three samples later, is at i = 53.
+	i2, why := firstEngage(120, 240)
+	if why != policy.Escalate {
+		t.Fatalf("second cycle: first engagement at %d with %s, want Escalate", i2, why)
+	}
+	t.Logf("second cycle: engaged at %d (%s)", i2, why)
+	if i2 >= 120+53 {
+		t.Errorf("second cycle engaged at step %d, not before the breach at %d", i2, 120+53)
+	}
+}
+
+func TestRunUnderSynctest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &script{lat: repeat(0.1, 100), load: repeat(50, 100)}
+		h := newHarness(t, policy.Predictive, src)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- h.ctl.Run(ctx) }()
+		time.Sleep(10*time.Minute + time.Second)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if len(h.recs) != 11 {
+			t.Fatalf("%d steps in 10 minutes, want 11", len(h.recs))
+		}
+		for i := 1; i < len(h.recs); i++ {
+			if d := h.recs[i].Time.Sub(h.recs[i-1].Time); d != time.Minute {
+				t.Fatalf("step %d came %s after the previous one", i, d)
+			}
+		}
+	})
+}
+
+func TestSpeedRunsVirtualClockFaster(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &script{lat: repeat(0.1, 100), load: repeat(50, 100)}
+		h := newHarness(t, policy.Predictive, src)
+		h.ctl.speed = 60
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- h.ctl.Run(ctx) }()
+		time.Sleep(10*time.Second + time.Millisecond)
+		cancel()
+		<-done
+		if len(h.recs) != 11 {
+			t.Fatalf("%d steps in 10 s at speed 60, want 11", len(h.recs))
+		}
+		if d := h.recs[10].Time.Sub(h.recs[0].Time); d != 10*time.Minute {
+			t.Errorf("virtual time advanced %s, want 10m", d)
+		}
+	})
+}
+
+func TestEndpoints(t *testing.T) {
+	src := &script{lat: repeat(0.1, 10), load: repeat(50, 10)}
+	h := newHarness(t, policy.Predictive, src)
+	srv := httptest.NewServer(h.ctl.Handler(h.reg))
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		resp, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/readyz"); code != 503 {
+		t.Errorf("/readyz before the first step = %d, want 503", code)
+	}
+	h.steps(t, 3)
+	if code, _ := get("/readyz"); code != 200 {
+		t.Errorf("/readyz after a step = %d, want 200", code)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz = %d", code)
+	}
+	_, body := get("/metrics")
+	for _, name := range []string{"presage_signal_value", "presage_breach_risk", "presage_time_to_breach_seconds",
+		"presage_engaged_actions", "presage_decisions_total", "presage_step_duration_seconds", "presage_model_refits_total"} {
+		if !strings.Contains(body, name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	// The source goes down: ready until it has been down three intervals.
+	src.err = errors.New("down")
+	for i := 3; i < 8; i++ {
+		h.ctl.Step(context.Background(), t0.Add(time.Duration(i)*time.Minute))
+	}
+	if code, _ := get("/readyz"); code != 503 {
+		t.Errorf("/readyz with the source down 5 intervals = %d, want 503", code)
+	}
+	_, body = get("/metrics")
+	if !strings.Contains(body, `presage_source_errors_total{kind="read"} 5`) {
+		t.Errorf("source errors not counted")
+	}
+}
+
+func TestRefitFollowsStepTime(t *testing.T) {
+	src := &script{lat: repeat(0.1, 200), load: repeat(50, 200)}
+	h := newHarness(t, policy.Predictive, src)
+	h.steps(t, 181) // 00:00 .. 03:00 in virtual time
+	mf, err := h.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok float64
+	for _, f := range mf {
+		if f.GetName() != "presage_model_refits_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == "ok" {
+					ok += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	// A first fit once there is enough history, then one at 01:00, 02:00, 03:00.
+	if ok != 4 {
+		t.Errorf("%v successful fits over three virtual hours, want 4", ok)
+	}
+}

@@ -1,0 +1,35 @@
+// Package controller runs presage's control loop.
+//
+// Every mode runs the same Step(ctx, now); only the bindings change: the
+// metrics.Source (Prometheus or the simulator), the actuators (real ones,
+// the dry-run recorder, or the simulator's knobs) and the clock (Run reads
+// the wall clock; a replay calls Step with virtual time). The controller
+// never knows whether it is simulated.
+//
+// One step, for every service:
+//
+//	read the latest sample of every signal (one source read for all services)
+//	  → append the forecast signal to the bounded history (NaN when missing)
+//	  → feed the latency to the incident hold (model.Hold)
+//	  → learn the load at which the current playbook level breaches
+//	  → refit the model when the refit schedule says so (against now),
+//	    else update it with the new sample
+//	  → draw sample paths over the horizon; breach risk and time to breach
+//	    at the current level, and the risk one level down (for reverts)
+//	  → policy.Decide → apply the change, if any → export and log
+//
+// Breach risk with a load signal: the model forecasts the load (requests
+// per second), which the controller's actions do not change, and the
+// controller learns, per playbook level, the load at and above which the
+// latency breaches (model.BreachLevel over the (load, latency) pairs seen
+// while that level was settled). The risk at a level is the share of load
+// paths that stay above that level's breach load for the incident pattern's
+// K samples. A level not yet observed inherits the level below's breach
+// load, so presage assumes an action does not help until it has seen it
+// help. With the latency signal forecast directly, the threshold is the
+// incident pattern's.
+//
+// A change that the actuator fails to apply leaves the state as it was: the
+// next step decides again and retries the same change with the same
+// idempotency key.
+package controller

@@ -1,0 +1,51 @@
+package controller
+
+// ring is a bounded history of float64 values, oldest dropped first.
+type ring struct {
+	buf   []float64
+	start int
+	n     int
+}
+
+func newRing(capacity int) *ring {
+	if capacity < 1 {
+		capacity = 1
+	}
+	return &ring{buf: make([]float64, capacity)}
+}
+
+func (r *ring) push(v float64) {
+	if r.n < len(r.buf) {
+		r.buf[(r.start+r.n)%len(r.buf)] = v
+		r.n++
+		return
+	}
+	r.buf[r.start] = v
+	r.start = (r.start + 1) % len(r.buf)
+}
+
+func (r *ring) len() int { return r.n }
+
+// last returns the newest n values (all when n exceeds the length), oldest first.
+func (r *ring) last(n int) []float64 {
+	if n > r.n {
+		n = r.n
+	}
+	out := make([]float64, n)
+	off := r.n - n
+	for i := range out {
+		out[i] = r.buf[(r.start+off+i)%len(r.buf)]
+	}
+	return out
+}
+
+// pairRing is a bounded history of (x, y) pairs.
+type pairRing struct {
+	x, y *ring
+}
+
+func newPairRing(capacity int) *pairRing {
+	return &pairRing{x: newRing(capacity), y: newRing(capacity)}
+}
+
+func (p *pairRing) push(x, y float64) { p.x.push(x); p.y.push(y) }
