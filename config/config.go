@@ -1,0 +1,657 @@
+package config
+
+import (
+	"math"
+	"time"
+
+	commoncfg "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"github.com/robfig/cron/v3"
+)
+
+// Duration is a YAML duration such as "30s", "5m", "1h" or "7d" (Prometheus
+// syntax). Negative durations do not parse.
+type Duration = model.Duration
+
+// Source kinds (source.kind).
+const (
+	SourceSim        = "sim"
+	SourcePrometheus = "prometheus"
+)
+
+// Signal names: the keys of a service's signals, and the values of
+// forecast.signal.
+const (
+	SignalLatency   = "latency"
+	SignalRequests  = "requests"
+	SignalPoolInUse = "pool_in_use"
+	SignalPoolLimit = "pool_limit"
+)
+
+// Simulator signals (signals.*.sim).
+const (
+	SimLatencyP99 = "latency_p99"
+	SimRequests   = "requests"
+	SimPoolInUse  = "pool_in_use"
+	SimPoolLimit  = "pool_limit"
+)
+
+// Forecast models (forecast.model).
+const (
+	ModelAuto          = "auto"
+	ModelHoltWinters   = "holt-winters"
+	ModelSeasonalNaive = "seasonal-naive"
+	ModelNaive         = "naive"
+)
+
+// Actuator kinds (actuator.kind).
+const (
+	ActuatorSim     = "sim"
+	ActuatorWebhook = "webhook"
+)
+
+// Simulated service knobs (actuator.knob, kind sim).
+const (
+	KnobQueue    = "queue"
+	KnobReplicas = "replicas"
+	KnobCPULimit = "cpu_limit"
+)
+
+// DefaultAuthHeader is the webhook header that carries the credential when
+// auth_file or auth_env is set and auth_header is not.
+const DefaultAuthHeader = "Authorization"
+
+// The default values. Load decodes every section onto these (each entry of
+// services starts as DefaultService, each entry of a playbook as
+// DefaultAction), so a field the file leaves out keeps its default and a
+// field the file sets, to zero included, keeps the file's value. Code that
+// builds a Config by hand starts from them too, then calls SetDefaults.
+var (
+	// DefaultConfig is the configuration of an empty file, services aside.
+	DefaultConfig = Config{
+		Global: DefaultGlobal,
+		Source: DefaultSource,
+	}
+
+	// DefaultGlobal holds the global defaults. StaleAfter is left zero:
+	// SetDefaults derives it from Interval.
+	DefaultGlobal = Global{
+		Interval: Duration(time.Minute),
+		History:  Duration(7 * 24 * time.Hour),
+		Listen:   "127.0.0.1:9797",
+	}
+
+	// DefaultSource reads the built-in simulator.
+	DefaultSource = Source{
+		Kind:       SourceSim,
+		Prometheus: DefaultPrometheus,
+	}
+
+	// DefaultPrometheus holds the Prometheus source defaults, with
+	// Prometheus's own HTTP client defaults (follow redirects, HTTP/2).
+	DefaultPrometheus = Prometheus{
+		Timeout:          Duration(10 * time.Second),
+		ServiceLabel:     "service",
+		HTTPClientConfig: commoncfg.DefaultHTTPClientConfig,
+	}
+
+	// DefaultService is the start of every entry of services.
+	DefaultService = Service{
+		Incident: DefaultIncident,
+		Forecast: DefaultForecast,
+		Sim:      DefaultSim,
+	}
+
+	// DefaultIncident has no threshold: incident.above is required.
+	DefaultIncident = Incident{
+		Consecutive: 3,
+	}
+
+	// DefaultForecast holds the forecast defaults. Signal is left empty:
+	// SetDefaults derives it from the service's signals.
+	DefaultForecast = Forecast{
+		Model:   ModelAuto,
+		Horizon: Duration(30 * time.Minute),
+		Period:  Duration(24 * time.Hour),
+		Refit:   "@hourly",
+		Trigger: 0.5,
+		Clear:   0.2,
+		Paths:   200,
+		Seed:    1,
+	}
+
+	// DefaultAction is the start of every entry of a playbook. Baseline and
+	// Engaged are left nil: SetDefaults derives them from Min and Max.
+	DefaultAction = Action{
+		Warmup:      Duration(time.Minute),
+		Min:         0,
+		Max:         1,
+		Cooldown:    Duration(5 * time.Minute),
+		RevertAfter: Duration(15 * time.Minute),
+		Actuator: Actuator{
+			Webhook: DefaultWebhook,
+		},
+	}
+
+	// DefaultWebhook holds the webhook actuator defaults.
+	DefaultWebhook = Webhook{
+		Timeout: Duration(10 * time.Second),
+		Retries: 3,
+	}
+
+	// DefaultSim is the default simulated service and load.
+	DefaultSim = Sim{
+		Plant: DefaultPlant,
+		Load:  DefaultWorkload,
+	}
+
+	// DefaultPlant holds the simulated service's default parameters.
+	DefaultPlant = Plant{
+		AppCapacity:     100,
+		NeighbourCPU:    0.3,
+		DBCapacity:      120,
+		ReplicaCapacity: 60,
+		ReadFraction:    0.7,
+		ReplicaWarmup:   Duration(5 * time.Minute),
+		QueueFraction:   0.4,
+		PoolSize:        50,
+		ServiceTime:     0.05,
+		Noise:           0.05,
+	}
+
+	// DefaultWorkload is the default generated load: a week with a daily cycle,
+	// two bursts a day and one flash crowd.
+	DefaultWorkload = Workload{
+		Peak:        1.2,
+		Duration:    Duration(7 * 24 * time.Hour),
+		Start:       "2026-01-05T00:00:00Z",
+		Seed:        1,
+		Daily:       0.5,
+		Trend:       0,
+		Bursts:      2,
+		FlashCrowds: 1,
+	}
+)
+
+// Config is the whole presage configuration.
+type Config struct {
+	Global   Global    `yaml:"global"`
+	Source   Source    `yaml:"source"`
+	Services []Service `yaml:"services"`
+}
+
+// UnmarshalYAML decodes c onto DefaultConfig.
+func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultConfig
+	type plain Config
+	return unmarshal((*plain)(c))
+}
+
+// Service returns the service called name, or nil.
+func (c *Config) Service(name string) *Service {
+	for i := range c.Services {
+		if c.Services[i].Name == name {
+			return &c.Services[i]
+		}
+	}
+	return nil
+}
+
+// SetDefaults fills the defaults that depend on other fields, and the fields
+// whose zero value is not a valid setting, so that it also completes a
+// Config built by hand:
+//
+//   - global.stale_after: 2 × global.interval
+//   - forecast.signal: "requests" when the requests signal is configured,
+//     else "latency"
+//   - baseline: min; engaged: max
+//   - webhook auth_header: "Authorization" when auth_file or auth_env is set
+//   - interval, history, source kind, Prometheus timeout and service label,
+//     consecutive, model, horizon, refit, trigger, clear, paths, webhook
+//     timeout, the plant's capacities, pool size and service time, and the
+//     load's peak, duration and start, when zero or empty.
+//
+// Fields whose zero value means something (listen "" disables the server,
+// period 0, warmup 0, max 0, retries 0, daily 0, ...) take their defaults
+// only from the Default values, which Load starts from. SetDefaults is
+// idempotent; Load calls it before Validate.
+func (c *Config) SetDefaults() {
+	g := &c.Global
+	setDefault(&g.Interval, DefaultGlobal.Interval)
+	setDefault(&g.History, DefaultGlobal.History)
+	setDefault(&g.StaleAfter, 2*g.Interval)
+
+	setDefault(&c.Source.Kind, DefaultSource.Kind)
+	p := &c.Source.Prometheus
+	setDefault(&p.Timeout, DefaultPrometheus.Timeout)
+	setDefault(&p.ServiceLabel, DefaultPrometheus.ServiceLabel)
+
+	for i := range c.Services {
+		c.Services[i].setDefaults()
+	}
+}
+
+func (s *Service) setDefaults() {
+	setDefault(&s.Incident.Consecutive, DefaultIncident.Consecutive)
+
+	f := &s.Forecast
+	setDefault(&f.Model, DefaultForecast.Model)
+	if s.Signals.Requests.IsZero() {
+		setDefault(&f.Signal, SignalLatency)
+	} else {
+		setDefault(&f.Signal, SignalRequests)
+	}
+	setDefault(&f.Horizon, DefaultForecast.Horizon)
+	setDefault(&f.Refit, DefaultForecast.Refit)
+	setDefault(&f.Trigger, DefaultForecast.Trigger)
+	setDefault(&f.Clear, DefaultForecast.Clear)
+	setDefault(&f.Paths, DefaultForecast.Paths)
+
+	for j := range s.Playbook {
+		a := &s.Playbook[j]
+		if a.Baseline == nil {
+			a.Baseline = ptr(a.Min)
+		}
+		if a.Engaged == nil {
+			a.Engaged = ptr(a.Max)
+		}
+		w := &a.Actuator.Webhook
+		setDefault(&w.Timeout, DefaultWebhook.Timeout)
+		if w.AuthFile != "" || w.AuthEnv != "" {
+			setDefault(&w.AuthHeader, DefaultAuthHeader)
+		}
+	}
+
+	pl := &s.Sim.Plant
+	setDefault(&pl.AppCapacity, DefaultPlant.AppCapacity)
+	setDefault(&pl.DBCapacity, DefaultPlant.DBCapacity)
+	setDefault(&pl.ReplicaCapacity, DefaultPlant.ReplicaCapacity)
+	setDefault(&pl.PoolSize, DefaultPlant.PoolSize)
+	setDefault(&pl.ServiceTime, DefaultPlant.ServiceTime)
+
+	l := &s.Sim.Load
+	setDefault(&l.Peak, DefaultWorkload.Peak)
+	setDefault(&l.Duration, DefaultWorkload.Duration)
+	setDefault(&l.Start, DefaultWorkload.Start)
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// SetDirectory makes the relative file paths of c (the Prometheus source's
+// TLS and credential files, the webhooks' auth_file and TLS files, and the
+// load traces) relative to dir. LoadFile calls it with the config file's
+// directory. global.state_file is left relative to the working directory.
+func (c *Config) SetDirectory(dir string) {
+	c.Source.Prometheus.HTTPClientConfig.SetDirectory(dir)
+	for i := range c.Services {
+		s := &c.Services[i]
+		s.Sim.Load.Trace = commoncfg.JoinDir(dir, s.Sim.Load.Trace)
+		for j := range s.Playbook {
+			w := &s.Playbook[j].Actuator.Webhook
+			w.AuthFile = commoncfg.JoinDir(dir, w.AuthFile)
+			w.TLSConfig.SetDirectory(dir)
+		}
+	}
+}
+
+// Global holds settings shared by every service.
+type Global struct {
+	// Interval is the control interval: one step, one sample per signal.
+	// Default 1m.
+	Interval Duration `yaml:"interval"`
+	// History is how much history is kept per signal per service; older
+	// samples are dropped. At least 2×interval. Default 7d.
+	History Duration `yaml:"history"`
+	// StaleAfter is the age past which a sample is missing. Default (and
+	// when 0) 2×interval.
+	StaleAfter Duration `yaml:"stale_after"`
+	// Listen is the address (host:port) of presage's own /metrics, /healthz
+	// and /readyz. Empty disables the server. Default "127.0.0.1:9797".
+	Listen string `yaml:"listen"`
+	// StateFile is where presage keeps the values it replaced, so a restart
+	// reverts or keeps what an earlier run did. Empty keeps state in memory
+	// only. A relative path is relative to the working directory.
+	// Default "".
+	StateFile string `yaml:"state_file"`
+}
+
+// Source says where signals come from.
+type Source struct {
+	// Kind is "sim" (the built-in simulated services) or "prometheus".
+	// Default "sim".
+	Kind string `yaml:"kind"`
+	// Prometheus configures the Prometheus HTTP API source (kind: prometheus).
+	Prometheus Prometheus `yaml:"prometheus"`
+}
+
+// Prometheus configures the Prometheus HTTP API source.
+type Prometheus struct {
+	// URL of the Prometheus server, e.g. "http://127.0.0.1:9090". Required
+	// when source.kind is prometheus.
+	URL string `yaml:"url"`
+	// Timeout bounds one query. Default 10s.
+	Timeout Duration `yaml:"timeout"`
+	// ServiceLabel is the label that tells services apart in a query result.
+	// Default "service".
+	ServiceLabel string `yaml:"service_label"`
+	// HTTPClientConfig holds TLS, authentication and proxy settings, as in
+	// Prometheus's own configuration, inline beside url: tls_config,
+	// basic_auth, authorization, oauth2, proxy_url, follow_redirects
+	// (default true), enable_http2 (default true), http_headers. Relative
+	// file names are relative to the config file.
+	HTTPClientConfig commoncfg.HTTPClientConfig `yaml:",inline"`
+}
+
+// Service is one service presage watches and protects.
+type Service struct {
+	// Name identifies the service; it is the value of the service label in
+	// Prometheus. Required, unique.
+	Name string `yaml:"name"`
+	// Signals says where each signal comes from. Latency is required.
+	Signals Signals `yaml:"signals"`
+	// Incident is the incident pattern.
+	Incident Incident `yaml:"incident"`
+	// Forecast configures the model and the breach risk.
+	Forecast Forecast `yaml:"forecast"`
+	// Playbook is the ordered list of actions, cheapest first.
+	Playbook []Action `yaml:"playbook"`
+	// Sim configures the simulated service and its load (source kind sim and
+	// replay). It is validated whatever the source kind, since replay always
+	// uses it; its defaults are valid.
+	Sim Sim `yaml:"sim"`
+}
+
+// UnmarshalYAML decodes s onto DefaultService.
+func (s *Service) UnmarshalYAML(unmarshal func(any) error) error {
+	*s = DefaultService
+	type plain Service
+	return unmarshal((*plain)(s))
+}
+
+// Action returns the playbook action called name, or nil.
+func (s *Service) Action(name string) *Action {
+	for i := range s.Playbook {
+		if s.Playbook[i].Name == name {
+			return &s.Playbook[i]
+		}
+	}
+	return nil
+}
+
+// Signals maps each signal to where it comes from.
+type Signals struct {
+	Latency   SignalSource `yaml:"latency"`     // p99 latency, seconds; required
+	Requests  SignalSource `yaml:"requests"`    // request rate, per second
+	PoolInUse SignalSource `yaml:"pool_in_use"` // connections in use
+	PoolLimit SignalSource `yaml:"pool_limit"`  // connection pool size
+}
+
+// SignalNames lists the signal names in the order of Signals' fields.
+var SignalNames = []string{SignalLatency, SignalRequests, SignalPoolInUse, SignalPoolLimit}
+
+// Get returns the source of the signal called name (one of SignalNames);
+// an unknown name returns the zero SignalSource.
+func (s Signals) Get(name string) SignalSource {
+	switch name {
+	case SignalLatency:
+		return s.Latency
+	case SignalRequests:
+		return s.Requests
+	case SignalPoolInUse:
+		return s.PoolInUse
+	case SignalPoolLimit:
+		return s.PoolLimit
+	}
+	return SignalSource{}
+}
+
+// SignalSource is a PromQL expression (source kind prometheus) or the name of
+// a simulator signal (source kind sim); exactly the one the source kind uses
+// must be set. An entirely empty SignalSource means the signal is not used.
+type SignalSource struct {
+	// Query is a PromQL expression whose result has one series per service,
+	// told apart by source.prometheus.service_label.
+	Query string `yaml:"query"`
+	// Sim is a simulator signal: "latency_p99", "requests", "pool_in_use" or
+	// "pool_limit".
+	Sim string `yaml:"sim"`
+}
+
+// IsZero reports whether the signal is not configured.
+func (s SignalSource) IsZero() bool { return s.Query == "" && s.Sim == "" }
+
+// Incident is the incident pattern: the latency signal above Above for
+// Consecutive samples in a row.
+type Incident struct {
+	// Above is the latency threshold, seconds. Required, > 0.
+	Above float64 `yaml:"above"`
+	// Consecutive is how many samples in a row above the threshold make a
+	// breach. At least 1. Default 3.
+	Consecutive int `yaml:"consecutive"`
+}
+
+// Forecast configures the model and the breach risk.
+type Forecast struct {
+	// Model is "auto", "holt-winters", "seasonal-naive" or "naive".
+	// Default "auto" (Holt-Winters when history covers two periods, seasonal
+	// naive when it covers one, naive before).
+	Model string `yaml:"model"`
+	// Signal is the signal forecast: "requests" (the load; its breach level
+	// is learned from the service's own history) or "latency" (forecast
+	// directly). Default "requests" when the requests signal is configured,
+	// else "latency".
+	Signal string `yaml:"signal"`
+	// Horizon is how far ahead the forecast looks; at least global.interval.
+	// Default 30m.
+	Horizon Duration `yaml:"horizon"`
+	// Period is the seasonal period, a multiple of global.interval; 0 means
+	// detect it from the history. Default 1d.
+	Period Duration `yaml:"period"`
+	// Refit is a cron expression (five fields or a descriptor such as
+	// "@hourly", optionally prefixed by "CRON_TZ=<zone> ") that says when
+	// the model's parameters are refitted, evaluated against the step's
+	// time. Default "@hourly".
+	Refit string `yaml:"refit"`
+	// Trigger is the breach risk (0..1) at or above which an action engages.
+	// Default 0.5.
+	Trigger float64 `yaml:"trigger"`
+	// Clear is the breach risk (0..1) below which the risk has passed;
+	// must be > 0 and ≤ trigger. Default 0.2.
+	Clear float64 `yaml:"clear"`
+	// Paths is the number of sample paths the risk is computed over.
+	// At least 1. Default 200.
+	Paths int `yaml:"paths"`
+	// Seed seeds the sample paths and the fits. Default 1.
+	Seed uint64 `yaml:"seed"`
+}
+
+// HorizonSteps returns the horizon in steps of interval, rounded up; 0 when
+// interval is not positive.
+func (f Forecast) HorizonSteps(interval Duration) int {
+	if interval <= 0 {
+		return 0
+	}
+	return int((f.Horizon + interval - 1) / interval)
+}
+
+// PeriodSteps returns the seasonal period in steps of interval, rounded to
+// the nearest step; 0 when the period is to be detected or interval is not
+// positive.
+func (f Forecast) PeriodSteps(interval Duration) int {
+	if interval <= 0 || f.Period <= 0 {
+		return 0
+	}
+	return int(math.Round(float64(f.Period) / float64(interval)))
+}
+
+// RefitSchedule parses Refit.
+func (f Forecast) RefitSchedule() (cron.Schedule, error) {
+	return cron.ParseStandard(f.Refit)
+}
+
+// Action is one step of a playbook: a knob an actuator sets.
+type Action struct {
+	// Name identifies the action within its service. Required, unique.
+	Name string `yaml:"name"`
+	// Actuator says what applies the action.
+	Actuator Actuator `yaml:"actuator"`
+	// Warmup is how long the action takes to help once applied. Default 1m.
+	Warmup Duration `yaml:"warmup"`
+	// Min and Max bound the knob's value; Min ≤ Max. Default 0 and 1.
+	Min float64 `yaml:"min"`
+	Max float64 `yaml:"max"`
+	// Baseline is the knob's value when the action is not engaged, used when
+	// the actuator cannot read the current value; within [Min, Max].
+	// Default Min.
+	Baseline *float64 `yaml:"baseline"`
+	// Engaged is the value the knob is set to when the action engages;
+	// within [Min, Max] and different from Baseline. Default Max.
+	Engaged *float64 `yaml:"engaged"`
+	// Cooldown is the least time between two changes of this action.
+	// Default 5m.
+	Cooldown Duration `yaml:"cooldown"`
+	// RevertAfter is how long the risk must stay below forecast.clear before
+	// the action is reverted. Default 15m.
+	RevertAfter Duration `yaml:"revert_after"`
+}
+
+// UnmarshalYAML decodes a onto DefaultAction.
+func (a *Action) UnmarshalYAML(unmarshal func(any) error) error {
+	*a = DefaultAction
+	type plain Action
+	return unmarshal((*plain)(a))
+}
+
+// BaselineValue returns Baseline, or Min when it is not set.
+func (a Action) BaselineValue() float64 {
+	if a.Baseline != nil {
+		return *a.Baseline
+	}
+	return a.Min
+}
+
+// EngagedValue returns Engaged, or Max when it is not set.
+func (a Action) EngagedValue() float64 {
+	if a.Engaged != nil {
+		return *a.Engaged
+	}
+	return a.Max
+}
+
+// Actuator says what applies an action.
+type Actuator struct {
+	// Kind is "sim" (the simulated service's knob) or "webhook". Required.
+	Kind string `yaml:"kind"`
+	// Knob is the simulated service's knob (kind sim): "queue" (async
+	// queue on/off, 0 or 1), "replicas" (read replicas, ≥ 0) or "cpu_limit"
+	// (CPU limit of the non-critical neighbours, as a fraction 0..1 of their
+	// normal limit).
+	Knob string `yaml:"knob"`
+	// Webhook configures the HTTP webhook (kind webhook).
+	Webhook Webhook `yaml:"webhook"`
+}
+
+// Webhook configures an HTTP webhook actuator: it POSTs the action as JSON.
+type Webhook struct {
+	// URL receives the POST: an absolute http or https URL. Required for
+	// kind webhook.
+	URL string `yaml:"url"`
+	// Timeout bounds one attempt. Default 10s.
+	Timeout Duration `yaml:"timeout"`
+	// Retries is how many times a failed attempt (5xx or connection error)
+	// is retried with exponential backoff and jitter; 0 never retries.
+	// Default 3.
+	Retries int `yaml:"retries"`
+	// AuthHeader is the header that carries the credential, e.g.
+	// "Authorization". Default "Authorization" when a credential is set.
+	AuthHeader string `yaml:"auth_header"`
+	// AuthFile is a file whose content (trimmed) is the header's value.
+	// A relative path is relative to the config file. At most one of
+	// AuthFile and AuthEnv.
+	AuthFile string `yaml:"auth_file"`
+	// AuthEnv is an environment variable whose value is the header's value.
+	AuthEnv string `yaml:"auth_env"`
+	// TLSConfig configures TLS; verification is on unless
+	// insecure_skip_verify is set.
+	TLSConfig commoncfg.TLSConfig `yaml:"tls_config"`
+}
+
+// Sim configures the simulated service and the load that drives it.
+type Sim struct {
+	Plant Plant    `yaml:"plant"`
+	Load  Workload `yaml:"load"`
+}
+
+// Plant holds the simulated service's parameters; see package sim for the
+// equations.
+type Plant struct {
+	// AppCapacity is the requests per second the app tier serves at full
+	// CPU; > 0. Default 100.
+	AppCapacity float64 `yaml:"app_capacity"`
+	// NeighbourCPU is the share [0, 1) of the node's CPU the non-critical
+	// neighbours use at their normal limit; lowering their limit gives it
+	// back to the app. Default 0.3.
+	NeighbourCPU float64 `yaml:"neighbour_cpu"`
+	// DBCapacity is the queries per second the primary database serves;
+	// > 0. Default 120.
+	DBCapacity float64 `yaml:"db_capacity"`
+	// ReplicaCapacity is the read queries per second one read replica adds;
+	// > 0. Default 60.
+	ReplicaCapacity float64 `yaml:"replica_capacity"`
+	// ReadFraction is the share (0..1) of database work that replicas can
+	// serve. Default 0.7.
+	ReadFraction float64 `yaml:"read_fraction"`
+	// ReplicaWarmup is how long a new replica takes to serve at full
+	// capacity. Default 5m.
+	ReplicaWarmup Duration `yaml:"replica_warmup"`
+	// QueueFraction is the share (0..1) of requests whose database work the
+	// async queue moves off the request path. Default 0.4.
+	QueueFraction float64 `yaml:"queue_fraction"`
+	// PoolSize is the connections per database node; > 0. Default 50.
+	PoolSize float64 `yaml:"pool_size"`
+	// ServiceTime is the base p99 latency of an idle service, seconds; > 0.
+	// Default 0.05.
+	ServiceTime float64 `yaml:"service_time"`
+	// Noise is the relative standard deviation of the arrivals per step;
+	// ≥ 0. Default 0.05.
+	Noise float64 `yaml:"noise"`
+}
+
+// Workload says what drives the simulated service (a service's sim.load).
+type Workload struct {
+	// Trace is a CSV file "timestamp,value" (header optional) replayed as the
+	// arrivals; empty uses the generator below. A relative path is relative
+	// to the config file.
+	Trace string `yaml:"trace"`
+	// Peak scales the load so that its peak is this multiple of the app's
+	// base capacity; > 0. Default 1.2.
+	Peak float64 `yaml:"peak"`
+	// Duration is how long a generated load lasts. Default 7d.
+	Duration Duration `yaml:"duration"`
+	// Start is the time the load starts (RFC 3339); a trace keeps its own
+	// timestamps. Default "2026-01-05T00:00:00Z".
+	Start string `yaml:"start"`
+	// Seed seeds the generator and the plant's noise. Default 1.
+	Seed uint64 `yaml:"seed"`
+	// Daily is the amplitude (0..1) of the daily cycle. Default 0.5.
+	Daily float64 `yaml:"daily"`
+	// Trend is the relative growth of the load per day. Default 0.
+	Trend float64 `yaml:"trend"`
+	// Bursts is the expected number of short bursts per day; ≥ 0. Default 2.
+	Bursts float64 `yaml:"bursts"`
+	// FlashCrowds is the number of flash crowds (a sudden multi-hour surge)
+	// over the whole load; ≥ 0. Default 1.
+	FlashCrowds int `yaml:"flash_crowds"`
+}
+
+// StartTime parses Start.
+func (l Workload) StartTime() (time.Time, error) {
+	return time.Parse(time.RFC3339, l.Start)
+}

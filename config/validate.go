@@ -1,0 +1,401 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Validate checks c and returns every problem it finds, each an *Error with
+// the YAML path of the field (e.g. "services[1].playbook[0].max"), joined
+// with errors.Join; nil when c is valid. It does not read files or resolve
+// names. Validate expects SetDefaults to have run (Load runs both).
+//
+// The sim sections of every service are validated whatever source.kind is,
+// since replay always uses them; their defaults are valid.
+func (c *Config) Validate() error {
+	v := new(validator)
+	c.Global.validate(v, "global")
+	c.Source.validate(v, "source")
+
+	if len(c.Services) == 0 {
+		v.add("services", "at least one service is required")
+	}
+	names := make(map[string]int)
+	for i := range c.Services {
+		s := &c.Services[i]
+		path := fmt.Sprintf("services[%d]", i)
+		if s.Name != "" {
+			if j, dup := names[s.Name]; dup {
+				v.addf(path+".name", "duplicate service name %q (also services[%d])", s.Name, j)
+			} else {
+				names[s.Name] = i
+			}
+		}
+		s.validate(v, path, c)
+	}
+	return v.err()
+}
+
+type validator struct{ errs []*Error }
+
+func (v *validator) add(path, msg string) {
+	v.errs = append(v.errs, &Error{Path: path, Msg: msg})
+}
+
+func (v *validator) addf(path, format string, args ...any) {
+	v.add(path, fmt.Sprintf(format, args...))
+}
+
+func (v *validator) err() error {
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return joinErrors(v.errs)
+}
+
+// positive reports x unless it is a finite number > 0.
+func (v *validator) positive(path string, x float64) {
+	if !(x > 0) || math.IsInf(x, 0) {
+		v.addf(path, "%s must be > 0", num(x))
+	}
+}
+
+// nonNegative reports x unless it is a finite number ≥ 0.
+func (v *validator) nonNegative(path string, x float64) {
+	if !(x >= 0) || math.IsInf(x, 0) {
+		v.addf(path, "%s must be >= 0", num(x))
+	}
+}
+
+// fraction reports x unless it is within [0, 1].
+func (v *validator) fraction(path string, x float64) {
+	if !(x >= 0 && x <= 1) {
+		v.addf(path, "%s must be within [0, 1]", num(x))
+	}
+}
+
+// finite reports x if it is NaN or infinite.
+func (v *validator) finite(path string, x float64) bool {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		v.addf(path, "%s must be a finite number", num(x))
+		return false
+	}
+	return true
+}
+
+func num(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// oneOf formats a list of choices: "a, b or c".
+func oneOf(choices ...string) string {
+	if len(choices) == 1 {
+		return choices[0]
+	}
+	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
+}
+
+func (g *Global) validate(v *validator, path string) {
+	if g.Interval <= 0 {
+		v.addf(path+".interval", "%s must be > 0", g.Interval)
+	}
+	if g.History < 2*g.Interval {
+		v.addf(path+".history", "%s must be >= 2 × global.interval (%s)", g.History, 2*g.Interval)
+	}
+	if g.StaleAfter <= 0 {
+		v.addf(path+".stale_after", "%s must be > 0", g.StaleAfter)
+	}
+	if g.Listen != "" {
+		if _, _, err := net.SplitHostPort(g.Listen); err != nil {
+			v.addf(path+".listen", "invalid address %q: want host:port", g.Listen)
+		}
+	}
+}
+
+func (s *Source) validate(v *validator, path string) {
+	switch s.Kind {
+	case SourceSim:
+	case SourcePrometheus:
+		s.Prometheus.validate(v, path+".prometheus")
+	case "":
+		v.addf(path+".kind", "required (want %s)", oneOf(SourceSim, SourcePrometheus))
+	default:
+		v.addf(path+".kind", "unknown source kind %q (want %s)", s.Kind, oneOf(SourceSim, SourcePrometheus))
+	}
+}
+
+func (p *Prometheus) validate(v *validator, path string) {
+	if p.URL == "" {
+		v.add(path+".url", "required for source kind prometheus")
+	} else if err := checkHTTPURL(p.URL); err != nil {
+		v.add(path+".url", err.Error())
+	}
+	if p.Timeout <= 0 {
+		v.addf(path+".timeout", "%s must be > 0", p.Timeout)
+	}
+	if p.ServiceLabel == "" {
+		v.add(path+".service_label", "required")
+	}
+	if err := p.HTTPClientConfig.Validate(); err != nil {
+		v.add(path, err.Error())
+	}
+	if err := p.HTTPClientConfig.TLSConfig.Validate(); err != nil {
+		v.add(path+".tls_config", err.Error())
+	}
+}
+
+// checkHTTPURL reports whether s is an absolute http or https URL.
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("invalid URL %q: %w", s, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("invalid URL %q: want an absolute http or https URL", s)
+	}
+	return nil
+}
+
+func (s *Service) validate(v *validator, path string, c *Config) {
+	if s.Name == "" {
+		v.add(path+".name", "required")
+	}
+	s.Signals.validate(v, path+".signals", c.Source.Kind)
+	s.Incident.validate(v, path+".incident")
+	s.Forecast.validate(v, path+".forecast", s, c.Global.Interval)
+
+	actions := make(map[string]int)
+	for j := range s.Playbook {
+		a := &s.Playbook[j]
+		apath := fmt.Sprintf("%s.playbook[%d]", path, j)
+		if a.Name != "" {
+			if k, dup := actions[a.Name]; dup {
+				v.addf(apath+".name", "duplicate action name %q (also playbook[%d])", a.Name, k)
+			} else {
+				actions[a.Name] = j
+			}
+		}
+		a.validate(v, apath)
+	}
+	s.Sim.Plant.validate(v, path+".sim.plant")
+	s.Sim.Load.validate(v, path+".sim.load")
+}
+
+var simSignals = []string{SimLatencyP99, SimRequests, SimPoolInUse, SimPoolLimit}
+
+func (s *Signals) validate(v *validator, path, kind string) {
+	if s.Latency.IsZero() {
+		v.add(path+".latency", "required")
+	}
+	for _, name := range SignalNames {
+		src := s.Get(name)
+		if src.IsZero() {
+			continue
+		}
+		p := path + "." + name
+		switch kind {
+		case SourceSim:
+			switch {
+			case src.Sim == "":
+				v.add(p+".query", "only for source kind prometheus; set sim for source kind sim")
+			case src.Query != "":
+				v.add(p+".query", "only for source kind prometheus")
+			}
+			if src.Sim != "" && !slices.Contains(simSignals, src.Sim) {
+				v.addf(p+".sim", "unknown simulator signal %q (want %s)", src.Sim, oneOf(simSignals...))
+			}
+		case SourcePrometheus:
+			switch {
+			case strings.TrimSpace(src.Query) == "" && src.Sim != "":
+				v.add(p+".sim", "only for source kind sim; set query for source kind prometheus")
+			case strings.TrimSpace(src.Query) == "":
+				v.add(p+".query", "required for source kind prometheus")
+			case src.Sim != "":
+				v.add(p+".sim", "only for source kind sim")
+			}
+		}
+	}
+}
+
+func (in *Incident) validate(v *validator, path string) {
+	v.positive(path+".above", in.Above)
+	if in.Consecutive < 1 {
+		v.addf(path+".consecutive", "%d must be >= 1", in.Consecutive)
+	}
+}
+
+var models = []string{ModelAuto, ModelHoltWinters, ModelSeasonalNaive, ModelNaive}
+
+func (f *Forecast) validate(v *validator, path string, s *Service, interval Duration) {
+	if !slices.Contains(models, f.Model) {
+		v.addf(path+".model", "unknown model %q (want %s)", f.Model, oneOf(models...))
+	}
+	switch f.Signal {
+	case SignalLatency:
+	case SignalRequests:
+		if s.Signals.Requests.IsZero() {
+			v.add(path+".signal", `"requests" needs signals.requests`)
+		}
+	default:
+		v.addf(path+".signal", "unknown signal %q (want %s)", f.Signal, oneOf(SignalRequests, SignalLatency))
+	}
+	if interval > 0 {
+		if f.Horizon < interval {
+			v.addf(path+".horizon", "%s must be >= global.interval (%s)", f.Horizon, interval)
+		}
+		if f.Period%interval != 0 {
+			v.addf(path+".period", "%s must be a multiple of global.interval (%s)", f.Period, interval)
+		}
+	}
+	if f.Period < 0 {
+		v.addf(path+".period", "%s must be >= 0", f.Period)
+	}
+	if _, err := cron.ParseStandard(f.Refit); err != nil {
+		v.addf(path+".refit", "invalid cron expression %q: %v", f.Refit, err)
+	}
+	if !(f.Trigger > 0 && f.Trigger <= 1) {
+		v.addf(path+".trigger", "%s must be within (0, 1]", num(f.Trigger))
+	}
+	switch {
+	case !(f.Clear > 0):
+		v.addf(path+".clear", "%s must be > 0", num(f.Clear))
+	case !(f.Clear <= f.Trigger):
+		v.addf(path+".clear", "%s must be <= trigger (%s)", num(f.Clear), num(f.Trigger))
+	}
+	if f.Paths < 1 {
+		v.addf(path+".paths", "%d must be >= 1", f.Paths)
+	}
+}
+
+var (
+	actuatorKinds = []string{ActuatorSim, ActuatorWebhook}
+	knobs         = []string{KnobQueue, KnobReplicas, KnobCPULimit}
+)
+
+func (a *Action) validate(v *validator, path string) {
+	if a.Name == "" {
+		v.add(path+".name", "required")
+	}
+	a.Actuator.validate(v, path+".actuator")
+
+	if v.finite(path+".min", a.Min) && v.finite(path+".max", a.Max) {
+		if a.Max < a.Min {
+			v.addf(path+".max", "%s must be >= min (%s)", num(a.Max), num(a.Min))
+		} else {
+			in := func(field string, x float64) bool {
+				if !(x >= a.Min && x <= a.Max) {
+					v.addf(path+"."+field, "%s must be within [min, max] ([%s, %s])", num(x), num(a.Min), num(a.Max))
+					return false
+				}
+				return true
+			}
+			base, eng := a.BaselineValue(), a.EngagedValue()
+			if in("baseline", base) && in("engaged", eng) && base == eng {
+				v.addf(path+".engaged", "%s equals baseline: the action would change nothing", num(eng))
+			}
+		}
+		switch a.Actuator.Knob {
+		case KnobQueue, KnobCPULimit:
+			if a.Actuator.Kind == ActuatorSim {
+				if a.Min < 0 {
+					v.addf(path+".min", "%s must be >= 0 for knob %s", num(a.Min), a.Actuator.Knob)
+				}
+				if a.Max > 1 {
+					v.addf(path+".max", "%s must be <= 1 for knob %s", num(a.Max), a.Actuator.Knob)
+				}
+			}
+		case KnobReplicas:
+			if a.Actuator.Kind == ActuatorSim && a.Min < 0 {
+				v.addf(path+".min", "%s must be >= 0 for knob %s", num(a.Min), a.Actuator.Knob)
+			}
+		}
+	}
+	for _, d := range []struct {
+		field string
+		d     Duration
+	}{{"warmup", a.Warmup}, {"cooldown", a.Cooldown}, {"revert_after", a.RevertAfter}} {
+		if d.d < 0 {
+			v.addf(path+"."+d.field, "%s must be >= 0", d.d)
+		}
+	}
+}
+
+func (ac *Actuator) validate(v *validator, path string) {
+	w := &ac.Webhook
+	switch ac.Kind {
+	case ActuatorSim:
+		switch {
+		case ac.Knob == "":
+			v.add(path+".knob", "required for actuator kind sim")
+		case !slices.Contains(knobs, ac.Knob):
+			v.addf(path+".knob", "unknown knob %q (want %s)", ac.Knob, oneOf(knobs...))
+		}
+		if w.URL != "" || w.AuthFile != "" || w.AuthEnv != "" {
+			v.add(path+".webhook", "only for actuator kind webhook")
+		}
+	case ActuatorWebhook:
+		if ac.Knob != "" {
+			v.add(path+".knob", "only for actuator kind sim")
+		}
+		w.validate(v, path+".webhook")
+	case "":
+		v.addf(path+".kind", "required (want %s)", oneOf(actuatorKinds...))
+	default:
+		v.addf(path+".kind", "unknown actuator %q (want %s)", ac.Kind, oneOf(actuatorKinds...))
+	}
+}
+
+func (w *Webhook) validate(v *validator, path string) {
+	if w.URL == "" {
+		v.add(path+".url", "required for actuator kind webhook")
+	} else if err := checkHTTPURL(w.URL); err != nil {
+		v.add(path+".url", err.Error())
+	}
+	if w.Timeout <= 0 {
+		v.addf(path+".timeout", "%s must be > 0", w.Timeout)
+	}
+	if w.Retries < 0 {
+		v.addf(path+".retries", "%d must be >= 0", w.Retries)
+	}
+	if w.AuthFile != "" && w.AuthEnv != "" {
+		v.add(path+".auth_env", "only one of auth_file and auth_env may be set")
+	}
+	if err := w.TLSConfig.Validate(); err != nil {
+		v.add(path+".tls_config", err.Error())
+	}
+}
+
+func (p *Plant) validate(v *validator, path string) {
+	v.positive(path+".app_capacity", p.AppCapacity)
+	if !(p.NeighbourCPU >= 0 && p.NeighbourCPU < 1) {
+		v.addf(path+".neighbour_cpu", "%s must be within [0, 1)", num(p.NeighbourCPU))
+	}
+	v.positive(path+".db_capacity", p.DBCapacity)
+	v.positive(path+".replica_capacity", p.ReplicaCapacity)
+	v.fraction(path+".read_fraction", p.ReadFraction)
+	v.fraction(path+".queue_fraction", p.QueueFraction)
+	v.positive(path+".pool_size", p.PoolSize)
+	v.positive(path+".service_time", p.ServiceTime)
+	v.nonNegative(path+".noise", p.Noise)
+}
+
+func (l *Workload) validate(v *validator, path string) {
+	v.positive(path+".peak", l.Peak)
+	if l.Duration <= 0 {
+		v.addf(path+".duration", "%s must be > 0", l.Duration)
+	}
+	if _, err := l.StartTime(); err != nil {
+		v.addf(path+".start", "invalid RFC 3339 time %q", l.Start)
+	}
+	v.fraction(path+".daily", l.Daily)
+	v.finite(path+".trend", l.Trend)
+	v.nonNegative(path+".bursts", l.Bursts)
+	if l.FlashCrowds < 0 {
+		v.addf(path+".flash_crowds", "%d must be >= 0", l.FlashCrowds)
+	}
+}
