@@ -1,0 +1,231 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/presage-dev/presage/metrics"
+)
+
+// Service is one simulated service: a plant driven by a load.
+type Service struct {
+	Name  string
+	Plant *Plant
+	Load  *Trace
+}
+
+// Record is one step of one service as a Source ran it.
+type Record struct {
+	Time    time.Time // end of the step; the load used is Load.At(Time)
+	Load    float64   // the load's value, NaN where it has none
+	Signals Signals   // what the service emitted; all NaN where the load has no value
+	State   State     // the plant after the step
+}
+
+// maxCatchUp bounds the steps one Read may take.
+const maxCatchUp = 1 << 22
+
+// DefaultSignals returns the mapping a Source uses for a service the signals
+// argument of NewSource leaves out: every presage signal from the simulator
+// signal of the same meaning.
+func DefaultSignals() map[metrics.Signal]string {
+	return map[metrics.Signal]string{
+		metrics.Latency:   SignalLatencyP99,
+		metrics.Requests:  SignalRequests,
+		metrics.PoolInUse: SignalPoolInUse,
+		metrics.PoolLimit: SignalPoolLimit,
+	}
+}
+
+// Source is a metrics.Source over simulated services. Each Read advances
+// every plant on a grid of the interval, feeding it its load, and returns
+// the latest signals. It never reads the clock. A Source is safe for
+// concurrent use.
+type Source struct {
+	mu       sync.Mutex
+	interval time.Duration
+	services []*service
+	byName   map[string]*service
+	started  bool
+	last     time.Time // time of the last step
+}
+
+var _ metrics.Source = (*Source)(nil)
+
+type service struct {
+	*Service
+	signals map[metrics.Signal]string
+	latest  Signals
+	ok      bool // latest holds values
+	history []Record
+}
+
+// NewSource returns a Source over services stepped every interval. signals
+// maps a service's name to the simulator signal (SignalLatencyP99, ...)
+// behind each presage signal it exports; a service signals leaves out
+// exports all four (DefaultSignals), an empty map none.
+func NewSource(services []*Service, interval time.Duration, signals map[string]map[metrics.Signal]string) (*Source, error) {
+	if interval <= 0 {
+		return nil, fmt.Errorf("sim: source interval must be > 0, got %v", interval)
+	}
+	s := &Source{interval: interval, byName: make(map[string]*service, len(services))}
+	var errs []error
+	for i, svc := range services {
+		switch {
+		case svc == nil:
+			errs = append(errs, fmt.Errorf("sim: service %d is nil", i))
+			continue
+		case svc.Name == "":
+			errs = append(errs, fmt.Errorf("sim: service %d has no name", i))
+		case s.byName[svc.Name] != nil:
+			errs = append(errs, fmt.Errorf("sim: service %q appears twice", svc.Name))
+		}
+		if svc.Plant == nil {
+			errs = append(errs, fmt.Errorf("sim: service %q has no plant", svc.Name))
+		}
+		if svc.Load == nil {
+			errs = append(errs, fmt.Errorf("sim: service %q has no load", svc.Name))
+		}
+		m, ok := signals[svc.Name]
+		if !ok {
+			m = DefaultSignals()
+		}
+		own := make(map[metrics.Signal]string, len(m))
+		for sig, name := range m {
+			if _, ok := (Signals{}).Value(name); !ok {
+				errs = append(errs, fmt.Errorf("sim: service %q signal %s: unknown simulator signal %q", svc.Name, sig, name))
+			}
+			own[sig] = name
+		}
+		sv := &service{Service: svc, signals: own}
+		s.services = append(s.services, sv)
+		if svc.Name != "" && s.byName[svc.Name] == nil {
+			s.byName[svc.Name] = sv
+		}
+	}
+	for name := range signals {
+		if s.byName[name] == nil {
+			errs = append(errs, fmt.Errorf("sim: signals for unknown service %q", name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Read advances every plant to now and returns each service's latest
+// signals, timestamped now. The first Read takes one step, at now; later ones
+// take a step at every interval after the last step up to now (none when
+// less than an interval has passed). The step ending at t is driven by
+// Load.At(t); where that is NaN (a gap, or outside the trace) the plant idles
+// with no arrivals and the service reports nothing: its signals are left out
+// of the snapshot, as a failed scrape would be. It is an error for now to be
+// before the last step.
+func (s *Source) Read(ctx context.Context, now time.Time) (metrics.Snapshot, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	var times []time.Time
+	switch {
+	case !s.started:
+		times = []time.Time{now}
+	case now.Before(s.last):
+		return nil, fmt.Errorf("sim: read at %s, before the last step at %s",
+			now.Format(time.RFC3339Nano), s.last.Format(time.RFC3339Nano))
+	default:
+		n := now.Sub(s.last) / s.interval
+		if n > maxCatchUp {
+			return nil, fmt.Errorf("sim: read at %s: %d steps of %v since %s is more than %d",
+				now.Format(time.RFC3339Nano), n, s.interval, s.last.Format(time.RFC3339Nano), maxCatchUp)
+		}
+		times = make([]time.Time, n)
+		for i := range times {
+			times[i] = s.last.Add(time.Duration(i+1) * s.interval)
+		}
+	}
+	for i, t := range times {
+		if i%4096 == 4095 {
+			if err := ctx.Err(); err != nil {
+				return nil, err // the steps taken so far stand
+			}
+		}
+		for _, sv := range s.services {
+			sv.step(t, s.interval)
+		}
+		s.started, s.last = true, t
+	}
+
+	snap := make(metrics.Snapshot, len(s.services))
+	for _, sv := range s.services {
+		if !sv.ok {
+			continue
+		}
+		for sig, name := range sv.signals {
+			v, _ := sv.latest.Value(name)
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				snap.Set(sv.Name, sig, metrics.Sample{Time: now, Value: v})
+			}
+		}
+	}
+	return snap, nil
+}
+
+// step advances the service's plant by one interval ending at t.
+func (sv *service) step(t time.Time, dt time.Duration) {
+	load := sv.Load.At(t)
+	missing := math.IsNaN(load) || math.IsInf(load, 0) || load < 0
+	var sig Signals
+	if missing {
+		sv.Plant.Step(0, dt)
+		nan := math.NaN()
+		sig = Signals{LatencyP99: nan, Requests: nan, PoolInUse: nan, PoolLimit: nan}
+	} else {
+		sig = sv.Plant.Step(load, dt)
+	}
+	sv.latest, sv.ok = sig, !missing
+	sv.history = append(sv.history, Record{Time: t, Load: load, Signals: sig, State: sv.Plant.State()})
+}
+
+// History returns a copy of every step the Source has run for the named
+// service, oldest first, or nil for an unknown service.
+func (s *Source) History(name string) []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sv := s.byName[name]
+	if sv == nil {
+		return nil
+	}
+	out := make([]Record, len(sv.history))
+	copy(out, sv.history)
+	return out
+}
+
+// Plant returns the named service's plant, or nil.
+func (s *Source) Plant(name string) *Plant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sv := s.byName[name]; sv != nil {
+		return sv.Plant
+	}
+	return nil
+}
+
+// Knob returns an actuator for a knob of the named service's plant.
+func (s *Source) Knob(service, knob string) (*Knob, error) {
+	p := s.Plant(service)
+	if p == nil {
+		return nil, fmt.Errorf("sim: unknown service %q", service)
+	}
+	if !validKnob(knob) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownKnob, knob)
+	}
+	return NewKnob(p, knob), nil
+}
