@@ -504,6 +504,10 @@ type Action struct {
 	Actuator Actuator `yaml:"actuator"`
 	// Warmup is how long the action takes to help once applied. Default 1m.
 	Warmup Duration `yaml:"warmup"`
+	// Margin is how much further than its warm-up a forecast breach may be
+	// and still engage the action: it engages when the time to breach is at
+	// most warmup + margin. 0 means one control interval. Default 0.
+	Margin Duration `yaml:"margin"`
 	// Min and Max bound the knob's value; Min ≤ Max. Default 0 and 1.
 	Min float64 `yaml:"min"`
 	Max float64 `yaml:"max"`

@@ -137,6 +137,9 @@ type levelStats struct {
 	breach bool // a new breach sample arrived since the last estimate
 }
 
+// warmEvaluations bounds a refit that starts from the previous fit.
+const warmEvaluations = 80
+
 // learnEvery is how many new observations of a level trigger a new estimate
 // of its breach level (a breach sample triggers one at once).
 const learnEvery = 60
@@ -191,7 +194,7 @@ func New(o Options) (*Controller, error) {
 		s.settings = policy.Settings{Mode: o.Mode, Trigger: sc.Forecast.Trigger, Clear: sc.Forecast.Clear, Interval: c.interval}
 		for _, a := range sc.Playbook {
 			s.settings.Playbook = append(s.settings.Playbook, policy.Step{
-				Name: a.Name, Warmup: time.Duration(a.Warmup), Cooldown: time.Duration(a.Cooldown),
+				Name: a.Name, Warmup: time.Duration(a.Warmup), Margin: time.Duration(a.Margin), Cooldown: time.Duration(a.Cooldown),
 				RevertAfter: time.Duration(a.RevertAfter), Min: a.Min, Max: a.Max,
 				Baseline: a.BaselineValue(), Engaged: a.EngagedValue(),
 			})
@@ -293,7 +296,10 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	s.hold.Observe(lat)
 	s.hist.push(load)
 	c.learn(s, lat, load, now)
-	c.forecastModel(s, load, now)
+	if c.mode == policy.Predictive {
+		// Only the predictive policy uses the forecast.
+		c.forecastModel(s, load, now)
+	}
 
 	rec := Record{Time: now, Service: name, Mode: c.mode, Latency: lat, Load: load,
 		Firing: s.hold.State() == model.Firing, TimeToBreach: -1,
@@ -357,6 +363,7 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 		return b2f(lat > s.pattern.Above)
 	}
 	in.RiskBelow = below()
+	in.LevelKnown = s.signal == metrics.Latency || s.levels[min(level, len(s.levels)-1)].known
 	if s.fc == nil {
 		return
 	}
@@ -445,7 +452,14 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 	if s.period > 0 {
 		window = min(window, 4*s.period)
 	}
-	fc, err := model.Fit(s.hist.last(window), model.Settings{Period: s.period, Model: s.cfg.Forecast.Model, Seed: s.cfg.Forecast.Seed})
+	ms := model.Settings{Period: s.period, Model: s.cfg.Forecast.Model, Seed: s.cfg.Forecast.Seed}
+	if hw, ok := s.fc.(*model.HoltWinters); ok && hw.Period() == s.period {
+		// A refit starts from the previous parameters: it converges in
+		// far fewer evaluations.
+		p := hw.Params()
+		ms.Start, ms.MaxEvaluations = &p, warmEvaluations
+	}
+	fc, err := model.Fit(s.hist.last(window), ms)
 	if err != nil {
 		c.tel.refits.WithLabelValues(s.cfg.Name, s.cfg.Forecast.Model, "failed").Inc()
 		if s.fc != nil {

@@ -382,8 +382,9 @@ func (hw *HoltWinters) filter(z []float64, init hwInit, p HoltWintersParams) {
 //	x = lo + (hi - lo) / (1 + exp(-u)),
 //
 // with α, β* = β/α and γ* = γ/(1-α) in [1e-4, 0.9999] and φ in
-// [PhiLo, PhiHi]. The search starts at α = 0.3, β* = 0.1, γ* = 0.1, φ = 0.9.
-func fitHoltWinters(y []float64, m, maxEval int) (*HoltWinters, error) {
+// [PhiLo, PhiHi]. The search starts at α = 0.3, β* = 0.1, γ* = 0.1, φ = 0.9,
+// or at start when it is not nil (clamped inside the bounds).
+func fitHoltWinters(y []float64, m, maxEval int, start *HoltWintersParams) (*HoltWinters, error) {
 	if err := checkHoltWinters(y, m); err != nil {
 		return nil, err
 	}
@@ -401,9 +402,24 @@ func fitHoltWinters(y []float64, m, maxEval int) (*HoltWinters, error) {
 		}
 		return mse
 	}
-	u0 := []float64{logit(0.3, smoothLo, smoothHi), logit(0.1, smoothLo, smoothHi), logit(0.9, PhiLo, PhiHi)}
+	a, bs, phi, gs := 0.3, 0.1, 0.9, 0.1
+	if start != nil {
+		a = start.Alpha
+		bs = start.Beta / math.Max(a, smoothLo)
+		phi = start.Phi
+		gs = start.Gamma / math.Max(1-a, smoothLo)
+	}
+	inside := func(x, lo, hi float64) float64 {
+		eps := (hi - lo) * 1e-6
+		if !(x > lo+eps) {
+			return lo + eps
+		}
+		return math.Min(x, hi-eps)
+	}
+	u0 := []float64{logit(inside(a, smoothLo, smoothHi), smoothLo, smoothHi),
+		logit(inside(bs, smoothLo, smoothHi), smoothLo, smoothHi), logit(inside(phi, PhiLo, PhiHi), PhiLo, PhiHi)}
 	if m > 0 {
-		u0 = append(u0, logit(0.1, smoothLo, smoothHi))
+		u0 = append(u0, logit(inside(gs, smoothLo, smoothHi), smoothLo, smoothHi))
 	}
 	res, err := optimize.Minimize(
 		optimize.Problem{Func: objective},

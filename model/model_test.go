@@ -519,3 +519,27 @@ func TestPathsSpread(t *testing.T) {
 		t.Errorf("interquartile range at step 1 = %v, want about %v", iqr, 1.349*sd)
 	}
 }
+
+func TestWarmStartRefit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	y := make([]float64, 24*10)
+	for i := range y {
+		y[i] = 100 + 10*math.Sin(2*math.Pi*float64(i)/24) + 0.1*float64(i) + rng.NormFloat64()
+	}
+	cold, err := Fit(y, Settings{Period: 24, Model: NameHoltWinters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cold.(*HoltWinters).Params()
+	warm, err := Fit(y, Settings{Period: 24, Model: NameHoltWinters, MaxEvaluations: 40, Start: &p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Started at the optimum, a short search stays there: the forecasts agree.
+	fc, fw := cold.Forecast(24), warm.Forecast(24)
+	for i := range fc {
+		if !scalar.EqualWithinAbsOrRel(fc[i], fw[i], 0.5, 0.01) {
+			t.Fatalf("step %d: warm %.3f, cold %.3f", i+1, fw[i], fc[i])
+		}
+	}
+}

@@ -14,7 +14,8 @@
 //	incident in progress (reactive floor) ─┐
 //	risk ≥ trigger (predictive only) ──────┤
 //	    no action left ──────────────────────────────────► PlaybookExhausted
-//	    breach further than warm-up + interval ──────────► BreachNotImminent
+//	    breach further than warm-up + margin ────────────► BreachNotImminent
+//	    current level's capacity not learned (forecast) ─► Learning
 //	    last action still warming up ────────────────────► Settling
 //	    action in cooldown ──────────────────────────────► Cooldown
 //	    wish capped to the current value ────────────────► AtBound (engaged, no change)

@@ -55,16 +55,18 @@ const (
 	RevertPending     Reason = "RevertPending"     // risk below clear for less than the revert window
 	Revert            Reason = "Revert"            // revert the last engaged action
 	Steady            Reason = "Steady"            // nothing engaged, nothing to do
+	Learning          Reason = "Learning"          // risk ≥ trigger, but the current level's capacity is not learned yet
 )
 
 // Reasons lists every reason code.
 var Reasons = []Reason{Disabled, NoData, ReactiveFloor, Escalate, BreachNotImminent, Settling,
-	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady}
+	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady, Learning}
 
 // Step is one action of a playbook as the policy sees it.
 type Step struct {
 	Name        string
 	Warmup      time.Duration // how long the action takes to help
+	Margin      time.Duration // engage when the breach is at most Warmup+Margin away; 0 means one interval
 	Cooldown    time.Duration // least time between two changes of this action
 	RevertAfter time.Duration // how long the risk must stay below clear before reverting
 	Min, Max    float64       // bounds of the knob
@@ -91,6 +93,10 @@ type Input struct {
 	// TimeToBreach when it first crosses the trigger (negative: never).
 	Risk         float64
 	TimeToBreach time.Duration
+	// LevelKnown reports whether the risk at the current level rests on
+	// what that level was seen to take; when it does not (an action just
+	// engaged for the first time), the forecast does not escalate further.
+	LevelKnown bool
 	// RiskBelow is the breach risk one level down, had the last engaged
 	// action been reverted; it decides reverts.
 	RiskBelow float64
@@ -191,10 +197,19 @@ func escalate(s Settings, in Input, d Decision, now time.Time, predictive bool) 
 		return d
 	}
 	step := s.Playbook[i]
-	if predictive && (in.TimeToBreach < 0 || in.TimeToBreach > step.Warmup+s.Interval) {
+	margin := step.Margin
+	if margin <= 0 {
+		margin = s.Interval
+	}
+	if predictive && (in.TimeToBreach < 0 || in.TimeToBreach > step.Warmup+margin) {
 		d.Reason = BreachNotImminent
 		d.Message = fmt.Sprintf("risk %.2f ≥ trigger but breach in %s, beyond %s's warm-up %s + %s",
-			in.Risk, fmtTTB(in.TimeToBreach), step.Name, step.Warmup, s.Interval)
+			in.Risk, fmtTTB(in.TimeToBreach), step.Name, step.Warmup, margin)
+		return d
+	}
+	if predictive && !in.LevelKnown {
+		d.Reason = Learning
+		d.Message = fmt.Sprintf("risk %.2f ≥ trigger, but what the %d engaged action(s) can take is not learned yet: escalating on an incident only", in.Risk, st.Level())
 		return d
 	}
 	if i > 0 {

@@ -15,7 +15,7 @@ func settings(mode Mode) Settings {
 		Mode: mode, Trigger: 0.5, Clear: 0.2, Interval: time.Minute,
 		Playbook: []Step{
 			{Name: "queue", Warmup: time.Minute, Cooldown: 5 * time.Minute, RevertAfter: 15 * time.Minute, Min: 0, Max: 1, Baseline: 0, Engaged: 1},
-			{Name: "replicas", Warmup: 5 * time.Minute, Cooldown: 5 * time.Minute, RevertAfter: 15 * time.Minute, Min: 0, Max: 3, Baseline: 0, Engaged: 5},
+			{Name: "replicas", Warmup: 5 * time.Minute, Margin: 5 * time.Minute, Cooldown: 5 * time.Minute, RevertAfter: 15 * time.Minute, Min: 0, Max: 3, Baseline: 0, Engaged: 5},
 			{Name: "cpu", Warmup: 2 * time.Minute, Cooldown: 5 * time.Minute, RevertAfter: 15 * time.Minute, Min: 0.4, Max: 1, Baseline: 1, Engaged: 0.5},
 		},
 	}
@@ -36,7 +36,7 @@ func engaged(steps ...int) State {
 func TestDecide(t *testing.T) {
 	nan := math.NaN()
 	ok := Input{DataOK: true, Risk: 0, TimeToBreach: -1, RiskBelow: 0}
-	risky := Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute, RiskBelow: 0.8}
+	risky := Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute, RiskBelow: 0.8, LevelKnown: true}
 	tests := []struct {
 		name     string
 		mode     Mode
@@ -55,8 +55,11 @@ func TestDecide(t *testing.T) {
 		{name: "reactive steady despite risk", mode: Reactive, in: risky, reason: Steady},
 		{name: "escalate", mode: Predictive, in: risky, reason: Escalate,
 			change: &Change{Step: 0, Name: "queue", From: 0, Wish: 1, To: 1}, level: 1},
-		{name: "escalate reads current value", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute, Current: []float64{nan, 1, 1}},
+		{name: "escalate reads current value", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute, LevelKnown: true, Current: []float64{nan, 1, 1}},
 			st: engaged(0), reason: Escalate, change: &Change{Step: 1, Name: "replicas", From: 1, Wish: 5, To: 3}, level: 2},
+		{name: "learning the engaged level", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute}, st: engaged(0), reason: Learning, level: 1},
+		{name: "margin widens the window", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: 10 * time.Minute, LevelKnown: true},
+			st: engaged(0), reason: Escalate, change: &Change{Step: 1, Name: "replicas", From: 0, Wish: 5, To: 3}, level: 2},
 		{name: "breach not imminent", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: 10 * time.Minute}, reason: BreachNotImminent},
 		{name: "breach time unknown", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: -1}, reason: BreachNotImminent},
 		{name: "reactive floor ignores forecast", mode: Reactive, in: Input{DataOK: true, Firing: true, TimeToBreach: -1}, reason: ReactiveFloor,
@@ -128,7 +131,7 @@ func TestDecide(t *testing.T) {
 func TestEscalateAndRevertSequence(t *testing.T) {
 	s := settings(Predictive)
 	var st State
-	risky := Input{DataOK: true, Risk: 0.9, TimeToBreach: time.Minute, RiskBelow: 0.9}
+	risky := Input{DataOK: true, Risk: 0.9, TimeToBreach: time.Minute, RiskBelow: 0.9, LevelKnown: true}
 	var got []string
 	for m := 0; m < 90; m++ {
 		in := risky

@@ -48,10 +48,34 @@ func DefaultSignals() map[metrics.Signal]string {
 type Source struct {
 	mu       sync.Mutex
 	interval time.Duration
+	opts     SourceOptions
 	services []*service
 	byName   map[string]*service
 	started  bool
-	last     time.Time // time of the last step
+	last     time.Time     // time of the last step
+	offset   time.Duration // added to the step time to read the load
+}
+
+// SourceOptions change how a Source maps its steps onto the loads. The zero
+// value reads each load at the step's own time and keeps every step's
+// record, as a replay wants.
+type SourceOptions struct {
+	// Align plays the loads from their start at the first Read, whatever
+	// its time (for a live demo: the load of the trace's first step is
+	// served at the first read, and so on).
+	Align bool
+	// Loop repeats each load from its start once it ends.
+	Loop bool
+	// MaxHistory bounds the records kept per service (oldest dropped);
+	// 0 keeps them all.
+	MaxHistory int
+}
+
+// SetOptions sets the options; call it before the first Read.
+func (s *Source) SetOptions(o SourceOptions) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts = o
 }
 
 var _ metrics.Source = (*Source)(nil)
@@ -137,6 +161,9 @@ func (s *Source) Read(ctx context.Context, now time.Time) (metrics.Snapshot, err
 	switch {
 	case !s.started:
 		times = []time.Time{now}
+		if s.opts.Align {
+			s.offset = s.earliestStart().Sub(now)
+		}
 	case now.Before(s.last):
 		return nil, fmt.Errorf("sim: read at %s, before the last step at %s",
 			now.Format(time.RFC3339Nano), s.last.Format(time.RFC3339Nano))
@@ -158,7 +185,7 @@ func (s *Source) Read(ctx context.Context, now time.Time) (metrics.Snapshot, err
 			}
 		}
 		for _, sv := range s.services {
-			sv.step(t, s.interval)
+			sv.step(t, t.Add(s.offset), s.interval, s.opts)
 		}
 		s.started, s.last = true, t
 	}
@@ -178,9 +205,26 @@ func (s *Source) Read(ctx context.Context, now time.Time) (metrics.Snapshot, err
 	return snap, nil
 }
 
-// step advances the service's plant by one interval ending at t.
-func (sv *service) step(t time.Time, dt time.Duration) {
-	load := sv.Load.At(t)
+// earliestStart returns the earliest start of the services' loads.
+func (s *Source) earliestStart() time.Time {
+	var first time.Time
+	for _, sv := range s.services {
+		if first.IsZero() || sv.Load.Start.Before(first) {
+			first = sv.Load.Start
+		}
+	}
+	return first
+}
+
+// step advances the service's plant by one interval ending at t, reading
+// the load at lt.
+func (sv *service) step(t, lt time.Time, dt time.Duration, o SourceOptions) {
+	if o.Loop {
+		if d := sv.Load.End().Sub(sv.Load.Start); d > 0 && !lt.Before(sv.Load.End()) {
+			lt = sv.Load.Start.Add(lt.Sub(sv.Load.Start) % d)
+		}
+	}
+	load := sv.Load.At(lt)
 	missing := math.IsNaN(load) || math.IsInf(load, 0) || load < 0
 	var sig Signals
 	if missing {
@@ -192,6 +236,9 @@ func (sv *service) step(t time.Time, dt time.Duration) {
 	}
 	sv.latest, sv.ok = sig, !missing
 	sv.history = append(sv.history, Record{Time: t, Load: load, Signals: sig, State: sv.Plant.State()})
+	if o.MaxHistory > 0 && len(sv.history) > 2*o.MaxHistory {
+		sv.history = append(sv.history[:0], sv.history[len(sv.history)-o.MaxHistory:]...)
+	}
 }
 
 // History returns a copy of every step the Source has run for the named

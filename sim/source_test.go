@@ -229,3 +229,34 @@ func TestSourceConcurrent(t *testing.T) {
 		t.Errorf("%d steps, want 500", n)
 	}
 }
+
+func TestSourceOptionsAlignLoopAndBoundedHistory(t *testing.T) {
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	tr := &Trace{Start: start, Step: time.Minute, Values: []float64{10, 20, 30}}
+	svc := &Service{Name: "a", Plant: NewPlant(config.Plant{}, 1), Load: tr}
+	src, err := NewSource([]*Service{svc}, time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.SetOptions(SourceOptions{Align: true, Loop: true, MaxHistory: 4})
+	now := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC) // far from the trace
+	for i := range 7 {
+		if _, err := src.Read(context.Background(), now.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := src.History("a")
+	if len(h) > 8 {
+		t.Fatalf("history holds %d records, want at most 2×MaxHistory", len(h))
+	}
+	var loads []float64
+	for _, r := range h {
+		loads = append(loads, r.Load)
+	}
+	want := []float64{10, 20, 30, 10, 20, 30, 10}[7-len(h):]
+	for i := range want {
+		if loads[i] != want[i] {
+			t.Fatalf("loads = %v, want %v (aligned to the first read, looped)", loads, want)
+		}
+	}
+}

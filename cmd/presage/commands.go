@@ -1,0 +1,356 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/presage-dev/presage/actuators"
+	"github.com/presage-dev/presage/actuators/webhook"
+	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/controller"
+	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/policy"
+	"github.com/presage-dev/presage/sim"
+)
+
+// loadConfig loads and validates a config file, printing every problem.
+func loadConfig(path string, stderr io.Writer) (*config.Config, error) {
+	if path == "" {
+		fmt.Fprintln(stderr, "-config is required")
+		return nil, errUsage
+	}
+	cfg, err := config.LoadFile(path)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		return nil, errInvalid
+	}
+	return cfg, nil
+}
+
+func printConfigErrors(w io.Writer, err error) {
+	errs := config.Errors(err)
+	if len(errs) == 0 {
+		fmt.Fprintln(w, err)
+		return
+	}
+	for _, e := range errs {
+		fmt.Fprintln(w, e)
+	}
+	fmt.Fprintf(w, "%d problem(s)\n", len(errs))
+}
+
+func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", "-config FILE", "Validate a configuration file. Every problem is reported with its file, line\nand YAML path; the exit status is 1 when there is any.", stderr)
+	path := fs.String("config", "", "configuration `file` to check")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d services, source %s)\n", *path, len(cfg.Services), cfg.Source.Kind)
+	return nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// loopFlags are the flags run and recommend share.
+type loopFlags struct {
+	config   *string
+	logLevel *string
+	speed    *float64
+	listen   *string
+}
+
+func addLoopFlags(fs interface {
+	String(string, string, string) *string
+	Float64(string, float64, string) *float64
+}) loopFlags {
+	return loopFlags{
+		config:   fs.String("config", "", "configuration `file` (see config.example.yaml)"),
+		logLevel: fs.String("log-level", "info", "log `level`: debug, info, warn or error"),
+		speed:    fs.Float64("speed", 1, "with source kind sim, run the simulated clock this many `times` faster than real time"),
+		listen:   fs.String("listen", "", "`address` of /metrics, /healthz and /readyz (default: global.listen)"),
+	}
+}
+
+// loop wires and runs the control loop until ctx ends. act builds the
+// actuators of the playbook actions that are not simulator knobs; dry makes
+// every action a recorder instead (recommend).
+func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, dry *actuators.Recorder) error {
+	cfg, err := loadConfig(*f.config, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *f.logLevel)
+	if err != nil {
+		return err
+	}
+	if *f.speed <= 0 {
+		return fmt.Errorf("-speed must be > 0, got %g", *f.speed)
+	}
+	if *f.speed != 1 && cfg.Source.Kind != config.SourceSim {
+		return errors.New("-speed needs source kind sim: a real source runs in real time")
+	}
+
+	var src metrics.Source
+	var acts map[string][]actuators.Actuator
+	switch cfg.Source.Kind {
+	case config.SourceSim:
+		loads, err := sim.Loads(cfg, nil)
+		if err != nil {
+			return err
+		}
+		other := func(service string, a config.Action) (actuators.Actuator, error) {
+			return webhook.New(a.Actuator.Webhook, log.With("service", service, "action", a.Name))
+		}
+		s, a, err := sim.Build(cfg, loads, other)
+		if err != nil {
+			return err
+		}
+		// A live demo plays the loads from their start, looping, and keeps
+		// a day of simulator history.
+		s.SetOptions(sim.SourceOptions{Align: true, Loop: true, MaxHistory: int(24 * time.Hour / time.Duration(cfg.Global.Interval))})
+		src, acts = s, a
+	default:
+		return fmt.Errorf("source kind %q is not supported by this build yet: use kind sim (the Prometheus source comes with metrics/prom)", cfg.Source.Kind)
+	}
+	if dry != nil {
+		acts = dryActuators(cfg, dry, acts)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	state, err := loadState(cfg.Global.StateFile)
+	if err != nil {
+		return err
+	}
+	opts := controller.Options{
+		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log, Registerer: reg,
+		Speed: *f.speed, State: state,
+	}
+	if cfg.Global.StateFile != "" && dry == nil {
+		opts.OnStateChange = func(st map[string]policy.State) error { return saveState(cfg.Global.StateFile, st) }
+	}
+	if dry != nil {
+		opts.State = nil // a dry run starts from nothing engaged and writes no state
+	}
+	ctl, err := controller.New(opts)
+	if err != nil {
+		return err
+	}
+
+	listen := cfg.Global.Listen
+	if *f.listen != "" {
+		listen = *f.listen
+	}
+	errc := make(chan error, 1)
+	var srv *http.Server
+	if listen != "" {
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		srv = &http.Server{Handler: ctl.Handler(reg), ReadHeaderTimeout: 10 * time.Second}
+		log.Info("serving /metrics, /healthz and /readyz", "addr", ln.Addr().String())
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	log.Info("presage started", "mode", mode, "services", len(cfg.Services), "interval", time.Duration(cfg.Global.Interval), "speed", *f.speed, "dry_run", dry != nil)
+	runErr := make(chan error, 1)
+	go func() { runErr <- ctl.Run(ctx) }()
+	select {
+	case err = <-runErr:
+	case err = <-errc:
+	}
+	if srv != nil {
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdown)
+	}
+	log.Info("presage stopped")
+	return err
+}
+
+// dryActuators replaces every actuator with the recorder, bound to each
+// knob and reading the value the real actuator reads where it can.
+func dryActuators(cfg *config.Config, rec *actuators.Recorder, real map[string][]actuators.Actuator) map[string][]actuators.Actuator {
+	out := make(map[string][]actuators.Actuator, len(real))
+	for _, s := range cfg.Services {
+		for i, a := range s.Playbook {
+			rec.SetBaseline(s.Name, a.Name, a.BaselineValue())
+			out[s.Name] = append(out[s.Name], dryKnob{rec: rec, Reader: rec.Reader(s.Name, a.Name)})
+			_ = real[s.Name][i]
+		}
+	}
+	return out
+}
+
+// dryKnob is the recorder seen as one knob's actuator.
+type dryKnob struct {
+	rec *actuators.Recorder
+	actuators.Reader
+}
+
+func (d dryKnob) Apply(ctx context.Context, a actuators.Action) error { return d.rec.Apply(ctx, a) }
+
+func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlags("run", "-config FILE [flags]", `Run the control loop: every interval, read the signals, forecast them, decide
+and act through the configured actuators. With source kind sim (the example
+config) it drives the built-in simulated services in real time; -speed runs
+their clock faster. Logs one line per decision that changes something.
+SIGINT or SIGTERM stops it cleanly.`, stderr)
+	f := addLoopFlags(fs)
+	policyName := fs.String("policy", "predictive", "policy `mode`: predictive, reactive or none")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	mode, err := policy.ParseMode(*policyName)
+	if err != nil {
+		return err
+	}
+	return loop(ctx, f, stderr, mode, nil)
+}
+
+func runRecommend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("recommend", "-config FILE [-json] [flags]", `Run the same control loop in dry-run: each recommendation (service, action,
+reason, risk, time to breach) is printed, served as metrics and never
+applied; the policy goes on as if it had been. SIGINT or SIGTERM stops it.`, stderr)
+	f := addLoopFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON lines instead of a table")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	p := newRecommendPrinter(stdout, *asJSON)
+	rec := actuators.NewRecorder(p.print)
+	return loop(ctx, f, stderr, policy.Predictive, rec)
+}
+
+type recommendPrinter struct {
+	w      io.Writer
+	json   bool
+	header bool
+}
+
+func newRecommendPrinter(w io.Writer, asJSON bool) *recommendPrinter {
+	return &recommendPrinter{w: w, json: asJSON}
+}
+
+func (p *recommendPrinter) print(a actuators.Action) {
+	if p.json {
+		b, _ := json.Marshal(a)
+		fmt.Fprintln(p.w, string(b))
+		return
+	}
+	tw := tabwriter.NewWriter(p.w, 0, 0, 2, ' ', 0)
+	if !p.header {
+		fmt.Fprintln(tw, "TIME\tSERVICE\tACTION\tOP\tFROM\tTO\tREASON\tRISK")
+		p.header = true
+	}
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%g\t%g\t%s\t%.2f\n", a.At.UTC().Format(time.RFC3339), a.Service, a.Action, a.Op, a.From, a.To, a.Reason, a.Risk)
+	tw.Flush()
+}
+
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("replay", "-config FILE [-trace CSV] [-policies none,reactive,predictive] [-json OUT]", `Replay a load through several policies on the simulated service with a
+virtual clock: every policy gets the same load and identical, fresh
+simulated services. Prints a comparison table: incidents, breach minutes,
+actions, resource cost, and the lead time and precision of the actions
+against the 'none' run. The same input gives the same output.`, stderr)
+	path := fs.String("config", "", "configuration `file`")
+	tracePath := fs.String("trace", "", "CSV `file` of timestamp,value driving every service instead of its own load (scaled to each service's sim.load.peak)")
+	policies := fs.String("policies", "none,reactive,predictive", "comma-separated `list` of policies to compare")
+	jsonOut := fs.String("json", "", "write the results as JSON to `file` (- for stdout)")
+	decisions := fs.String("decisions", "", "write the decision log (one line per action) to `file`")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var modes []policy.Mode
+	for _, name := range strings.Split(*policies, ",") {
+		m, err := policy.ParseMode(strings.TrimSpace(name))
+		if err != nil {
+			fmt.Fprintf(stderr, "-policies: %v\n", err)
+			return errUsage
+		}
+		modes = append(modes, m)
+	}
+	cfg, err := loadConfig(*path, stderr)
+	if err != nil {
+		return err
+	}
+	var tr *sim.Trace
+	if *tracePath != "" {
+		if tr, err = sim.ReadTrace(*tracePath); err != nil {
+			return err
+		}
+	}
+	rep, err := sim.Replay(ctx, sim.ReplayOptions{Config: cfg, Trace: tr, Policies: modes})
+	if err != nil {
+		return err
+	}
+	if *jsonOut != "-" {
+		if err := rep.WriteTable(stdout); err != nil {
+			return err
+		}
+	}
+	if *jsonOut != "" {
+		if err := writeFile(*jsonOut, stdout, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		}); err != nil {
+			return err
+		}
+	}
+	if *decisions != "" {
+		if err := writeFile(*decisions, stdout, rep.WriteDecisions); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFile writes through fn to path ("-" is stdout) atomically: a
+// temporary file renamed into place, so a failed write loses nothing.
+func writeFile(path string, stdout io.Writer, fn func(io.Writer) error) error {
+	if path == "-" {
+		return fn(stdout)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := fn(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs presage's whole test suite on a fresh machine: installs what the tests
+# need (Debian's prometheus package, when missing), builds the presage binary
+# into a cache outside the repository, then runs gofmt, go vet and go test.
+# Usage: scripts/test.sh [go test flags...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v prometheus >/dev/null 2>&1; then
+	echo "test.sh: installing Debian's prometheus package" >&2
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -q >/dev/null
+	$sudo apt-get install -y -q --no-install-recommends prometheus >/dev/null
+fi
+
+cache="${PRESAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/presage}"
+mkdir -p "$cache/bin"
+go build -o "$cache/bin/presage" ./cmd/presage
+export PRESAGE_BIN="$cache/bin/presage"
+
+# The shared data folder sits beside the checkout; tests that need it skip
+# with a message when it is absent.
+if [ -z "${PRESAGE_DATA:-}" ] && [ -d ../shared/data ]; then
+	PRESAGE_DATA="$(cd ../shared/data && pwd)"
+	export PRESAGE_DATA
+fi
+
+unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"
+if [ -n "$unformatted" ]; then
+	echo "test.sh: gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+go vet ./...
+go test -race -count=1 "$@" ./...

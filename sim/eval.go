@@ -1,0 +1,264 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/presage-dev/presage/actuators"
+	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/controller"
+	"github.com/presage-dev/presage/model"
+	"github.com/presage-dev/presage/policy"
+)
+
+// Report is the evaluation of a replay, one PolicyResult per policy in the
+// order asked for. Its JSON form is what `presage replay -json` writes.
+type Report struct {
+	Start    time.Time      `json:"start"`
+	End      time.Time      `json:"end"`
+	Interval time.Duration  `json:"-"`
+	Policies []PolicyResult `json:"policies"`
+
+	Config *config.Config `json:"-"`
+	Runs   []*Run         `json:"-"` // the runs behind Policies, same order
+}
+
+// PolicyResult is what one policy did over the whole replay, summed over
+// the services.
+type PolicyResult struct {
+	Name string `json:"name"`
+	// Incidents counts the incidents: maximal runs of breach (latency above
+	// the threshold for K consecutive samples, model.Incidents).
+	Incidents int `json:"incidents"`
+	// BreachMinutes is the time spent in breach.
+	BreachMinutes float64 `json:"breach_minutes"`
+	// Actions counts the changes applied: engagements and reversals.
+	Actions     int `json:"actions"`
+	Engagements int `json:"engagements"`
+	Reversals   int `json:"reversals"`
+	// Failed counts changes the actuators failed to apply.
+	Failed int      `json:"failed"`
+	Cost   CostJSON `json:"cost"`
+	// LeadTimeMinutes is, over the incidents of the 'none' run that this
+	// policy met with an action already engaged, how long before the
+	// incident's start that engagement began.
+	LeadTimeMinutes Distribution `json:"lead_time_minutes"`
+	// Precision is the share of engagements followed within the forecast
+	// horizon by an incident in the 'none' run (an incident that would have
+	// happened); null without engagements.
+	Precision *float64 `json:"precision"`
+	// Missed counts the incidents of the 'none' run that this policy met
+	// with no action engaged.
+	Missed int `json:"missed"`
+	// NoneIncidents is the number of incidents of the 'none' run.
+	NoneIncidents int             `json:"none_incidents"`
+	Services      []ServiceResult `json:"services"`
+}
+
+// ServiceResult is one service's share of a PolicyResult.
+type ServiceResult struct {
+	Name          string   `json:"name"`
+	Incidents     int      `json:"incidents"`
+	BreachMinutes float64  `json:"breach_minutes"`
+	Actions       int      `json:"actions"`
+	Cost          CostJSON `json:"cost"`
+}
+
+// CostJSON is the resource cost of a run in minutes by kind. Total adds
+// them unweighted: one replica for one minute, the neighbours fully
+// throttled for one minute and the queue on for one minute cost the same.
+type CostJSON struct {
+	ReplicaMinutes  float64 `json:"replica_minutes"`
+	ThrottleMinutes float64 `json:"throttle_minutes"`
+	QueueMinutes    float64 `json:"queue_minutes"`
+	Total           float64 `json:"total"`
+}
+
+func (c *CostJSON) add(x Cost) {
+	c.ReplicaMinutes += x.ReplicaMinutes
+	c.ThrottleMinutes += x.ThrottleMinutes
+	c.QueueMinutes += x.QueueMinutes
+	c.Total = c.ReplicaMinutes + c.ThrottleMinutes + c.QueueMinutes
+}
+
+// Distribution summarises a sample; Median and the quantiles are null when
+// the sample is empty.
+type Distribution struct {
+	Count  int      `json:"count"`
+	Median *float64 `json:"median"`
+	P10    *float64 `json:"p10"`
+	P90    *float64 `json:"p90"`
+	Min    *float64 `json:"min"`
+	Max    *float64 `json:"max"`
+}
+
+func distribution(xs []float64) Distribution {
+	d := Distribution{Count: len(xs)}
+	if len(xs) == 0 {
+		return d
+	}
+	paths := make([][]float64, len(xs))
+	for i, x := range xs {
+		paths[i] = []float64{x}
+	}
+	q := func(p float64) *float64 { v := model.Quantile(paths, 1, p); return &v }
+	d.Median, d.P10, d.P90, d.Min, d.Max = q(0.5), q(0.1), q(0.9), q(0), q(1)
+	return d
+}
+
+// latencies returns a run's latency series of one service, NaN where the
+// service reported nothing.
+func latencies(steps []Record) []float64 {
+	out := make([]float64, len(steps))
+	for i, r := range steps {
+		out[i] = r.Signals.LatencyP99
+	}
+	return out
+}
+
+func pattern(s config.Service) model.Pattern {
+	return model.Pattern{Above: s.Incident.Above, Consecutive: s.Incident.Consecutive}
+}
+
+// evaluate scores one run against the 'none' run (the counterfactual).
+func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyResult {
+	min := interval.Minutes()
+	res := PolicyResult{Name: r.Policy.String()}
+	var leads []float64
+	var engaged, justified int
+	for _, s := range cfg.Services {
+		inc := model.Incidents(latencies(r.Steps[s.Name]), pattern(s))
+		sr := ServiceResult{Name: s.Name, Incidents: len(inc)}
+		for _, in := range inc {
+			sr.BreachMinutes += float64(in.Len()) * min
+		}
+		for _, d := range r.Decisions[s.Name] {
+			if d.Action == nil {
+				continue
+			}
+			if d.Err != nil {
+				res.Failed++
+				continue
+			}
+			sr.Actions++
+			if d.Action.Op == actuators.Engage {
+				res.Engagements++
+			} else {
+				res.Reversals++
+			}
+		}
+		sr.Cost.add(r.Cost[s.Name])
+		res.Incidents += sr.Incidents
+		res.BreachMinutes += sr.BreachMinutes
+		res.Actions += sr.Actions
+		res.Cost.add(r.Cost[s.Name])
+		res.Services = append(res.Services, sr)
+
+		// Counterfactual measures against the 'none' run.
+		noneInc := model.Incidents(latencies(none.Steps[s.Name]), pattern(s))
+		res.NoneIncidents += len(noneInc)
+		decs := r.Decisions[s.Name]
+		for _, in := range noneInc {
+			i := in.Start - 1 // the level the policy held just before the breach
+			if i < 0 || i >= len(decs) || decs[i].Level == 0 {
+				res.Missed++
+				continue
+			}
+			j := i
+			for j > 0 && decs[j-1].Level > 0 {
+				j--
+			}
+			leads = append(leads, float64(in.Start-j)*min)
+		}
+		horizon := s.Forecast.HorizonSteps(cfg.Global.Interval)
+		for i, d := range decs {
+			if d.Action == nil || d.Err != nil || d.Action.Op != actuators.Engage {
+				continue
+			}
+			engaged++
+			if slices.ContainsFunc(noneInc, func(in model.Incident) bool { return in.End >= i && in.Start <= i+horizon }) {
+				justified++
+			}
+		}
+	}
+	if r.Policy != policy.None {
+		res.LeadTimeMinutes = distribution(leads)
+		if engaged > 0 {
+			p := float64(justified) / float64(engaged)
+			res.Precision = &p
+		}
+	}
+	return res
+}
+
+// WriteTable writes the comparison table.
+func (rep *Report) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "replay %s .. %s, %d services, step %s\n\n", rep.Start.Format(time.RFC3339), rep.End.Format(time.RFC3339),
+		len(rep.Config.Services), rep.Interval)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "policy\tincidents\tbreach min\tactions\treplica min\tthrottle min\tqueue min\tcost total\tlead median\tprecision\tmissed\t")
+	for _, p := range rep.Policies {
+		lead, prec, missed := "-", "-", "-"
+		if p.LeadTimeMinutes.Median != nil {
+			lead = fmt.Sprintf("%.0fm", *p.LeadTimeMinutes.Median)
+		}
+		if p.Precision != nil {
+			prec = fmt.Sprintf("%.0f%%", 100**p.Precision)
+		}
+		if p.Name != policy.None.String() {
+			missed = fmt.Sprintf("%d/%d", p.Missed, p.NoneIncidents)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t\n", p.Name, p.Incidents, p.BreachMinutes, p.Actions,
+			p.Cost.ReplicaMinutes, p.Cost.ThrottleMinutes, p.Cost.QueueMinutes, p.Cost.Total, lead, prec, missed)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, "\nincidents: latency above the threshold for K samples in a row; lead: how long before an incident of the 'none' run the policy had engaged;\nprecision: engagements followed within the horizon by an incident of the 'none' run; missed: 'none' incidents met with nothing engaged.")
+	return err
+}
+
+// WriteDecisions writes the decision log: one line per change a policy
+// applied or attempted, in policy, service and time order.
+func (rep *Report) WriteDecisions(w io.Writer) error {
+	for _, r := range rep.Runs {
+		for _, s := range rep.Config.Services {
+			for _, d := range r.Decisions[s.Name] {
+				if d.Action == nil {
+					continue
+				}
+				if err := writeDecision(w, r.Policy, d); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func writeDecision(w io.Writer, m policy.Mode, d controller.Record) error {
+	a := d.Action
+	ttb := "-"
+	if d.TimeToBreach >= 0 {
+		ttb = d.TimeToBreach.String()
+	}
+	result := "ok"
+	if d.Err != nil {
+		result = "failed"
+	}
+	_, err := fmt.Fprintf(w, "%s %s %s %s %s %s %g->%g risk=%.2f ttb=%s level=%d latency=%.3f %s\n",
+		d.Time.UTC().Format(time.RFC3339), m, d.Service, d.Reason, a.Op, a.Action, a.From, a.To,
+		d.Risk, ttb, d.Level, nanTo(d.Latency, -1), result)
+	return err
+}
+
+func nanTo(v, alt float64) float64 {
+	if math.IsNaN(v) {
+		return alt
+	}
+	return v
+}

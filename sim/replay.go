@@ -1,0 +1,145 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/controller"
+	"github.com/presage-dev/presage/policy"
+)
+
+// ReplayOptions configures a replay.
+type ReplayOptions struct {
+	// Config is the validated configuration; every service is replayed.
+	Config *config.Config
+	// Trace, when set, drives every service instead of its own load
+	// (scaled to each service's peak).
+	Trace *Trace
+	// Policies are the policies to compare. Default none, reactive,
+	// predictive.
+	Policies []policy.Mode
+	// Logger receives the controllers' logs; nil discards.
+	Logger *slog.Logger
+}
+
+// Run is one policy's replay: what the controller decided and what the
+// simulated services did, step by step.
+type Run struct {
+	Policy policy.Mode
+	// Decisions and Steps hold, per service name, one entry per step.
+	Decisions map[string][]controller.Record
+	Steps     map[string][]Record
+	// Cost is the resource cost per service.
+	Cost map[string]Cost
+}
+
+// Replay runs every policy over the same loads with identical, fresh
+// simulated services and a virtual clock, and evaluates them. The policies
+// run concurrently; the result does not depend on it: the same input gives
+// the same report.
+func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
+	cfg := o.Config
+	if cfg == nil {
+		return nil, errors.New("sim: replay needs a config")
+	}
+	policies := o.Policies
+	if len(policies) == 0 {
+		policies = []policy.Mode{policy.None, policy.Reactive, policy.Predictive}
+	}
+	loads, err := Loads(cfg, o.Trace)
+	if err != nil {
+		return nil, err
+	}
+	start, end := span(loads)
+	interval := time.Duration(cfg.Global.Interval)
+	if !end.After(start) {
+		return nil, errors.New("sim: replay: the loads hold no step")
+	}
+	// The 'none' run is the counterfactual for lead time and precision:
+	// run it even when it is not asked for.
+	modes := policies
+	if !slices.Contains(modes, policy.None) {
+		modes = append([]policy.Mode{policy.None}, modes...)
+	}
+	runs := make([]*Run, len(modes))
+	errs := make([]error, len(modes))
+	var wg sync.WaitGroup
+	for i, m := range modes {
+		wg.Go(func() {
+			runs[i], errs[i] = replayOne(ctx, cfg, loads, m, start, end, interval, o.Logger)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var none *Run
+	for _, r := range runs {
+		if r.Policy == policy.None {
+			none = r
+		}
+	}
+	rep := &Report{Start: start, End: end, Interval: interval, Config: cfg}
+	for _, m := range policies {
+		for _, r := range runs {
+			if r.Policy == m {
+				rep.Runs = append(rep.Runs, r)
+				rep.Policies = append(rep.Policies, evaluate(cfg, r, none, interval))
+			}
+		}
+	}
+	return rep, nil
+}
+
+// span returns the first and last step times over all loads.
+func span(loads map[string]*Trace) (start, end time.Time) {
+	for _, tr := range loads {
+		if start.IsZero() || tr.Start.Before(start) {
+			start = tr.Start
+		}
+		if e := tr.End(); e.After(end) {
+			end = e
+		}
+	}
+	return start, end
+}
+
+func replayOne(ctx context.Context, cfg *config.Config, loads map[string]*Trace, mode policy.Mode,
+	start, end time.Time, interval time.Duration, log *slog.Logger) (*Run, error) {
+	src, acts, err := Build(cfg, loads, nil)
+	if err != nil {
+		return nil, err
+	}
+	run := &Run{Policy: mode, Decisions: map[string][]controller.Record{}, Steps: map[string][]Record{}, Cost: map[string]Cost{}}
+	if log != nil {
+		log = log.With("policy", mode.String())
+	}
+	ctl, err := controller.New(controller.Options{
+		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log,
+		OnDecision: func(r controller.Record) { run.Decisions[r.Service] = append(run.Decisions[r.Service], r) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	for t := start; t.Before(end); t = t.Add(interval) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		// A source error is recorded by the controller as NoData; the
+		// simulator only fails on a programming error.
+		if err := ctl.Step(ctx, t); err != nil {
+			return nil, fmt.Errorf("replay %s at %s: %w", mode, t.Format(time.RFC3339), err)
+		}
+	}
+	for _, s := range cfg.Services {
+		run.Steps[s.Name] = src.History(s.Name)
+		run.Cost[s.Name] = src.Plant(s.Name).Cost()
+	}
+	return run, nil
+}
