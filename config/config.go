@@ -634,8 +634,9 @@ type Workload struct {
 	// arrivals; empty uses the generator below. A relative path is relative
 	// to the config file.
 	Trace string `yaml:"trace"`
-	// Peak scales the load so that its peak is this multiple of the app's
-	// base capacity; > 0. Default 1.2.
+	// Peak scales the load so that its peak is this multiple of the
+	// service's base capacity, min(app_capacity, db_capacity): the load it
+	// serves with no action engaged. Default 1.2.
 	Peak float64 `yaml:"peak"`
 	// Duration is how long a generated load lasts. Default 7d.
 	Duration Duration `yaml:"duration"`

@@ -141,8 +141,11 @@ type levelStats struct {
 const warmEvaluations = 80
 
 // learnEvery is how many new observations of a level trigger a new estimate
-// of its breach level (a breach sample triggers one at once).
-const learnEvery = 60
+// of its breach level; learnAfterBreach, how many when one of them breached.
+const (
+	learnEvery       = 60
+	learnAfterBreach = 10
+)
 
 // New builds a Controller. It returns an error when the configuration and
 // the actuators do not match.
@@ -368,9 +371,7 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 		return
 	}
 	paths := s.fc.Paths(s.horizon, s.cfg.Forecast.Paths, s.rng)
-	for i, q := range []float64{0.1, 0.5, 0.9} {
-		rec.Forecast[i] = model.Quantile(paths, s.horizon, q)
-	}
+	copy(rec.Forecast[:], model.Quantiles(paths, s.horizon, 0.1, 0.5, 0.9))
 	if s.settings.Mode != policy.Predictive {
 		return
 	}
@@ -414,7 +415,7 @@ func (c *Controller) breachLevel(s *service, level int) float64 {
 // the level has settled (its last action warmed up), and re-estimates the
 // level's breach level from time to time.
 func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
-	if s.signal == metrics.Latency || math.IsNaN(lat) || math.IsNaN(load) {
+	if c.mode == policy.None || s.signal == metrics.Latency || math.IsNaN(lat) || math.IsNaN(load) {
 		return
 	}
 	level := s.st.Level()
@@ -430,7 +431,9 @@ func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
 	if lat > s.pattern.Above {
 		ls.breach = true
 	}
-	if ls.added < learnEvery && !ls.breach {
+	// A breach teaches the most: re-estimate soon after one (at once
+	// while the level is unknown), else every learnEvery observations.
+	if ls.added < learnEvery && !(ls.breach && (!ls.known || ls.added >= learnAfterBreach)) {
 		return
 	}
 	ls.added, ls.breach = 0, false
@@ -448,6 +451,9 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 		return
 	}
 	s.next = s.refit.Next(now)
+	if s.cfg.Forecast.Period == 0 {
+		s.period = c.detectPeriod(s)
+	}
 	window := s.hist.len()
 	if s.period > 0 {
 		window = min(window, 4*s.period)
@@ -475,6 +481,23 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 	s.fc, s.fitted = fc, true
 	c.tel.refits.WithLabelValues(s.cfg.Name, fc.Name(), "ok").Inc()
 	c.log.Debug("model fitted", "service", s.cfg.Name, "model", fc.Name(), "points", window)
+}
+
+// detectPeriod finds the forecast signal's period in its history
+// (model.DetectPeriod), snapped to an hour, a day or a week when within 2%
+// of one; 0 when there is none.
+func (c *Controller) detectPeriod(s *service) int {
+	p, ok := model.DetectPeriod(s.hist.last(s.hist.len()), 0)
+	if !ok {
+		return 0
+	}
+	for _, cal := range []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.Hour} {
+		steps := int(cal / c.interval)
+		if steps >= 2 && math.Abs(float64(p-steps)) <= 0.02*float64(steps) {
+			return steps
+		}
+	}
+	return p
 }
 
 // current reads each playbook knob's current value where the actuator can.

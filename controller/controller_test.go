@@ -17,6 +17,7 @@ import (
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/model"
 	"github.com/presage-dev/presage/policy"
 )
 
@@ -364,5 +365,25 @@ func TestRefitFollowsStepTime(t *testing.T) {
 	// A first fit once there is enough history, then one at 01:00, 02:00, 03:00.
 	if ok != 4 {
 		t.Errorf("%v successful fits over three virtual hours, want 4", ok)
+	}
+}
+
+func TestPeriodDetectedWhenNotConfigured(t *testing.T) {
+	// The test config sets period 0s: the controller finds the load's
+	// 60-minute cycle (an hour, snapped exactly) from its history.
+	n := 6 * 60
+	load := make([]float64, n)
+	for i := range load {
+		load[i] = 50 + 20*math.Sin(2*math.Pi*float64(i)/61) // 61 steps: snapped to the hour
+	}
+	src := &script{lat: repeat(0.1, n), load: load}
+	h := newHarness(t, policy.Predictive, src)
+	h.steps(t, n)
+	s := h.ctl.services[0]
+	if s.period != 60 {
+		t.Fatalf("detected period %d, want 60", s.period)
+	}
+	if hw, ok := s.fc.(*model.HoltWinters); !ok || hw.Period() != 60 {
+		t.Fatalf("model %T, want seasonal Holt-Winters with period 60", s.fc)
 	}
 }

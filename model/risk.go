@@ -75,8 +75,16 @@ func BreachRisk(paths [][]float64, above float64, k, run int, trigger float64) R
 // h and NaN values are skipped; Quantile returns NaN when nothing is left.
 // It panics if q is outside [0, 1] or h < 1.
 func Quantile(paths [][]float64, h int, q float64) float64 {
-	if !(q >= 0 && q <= 1) {
-		panic("model: quantile out of range")
+	return Quantiles(paths, h, q)[0]
+}
+
+// Quantiles returns Quantile(paths, h, q) for each q in qs, sorting the
+// values at step h once.
+func Quantiles(paths [][]float64, h int, qs ...float64) []float64 {
+	for _, q := range qs {
+		if !(q >= 0 && q <= 1) {
+			panic("model: quantile out of range")
+		}
 	}
 	if h < 1 {
 		panic("model: step out of range")
@@ -87,18 +95,25 @@ func Quantile(paths [][]float64, h int, q float64) float64 {
 			vs = append(vs, p[h-1])
 		}
 	}
+	out := make([]float64, len(qs))
 	if len(vs) == 0 {
-		return math.NaN()
+		for k := range out {
+			out[k] = math.NaN()
+		}
+		return out
 	}
 	slices.Sort(vs)
-	i := q * float64(len(vs)-1)
-	lo := int(i)
-	if lo >= len(vs)-1 {
-		return vs[len(vs)-1]
+	for k, q := range qs {
+		i := q * float64(len(vs)-1)
+		lo := int(i)
+		switch frac := i - float64(lo); {
+		case lo >= len(vs)-1:
+			out[k] = vs[len(vs)-1]
+		case frac == 0:
+			out[k] = vs[lo]
+		default:
+			out[k] = vs[lo] + frac*(vs[lo+1]-vs[lo])
+		}
 	}
-	frac := i - float64(lo)
-	if frac == 0 {
-		return vs[lo]
-	}
-	return vs[lo] + frac*(vs[lo+1]-vs[lo])
+	return out
 }
