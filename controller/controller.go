@@ -560,7 +560,7 @@ func (c *Controller) logDecision(ctx context.Context, s *service, rec Record) {
 	if rec.Action != nil || rec.Reason != s.reason {
 		level = slog.LevelInfo
 	}
-	attrs := []any{"service", rec.Service, "reason", rec.Reason, "risk", round(rec.Risk),
+	attrs := []any{"at", rec.Time.UTC().Format(time.RFC3339), "service", rec.Service, "reason", rec.Reason, "risk", round(rec.Risk),
 		"latency", round(rec.Latency), "level", rec.Level, "msg_detail", rec.Message}
 	if rec.TimeToBreach >= 0 {
 		attrs = append(attrs, "time_to_breach", rec.TimeToBreach)
