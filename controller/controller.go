@@ -124,6 +124,14 @@ type service struct {
 	pending  *actuators.Action
 	reason   policy.Reason
 	fitted   bool
+
+	warmed    bool // history backfilled from a RangeSource
+	warmTried bool // a backfill was attempted
+	seen      bool // a usable latency sample has been read
+
+	prevForecast float64 // the one-step forecast made at the previous step
+	errAbs       *ring   // recent one-step absolute errors
+	errPct       *ring   // recent one-step absolute percentage errors (ratio)
 }
 
 // levelStats is what the controller learned of one playbook level: the
@@ -185,13 +193,16 @@ func New(o Options) (*Controller, error) {
 		}
 		s := &service{
 			cfg: sc, acts: acts, refit: sched,
-			pattern: model.Pattern{Above: sc.Incident.Above, Consecutive: sc.Incident.Consecutive},
-			signal:  metrics.Signal(sc.Forecast.Signal),
-			horizon: max(1, int(time.Duration(sc.Forecast.Horizon)/c.interval)),
-			period:  int(time.Duration(sc.Forecast.Period) / c.interval),
-			hist:    newRing(max(histLen, 2)),
-			rng:     rand.New(rand.NewPCG(sc.Forecast.Seed, uint64(i)+1)),
-			st:      o.State[sc.Name],
+			pattern:      model.Pattern{Above: sc.Incident.Above, Consecutive: sc.Incident.Consecutive},
+			signal:       metrics.Signal(sc.Forecast.Signal),
+			horizon:      max(1, int(time.Duration(sc.Forecast.Horizon)/c.interval)),
+			period:       int(time.Duration(sc.Forecast.Period) / c.interval),
+			hist:         newRing(max(histLen, 2)),
+			rng:          rand.New(rand.NewPCG(sc.Forecast.Seed, uint64(i)+1)),
+			st:           o.State[sc.Name],
+			errAbs:       newRing(errorWindow),
+			errPct:       newRing(errorWindow),
+			prevForecast: math.NaN(),
 		}
 		s.hold.Pattern = s.pattern
 		s.settings = policy.Settings{Mode: o.Mode, Trigger: sc.Forecast.Trigger, Clear: sc.Forecast.Clear, Interval: c.interval}
@@ -250,6 +261,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	}
 	c.mu.Unlock()
 
+	c.warm(ctx, snap, now)
 	changed := false
 	for _, s := range c.services {
 		if c.stepService(ctx, s, snap, now) {
@@ -436,6 +448,13 @@ func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
 	if ls.added < learnEvery && !(ls.breach && (!ls.known || ls.added >= learnAfterBreach)) {
 		return
 	}
+	c.relearn(s, level)
+}
+
+// relearn re-estimates the breach level of one playbook level from its
+// observations.
+func (c *Controller) relearn(s *service, level int) {
+	ls := s.levels[level]
 	ls.added, ls.breach = 0, false
 	n := ls.obs.x.len()
 	if v, ok := model.BreachLevel(ls.obs.x.last(n), ls.obs.y.last(n), s.pattern.Above); ok {
@@ -446,6 +465,13 @@ func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
 // forecastModel refits the model when the refit schedule says so (against
 // the step's time) and otherwise feeds it the new observation.
 func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
+	c.trackError(s, y)
+	defer func() {
+		s.prevForecast = math.NaN()
+		if s.fc != nil {
+			s.prevForecast = s.fc.Forecast(1)[0]
+		}
+	}()
 	if s.fc != nil && now.Before(s.next) {
 		s.fc.Update(y)
 		return
@@ -481,6 +507,36 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 	s.fc, s.fitted = fc, true
 	c.tel.refits.WithLabelValues(s.cfg.Name, fc.Name(), "ok").Inc()
 	c.log.Debug("model fitted", "service", s.cfg.Name, "model", fc.Name(), "points", window)
+}
+
+// errorWindow is how many recent one-step forecast errors the live MAE and
+// MAPE are computed over.
+const errorWindow = 60
+
+// trackError scores the previous step's one-step forecast against y and
+// exports the rolling mean absolute error and mean absolute percentage
+// error (as a ratio; samples where y is 0 are left out of it).
+func (c *Controller) trackError(s *service, y float64) {
+	f := s.prevForecast
+	if math.IsNaN(f) || math.IsNaN(y) {
+		return
+	}
+	s.errAbs.push(math.Abs(y - f))
+	if y != 0 {
+		s.errPct.push(math.Abs((y - f) / y))
+	}
+	mean := func(r *ring) float64 {
+		var sum float64
+		vs := r.last(r.len())
+		for _, v := range vs {
+			sum += v
+		}
+		return sum / float64(len(vs))
+	}
+	c.tel.mae.WithLabelValues(s.cfg.Name, string(s.signal)).Set(mean(s.errAbs))
+	if s.errPct.len() > 0 {
+		c.tel.mape.WithLabelValues(s.cfg.Name, string(s.signal)).Set(mean(s.errPct))
+	}
 }
 
 // detectPeriod finds the forecast signal's period in its history

@@ -299,7 +299,7 @@ func TestSpeedRunsVirtualClockFaster(t *testing.T) {
 func TestEndpoints(t *testing.T) {
 	src := &script{lat: repeat(0.1, 10), load: repeat(50, 10)}
 	h := newHarness(t, policy.Predictive, src)
-	srv := httptest.NewServer(h.ctl.Handler(h.reg))
+	srv := httptest.NewServer(h.ctl.Handler(h.reg, 0))
 	defer srv.Close()
 	get := func(path string) (int, string) {
 		resp, err := srv.Client().Get(srv.URL + path)

@@ -57,15 +57,19 @@ func (c *Controller) Ready(unreachableFor time.Duration) error {
 
 // Handler serves presage's own /metrics (from g), /healthz and /readyz.
 // The controller is ready once a step has read the source and stays ready
-// until the source has failed for longer than three intervals.
-func (c *Controller) Handler(g prometheus.Gatherer) http.Handler {
+// until the source has been unreachable for longer than unreadyAfter (0
+// means three intervals), in step time.
+func (c *Controller) Handler(g prometheus.Gatherer, unreadyAfter time.Duration) http.Handler {
+	if unreadyAfter <= 0 {
+		unreadyAfter = 3 * c.interval
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := c.Ready(3 * c.interval); err != nil {
+		if err := c.Ready(unreadyAfter); err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}

@@ -19,6 +19,8 @@ type telemetry struct {
 	refits       *prometheus.CounterVec
 	sourceErrors *prometheus.CounterVec
 	stepDuration prometheus.Histogram
+	mae          *prometheus.GaugeVec
+	mape         *prometheus.GaugeVec
 }
 
 func newTelemetry(reg prometheus.Registerer) *telemetry {
@@ -76,10 +78,18 @@ func newTelemetry(reg prometheus.Registerer) *telemetry {
 			Help:    "Wall time of one control step.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		mae: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "presage_forecast_error_mae",
+			Help: "Mean absolute error of the one-step forecast of the forecast signal over the last 60 steps, in the signal's unit.",
+		}, []string{"service", "signal"}),
+		mape: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "presage_forecast_error_mape",
+			Help: "Mean absolute percentage error of the one-step forecast over the last 60 steps, as a ratio (0.05 is 5%).",
+		}, []string{"service", "signal"}),
 	}
 	if reg != nil {
 		reg.MustRegister(t.signal, t.forecast, t.risk, t.timeToBreach, t.breachLevel, t.engaged,
-			t.level, t.actions, t.decisions, t.missing, t.refits, t.sourceErrors, t.stepDuration)
+			t.level, t.actions, t.decisions, t.missing, t.refits, t.sourceErrors, t.stepDuration, t.mae, t.mape)
 	}
 	return t
 }

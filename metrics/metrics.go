@@ -72,3 +72,18 @@ func (s Snapshot) Set(service string, sig Signal, v Sample) {
 type Source interface {
 	Read(ctx context.Context, now time.Time) (Snapshot, error)
 }
+
+// Series is the history of one signal of one service on a regular grid,
+// oldest first; a missing step is left out (never zero).
+type Series []Sample
+
+// History holds, by service name and signal, what a RangeSource read.
+type History map[string]map[Signal]Series
+
+// RangeSource is implemented by sources that can read the past, so that
+// the controller starts with history (warm start) instead of waiting for
+// it. Range returns the samples of every configured signal of the named
+// services on the grid start, start+step, …, ≤ end.
+type RangeSource interface {
+	Range(ctx context.Context, services []string, start, end time.Time, step time.Duration) (History, error)
+}

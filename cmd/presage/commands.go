@@ -172,7 +172,7 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 		if err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
-		srv = &http.Server{Handler: ctl.Handler(reg), ReadHeaderTimeout: 10 * time.Second}
+		srv = &http.Server{Handler: ctl.Handler(reg, 0), ReadHeaderTimeout: 10 * time.Second}
 		log.Info("serving /metrics, /healthz and /readyz", "addr", ln.Addr().String())
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
