@@ -248,7 +248,7 @@ func escalate(s Settings, in Input, d Decision, now time.Time, predictive bool) 
 	if predictive {
 		d.Reason = Escalate
 		d.Message = fmt.Sprintf("risk %.2f ≥ trigger %.2f, breach in %s ≤ warm-up %s + %s: %s %g → %g",
-			in.Risk, s.Trigger, fmtTTB(in.TimeToBreach), step.Warmup, s.Interval, step.Name, from, to)
+			in.Risk, s.Trigger, fmtTTB(in.TimeToBreach), step.Warmup, margin, step.Name, from, to)
 	} else {
 		d.Reason = ReactiveFloor
 		d.Message = fmt.Sprintf("incident in progress: %s %g → %g", step.Name, from, to)

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,7 +97,7 @@ func addLoopFlags(fs interface {
 // loop wires and runs the control loop until ctx ends. act builds the
 // actuators of the playbook actions that are not simulator knobs; dry makes
 // every action a recorder instead (recommend).
-func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, dry *actuators.Recorder) error {
+func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, dry *actuators.Recorder, onDecision func(controller.Record)) error {
 	cfg, err := loadConfig(*f.config, stderr)
 	if err != nil {
 		return err
@@ -148,7 +147,7 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	}
 	opts := controller.Options{
 		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log, Registerer: reg,
-		Speed: *f.speed, State: state,
+		Speed: *f.speed, State: state, OnDecision: onDecision,
 	}
 	if cfg.Global.StateFile != "" && dry == nil {
 		opts.OnStateChange = func(st map[string]policy.State) error { return saveState(cfg.Global.StateFile, st) }
@@ -233,7 +232,7 @@ SIGINT or SIGTERM stops it cleanly.`, stderr)
 	if err != nil {
 		return err
 	}
-	return loop(ctx, f, stderr, mode, nil)
+	return loop(ctx, f, stderr, mode, nil, nil)
 }
 
 func runRecommend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -245,9 +244,8 @@ applied; the policy goes on as if it had been. SIGINT or SIGTERM stops it.`, std
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	p := newRecommendPrinter(stdout, *asJSON)
-	rec := actuators.NewRecorder(p.print)
-	return loop(ctx, f, stderr, policy.Predictive, rec)
+	p := &recommendPrinter{w: stdout, json: *asJSON}
+	return loop(ctx, f, stderr, policy.Predictive, actuators.NewRecorder(nil), p.print)
 }
 
 type recommendPrinter struct {
@@ -256,23 +254,48 @@ type recommendPrinter struct {
 	header bool
 }
 
-func newRecommendPrinter(w io.Writer, asJSON bool) *recommendPrinter {
-	return &recommendPrinter{w: w, json: asJSON}
+// recommendation is one line of recommend's JSON output.
+type recommendation struct {
+	Time                time.Time `json:"time"`
+	Service             string    `json:"service"`
+	Action              string    `json:"action"`
+	Op                  string    `json:"op"`
+	From                float64   `json:"from"`
+	To                  float64   `json:"to"`
+	Reason              string    `json:"reason"`
+	Message             string    `json:"message"`
+	Risk                float64   `json:"risk"`
+	TimeToBreachSeconds *float64  `json:"time_to_breach_seconds"`
+	Level               int       `json:"level"`
 }
 
-func (p *recommendPrinter) print(a actuators.Action) {
+// print writes each decision that recommends a change.
+func (p *recommendPrinter) print(r controller.Record) {
+	a := r.Action
+	if a == nil {
+		return
+	}
+	out := recommendation{Time: r.Time.UTC(), Service: r.Service, Action: a.Action, Op: string(a.Op), From: a.From, To: a.To,
+		Reason: string(r.Reason), Message: r.Message, Risk: r.Risk, Level: r.Level}
+	ttb := "-"
+	if r.TimeToBreach >= 0 {
+		s := r.TimeToBreach.Seconds()
+		out.TimeToBreachSeconds = &s
+		ttb = r.TimeToBreach.String()
+	}
 	if p.json {
-		b, _ := json.Marshal(a)
+		b, _ := json.Marshal(out)
 		fmt.Fprintln(p.w, string(b))
 		return
 	}
-	tw := tabwriter.NewWriter(p.w, 0, 0, 2, ' ', 0)
+	// Fixed widths: rows come one at a time, as the loop decides.
+	const row = "%-20s  %-16s  %-16s  %-6s  %6s  %6s  %-17s  %5s  %s\n"
 	if !p.header {
-		fmt.Fprintln(tw, "TIME\tSERVICE\tACTION\tOP\tFROM\tTO\tREASON\tRISK")
+		fmt.Fprintf(p.w, row, "TIME", "SERVICE", "ACTION", "OP", "FROM", "TO", "REASON", "RISK", "TIME TO BREACH")
 		p.header = true
 	}
-	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%g\t%g\t%s\t%.2f\n", a.At.UTC().Format(time.RFC3339), a.Service, a.Action, a.Op, a.From, a.To, a.Reason, a.Risk)
-	tw.Flush()
+	fmt.Fprintf(p.w, row, out.Time.Format(time.RFC3339), out.Service, out.Action, out.Op, fmt.Sprint(out.From), fmt.Sprint(out.To),
+		out.Reason, fmt.Sprintf("%.2f", out.Risk), ttb)
 }
 
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
