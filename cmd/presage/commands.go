@@ -210,6 +210,11 @@ func dryActuators(cfg *config.Config, rec *actuators.Recorder, real map[string][
 }
 
 // dryKnob is the recorder seen as one knob's actuator.
+var (
+	_ actuators.Actuator = dryKnob{}
+	_ actuators.Reader   = dryKnob{}
+)
+
 type dryKnob struct {
 	rec *actuators.Recorder
 	actuators.Reader
