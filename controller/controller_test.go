@@ -387,3 +387,48 @@ func TestPeriodDetectedWhenNotConfigured(t *testing.T) {
 		t.Fatalf("model %T, want seasonal Holt-Winters with period 60", s.fc)
 	}
 }
+
+// TestRestartKeepsAndRevertsWhatAnEarlierRunDid: a controller restarted
+// with the state an earlier one saved keeps the engaged action and later
+// restores the value that run replaced.
+func TestRestartKeepsAndRevertsWhatAnEarlierRunDid(t *testing.T) {
+	var saved map[string]policy.State
+	first := &harness{rec: actuators.NewRecorder(nil), reg: prometheus.NewRegistry()}
+	ctl, err := New(Options{
+		Config: loadConfig(t), Source: &script{lat: repeat(0.9, 5), load: repeat(50, 5)}, Mode: policy.Reactive,
+		Actuators:     map[string][]actuators.Actuator{"web": {first.rec, first.rec}},
+		OnStateChange: func(st map[string]policy.State) error { saved = st; return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.ctl = ctl
+	first.steps(t, 3) // the incident fires at the third step: queue engaged
+	if saved["web"].Level() != 1 {
+		t.Fatalf("saved state %+v, want the queue engaged", saved)
+	}
+
+	// The restarted controller: no incident, the load low; it keeps the
+	// queue through the revert window, then restores the replaced value.
+	rec := actuators.NewRecorder(nil)
+	var recs []Record
+	ctl2, err := New(Options{
+		Config: loadConfig(t), Source: &script{lat: repeat(0.1, 40), load: repeat(10, 40)}, Mode: policy.Reactive,
+		Actuators:  map[string][]actuators.Actuator{"web": {rec, rec}},
+		State:      saved,
+		OnDecision: func(r Record) { recs = append(recs, r) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		ctl2.Step(context.Background(), t0.Add(time.Duration(10+i)*time.Minute))
+	}
+	if recs[0].Level != 1 {
+		t.Fatalf("restarted at level %d, want 1 (kept)", recs[0].Level)
+	}
+	got := rec.Records()
+	if len(got) != 1 || got[0].Op != actuators.Revert || got[0].Action != "queue" || got[0].To != 0 || got[0].From != 1 {
+		t.Fatalf("restarted controller did %+v, want one revert of the queue 1 → 0", got)
+	}
+}

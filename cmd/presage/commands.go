@@ -196,14 +196,19 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 }
 
 // dryActuators replaces every actuator with the recorder, bound to each
-// knob and reading the value the real actuator reads where it can.
+// knob; the current value is read from the real target where its actuator
+// can read (reading changes nothing), else it is what the recorder last
+// recorded or the configured baseline.
 func dryActuators(cfg *config.Config, rec *actuators.Recorder, real map[string][]actuators.Actuator) map[string][]actuators.Actuator {
 	out := make(map[string][]actuators.Actuator, len(real))
 	for _, s := range cfg.Services {
 		for i, a := range s.Playbook {
 			rec.SetBaseline(s.Name, a.Name, a.BaselineValue())
-			out[s.Name] = append(out[s.Name], dryKnob{rec: rec, Reader: rec.Reader(s.Name, a.Name)})
-			_ = real[s.Name][i]
+			r := rec.Reader(s.Name, a.Name)
+			if rr, ok := real[s.Name][i].(actuators.Reader); ok {
+				r = rr
+			}
+			out[s.Name] = append(out[s.Name], dryKnob{rec: rec, Reader: r})
 		}
 	}
 	return out
