@@ -11,6 +11,7 @@
 //
 //	mode none ───────────────────────────────────────────► Disabled
 //	data missing, stale or NaN ──────────────────────────► NoData
+//	mode static: engage the next action, keep them all ──► Provisioned
 //	incident in progress (reactive floor) ─┐
 //	risk ≥ trigger (predictive only) ──────┤
 //	    no action left ──────────────────────────────────► PlaybookExhausted

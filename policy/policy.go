@@ -10,14 +10,18 @@ import (
 type Mode int
 
 // The modes: None never acts; Reactive acts only on an incident in progress
-// (after K consecutive breaches); Predictive also acts on the forecast.
+// (after K consecutive breaches); Predictive also acts on the forecast;
+// Static engages the whole playbook at once and keeps it (static
+// over-provisioning: the cost of never having an incident the playbook can
+// prevent).
 const (
 	None Mode = iota
 	Reactive
 	Predictive
+	Static
 )
 
-var modeNames = [...]string{None: "none", Reactive: "reactive", Predictive: "predictive"}
+var modeNames = [...]string{None: "none", Reactive: "reactive", Predictive: "predictive", Static: "static"}
 
 func (m Mode) String() string {
 	if int(m) >= 0 && int(m) < len(modeNames) {
@@ -33,7 +37,7 @@ func ParseMode(s string) (Mode, error) {
 			return Mode(i), nil
 		}
 	}
-	return 0, fmt.Errorf("policy: unknown mode %q (want none, reactive or predictive)", s)
+	return 0, fmt.Errorf("policy: unknown mode %q (want none, reactive, predictive or static)", s)
 }
 
 // Reason is the stable code of a decision's outcome.
@@ -56,11 +60,12 @@ const (
 	Revert            Reason = "Revert"            // revert the last engaged action
 	Steady            Reason = "Steady"            // nothing engaged, nothing to do
 	Learning          Reason = "Learning"          // risk ≥ trigger, but the current level's capacity is not learned yet
+	Provisioned       Reason = "Provisioned"       // mode static: the whole playbook engaged, kept
 )
 
 // Reasons lists every reason code.
 var Reasons = []Reason{Disabled, NoData, ReactiveFloor, Escalate, BreachNotImminent, Settling,
-	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady, Learning}
+	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady, Learning, Provisioned}
 
 // Step is one action of a playbook as the policy sees it.
 type Step struct {
@@ -171,6 +176,9 @@ func Decide(s Settings, in Input, st State, now time.Time) Decision {
 		d.Reason, d.Message = NoData, "a needed signal is missing, stale or NaN: no action, no revert"
 		return d
 	}
+	if s.Mode == Static {
+		return provision(s, in, d, now)
+	}
 
 	forecastHigh := s.Mode == Predictive && in.Risk >= s.Trigger
 	if in.Firing || forecastHigh {
@@ -255,6 +263,31 @@ func escalate(s Settings, in Input, d Decision, now time.Time, predictive bool) 
 	}
 	if to != wish {
 		d.Message += fmt.Sprintf(" (wish %g capped to [%g, %g])", wish, step.Min, step.Max)
+	}
+	return d
+}
+
+// provision engages the next action of the playbook at once (static
+// over-provisioning), ignoring forecast, warm-up and cooldown; once all are
+// engaged it keeps them.
+func provision(s Settings, in Input, d Decision, now time.Time) Decision {
+	i := d.Next.Level()
+	d.Reason = Provisioned
+	if i >= len(s.Playbook) {
+		d.Message = fmt.Sprintf("all %d actions engaged and kept", len(s.Playbook))
+		return d
+	}
+	step := s.Playbook[i]
+	from := step.Baseline
+	if i < len(in.Current) && !math.IsNaN(in.Current[i]) {
+		from = in.Current[i]
+	}
+	to := math.Min(math.Max(step.Engaged, step.Min), step.Max)
+	e := Engagement{Step: i, From: from, To: to, At: now, NoChange: to == from}
+	d.Next.Engaged = append(d.Next.Engaged, e)
+	d.Message = fmt.Sprintf("static provisioning: %s %g → %g", step.Name, from, to)
+	if !e.NoChange {
+		d.Change = &Change{Step: i, Name: step.Name, From: from, Wish: step.Engaged, To: to}
 	}
 	return d
 }

@@ -52,6 +52,9 @@ func TestDecide(t *testing.T) {
 		{name: "missing data: no action", mode: Predictive, in: Input{DataOK: false, Firing: true, Risk: 1}, reason: NoData},
 		{name: "missing data: no revert", mode: Predictive, in: Input{DataOK: false, RiskBelow: 0}, st: engaged(0), reason: NoData, level: 1},
 		{name: "steady", mode: Predictive, in: ok, reason: Steady},
+		{name: "static engages at once", mode: Static, in: ok, st: engaged(0), reason: Provisioned,
+			change: &Change{Step: 1, Name: "replicas", From: 0, Wish: 5, To: 3}, level: 2},
+		{name: "static keeps everything", mode: Static, in: ok, st: engaged(0, 1, 2), reason: Provisioned, level: 3},
 		{name: "reactive steady despite risk", mode: Reactive, in: risky, reason: Steady},
 		{name: "escalate", mode: Predictive, in: risky, reason: Escalate,
 			change: &Change{Step: 0, Name: "queue", From: 0, Wish: 1, To: 1}, level: 1},
@@ -160,7 +163,7 @@ func TestEscalateAndRevertSequence(t *testing.T) {
 }
 
 func TestParseMode(t *testing.T) {
-	for _, m := range []Mode{None, Reactive, Predictive} {
+	for _, m := range []Mode{None, Reactive, Predictive, Static} {
 		got, err := ParseMode(m.String())
 		if err != nil || got != m {
 			t.Errorf("ParseMode(%q) = %v, %v", m.String(), got, err)
