@@ -92,6 +92,10 @@ var (
 	DefaultPrometheus = Prometheus{
 		Timeout:          Duration(10 * time.Second),
 		ServiceLabel:     "service",
+		UnreadyAfter:     Duration(5 * time.Minute),
+		Retries:          3,
+		MinBackoff:       Duration(100 * time.Millisecond),
+		MaxBackoff:       Duration(2 * time.Second),
 		HTTPClientConfig: commoncfg.DefaultHTTPClientConfig,
 	}
 
@@ -206,13 +210,14 @@ func (c *Config) Service(name string) *Service {
 //     else "latency"
 //   - baseline: min; engaged: max
 //   - webhook auth_header: "Authorization" when auth_file or auth_env is set
-//   - interval, history, source kind, Prometheus timeout and service label,
-//     consecutive, model, horizon, refit, trigger, clear, paths, webhook
+//   - interval, history, source kind, Prometheus timeout, service label,
+//     unready_after and backoffs (max_backoff: the larger of 2s and
+//     min_backoff), consecutive, model, horizon, refit, trigger, clear, paths, webhook
 //     timeout, the plant's capacities, pool size and service time, and the
 //     load's peak, duration and start, when zero or empty.
 //
 // Fields whose zero value means something (listen "" disables the server,
-// period 0, warmup 0, max 0, retries 0, daily 0, ...) take their defaults
+// period 0, warmup 0, max 0, retries 0 (webhook and Prometheus), daily 0, ...) take their defaults
 // only from the Default values, which Load starts from. SetDefaults is
 // idempotent; Load calls it before Validate.
 func (c *Config) SetDefaults() {
@@ -225,6 +230,9 @@ func (c *Config) SetDefaults() {
 	p := &c.Source.Prometheus
 	setDefault(&p.Timeout, DefaultPrometheus.Timeout)
 	setDefault(&p.ServiceLabel, DefaultPrometheus.ServiceLabel)
+	setDefault(&p.UnreadyAfter, DefaultPrometheus.UnreadyAfter)
+	setDefault(&p.MinBackoff, DefaultPrometheus.MinBackoff)
+	setDefault(&p.MaxBackoff, max(DefaultPrometheus.MaxBackoff, p.MinBackoff))
 
 	for i := range c.Services {
 		c.Services[i].setDefaults()
@@ -336,11 +344,28 @@ type Prometheus struct {
 	// URL of the Prometheus server, e.g. "http://127.0.0.1:9090". Required
 	// when source.kind is prometheus.
 	URL string `yaml:"url"`
-	// Timeout bounds one query. Default 10s.
+	// Timeout bounds one attempt of one query, and is sent to Prometheus as
+	// the query's evaluation timeout. A whole read (every query of a step,
+	// with its retries) is also bounded by the step: by the caller's
+	// deadline, or one global.interval without one. Default 10s.
 	Timeout Duration `yaml:"timeout"`
 	// ServiceLabel is the label that tells services apart in a query result.
 	// Default "service".
 	ServiceLabel string `yaml:"service_label"`
+	// UnreadyAfter is how long the source may stay unreachable (every read
+	// failing) before /readyz reports presage not ready. > 0. Default 5m.
+	UnreadyAfter Duration `yaml:"unready_after"`
+	// Retries is how many times a query that failed for a transient reason
+	// (timeout, connection error, HTTP 5xx or 429) is retried within the
+	// step's budget; 0 never retries. Default 3.
+	Retries int `yaml:"retries"`
+	// MinBackoff and MaxBackoff bound the wait before a retry: before retry
+	// n it is uniformly random in [0, min(MaxBackoff, MinBackoff·2ⁿ⁻¹))
+	// (exponential backoff with full jitter), and a retry whose wait would
+	// end past the step's budget is not made. > 0, MinBackoff ≤ MaxBackoff.
+	// Defaults 100ms and 2s.
+	MinBackoff Duration `yaml:"min_backoff"`
+	MaxBackoff Duration `yaml:"max_backoff"`
 	// HTTPClientConfig holds TLS, authentication and proxy settings, as in
 	// Prometheus's own configuration, inline beside url: tls_config,
 	// basic_auth, authorization, oauth2, proxy_url, follow_redirects
@@ -591,6 +616,22 @@ type Webhook struct {
 type Sim struct {
 	Plant Plant    `yaml:"plant"`
 	Load  Workload `yaml:"load"`
+	// Knobs maps the name of a playbook action whose actuator is not kind
+	// sim (a webhook) to the simulated knob ("queue", "replicas" or
+	// "cpu_limit") that `presage sim serve` sets when it receives that
+	// action. An action of kind sim uses its own actuator.knob and needs no
+	// entry. Default: none.
+	Knobs map[string]string `yaml:"knobs"`
+}
+
+// Knob returns the simulated knob behind the playbook action called name:
+// its actuator's knob when it is of kind sim, else its entry in sim.knobs;
+// "" when there is none.
+func (s *Service) Knob(name string) string {
+	if a := s.Action(name); a != nil && a.Actuator.Kind == ActuatorSim {
+		return a.Actuator.Knob
+	}
+	return s.Sim.Knobs[name]
 }
 
 // Plant holds the simulated service's parameters; see package sim for the

@@ -141,6 +141,11 @@ func TestDefaults(t *testing.T) {
 		{"source.kind", c.Source.Kind, SourceSim},
 		{"source.prometheus.timeout", c.Source.Prometheus.Timeout, Duration(10 * time.Second)},
 		{"source.prometheus.service_label", c.Source.Prometheus.ServiceLabel, "service"},
+		{"source.prometheus.unready_after", c.Source.Prometheus.UnreadyAfter, Duration(5 * time.Minute)},
+		{"source.prometheus.retries", c.Source.Prometheus.Retries, 3},
+		{"source.prometheus.min_backoff", c.Source.Prometheus.MinBackoff, Duration(100 * time.Millisecond)},
+		{"source.prometheus.max_backoff", c.Source.Prometheus.MaxBackoff, Duration(2 * time.Second)},
+		{"sim.knobs", len(s.Sim.Knobs), 0},
 		{"source.prometheus.follow_redirects", c.Source.Prometheus.HTTPClientConfig.FollowRedirects, true},
 		{"source.prometheus.enable_http2", c.Source.Prometheus.HTTPClientConfig.EnableHTTP2, true},
 		{"incident.consecutive", s.Incident.Consecutive, 3},
@@ -423,6 +428,23 @@ func TestLoadBad(t *testing.T) {
 			want: []wantErr{
 				{"source.prometheus.url", 4, `invalid URL "ftp://prometheus": want an absolute http or https URL`},
 				{"source.prometheus", 3, "at most one of basic_auth, oauth2 & authorization must be configured"},
+			},
+		},
+		{
+			name: "prometheus retries",
+			file: "prometheus_retry.bad.yaml",
+			want: []wantErr{
+				{"source.prometheus.retries", 6, "-1 must be >= 0"},
+				{"source.prometheus.max_backoff", 8, "1s must be >= min_backoff (2s)"},
+			},
+		},
+		{
+			name: "sim knobs",
+			file: "sim_knobs.bad.yaml",
+			want: []wantErr{
+				{"services[0].sim.knobs.flags", 17, `unknown knob "flag" (want queue, replicas or cpu_limit)`},
+				{"services[0].sim.knobs.nope", 18, `no playbook action "nope"`},
+				{"services[0].sim.knobs.queue", 19, `"replicas" differs from the action's actuator.knob "queue"`},
 			},
 		},
 		{

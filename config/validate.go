@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/url"
@@ -141,6 +142,18 @@ func (p *Prometheus) validate(v *validator, path string) {
 	if p.ServiceLabel == "" {
 		v.add(path+".service_label", "required")
 	}
+	if p.UnreadyAfter <= 0 {
+		v.addf(path+".unready_after", "%s must be > 0", p.UnreadyAfter)
+	}
+	if p.Retries < 0 {
+		v.addf(path+".retries", "%d must be >= 0", p.Retries)
+	}
+	if p.MinBackoff <= 0 {
+		v.addf(path+".min_backoff", "%s must be > 0", p.MinBackoff)
+	}
+	if p.MaxBackoff < p.MinBackoff {
+		v.addf(path+".max_backoff", "%s must be >= min_backoff (%s)", p.MaxBackoff, p.MinBackoff)
+	}
 	if err := p.HTTPClientConfig.Validate(); err != nil {
 		v.add(path, err.Error())
 	}
@@ -184,6 +197,22 @@ func (s *Service) validate(v *validator, path string, c *Config) {
 	}
 	s.Sim.Plant.validate(v, path+".sim.plant")
 	s.Sim.Load.validate(v, path+".sim.load")
+	s.validateKnobs(v, path+".sim.knobs")
+}
+
+func (s *Service) validateKnobs(v *validator, path string) {
+	for _, name := range slices.Sorted(maps.Keys(s.Sim.Knobs)) {
+		knob, p := s.Sim.Knobs[name], path+"."+name
+		a := s.Action(name)
+		switch {
+		case a == nil:
+			v.addf(p, "no playbook action %q", name)
+		case !slices.Contains(knobs, knob):
+			v.addf(p, "unknown knob %q (want %s)", knob, oneOf(knobs...))
+		case a.Actuator.Kind == ActuatorSim && a.Actuator.Knob != knob:
+			v.addf(p, "%q differs from the action's actuator.knob %q", knob, a.Actuator.Knob)
+		}
+	}
 }
 
 var simSignals = []string{SimLatencyP99, SimRequests, SimPoolInUse, SimPoolLimit}

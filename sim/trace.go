@@ -95,7 +95,12 @@ func parseValue(s string) (float64, error) {
 //     gaps, NaN in the trace.
 //
 // A trace needs two data rows to have a step; one with none is ErrEmptyTrace.
+// A file `presage export` wrote is read as ParseExportTrace reads it (the
+// first service's requests).
 func ParseTrace(r io.Reader, name string) (*Trace, error) {
+	if tr, ok, err := exportedTrace(&r, name); ok { // a `presage export` file
+		return tr, err
+	}
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'

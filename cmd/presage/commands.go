@@ -90,7 +90,7 @@ func addLoopFlags(fs interface {
 		config:   fs.String("config", "", "configuration `file` (see config.example.yaml)"),
 		logLevel: fs.String("log-level", "info", "log `level`: debug, info, warn or error"),
 		speed:    fs.Float64("speed", 1, "with source kind sim, run the simulated clock this many `times` faster than real time"),
-		listen:   fs.String("listen", "", "`address` of /metrics, /healthz and /readyz (default: global.listen)"),
+		listen:   fs.String("listen", "", "`address` of /metrics, /healthz and /readyz (default: global.listen; set global.listen to \"\" to turn the server off)"),
 	}
 }
 
@@ -113,8 +113,11 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 		return errors.New("-speed needs source kind sim: a real source runs in real time")
 	}
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var src metrics.Source
 	var acts map[string][]actuators.Actuator
+	var unreadyAfter time.Duration // 0: three intervals
 	switch cfg.Source.Kind {
 	case config.SourceSim:
 		loads, err := sim.Loads(cfg, nil)
@@ -132,18 +135,31 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 		// a day of simulator history.
 		s.SetOptions(sim.SourceOptions{Align: true, Loop: true, MaxHistory: int(24 * time.Hour / time.Duration(cfg.Global.Interval))})
 		src, acts = s, a
+	case config.SourcePrometheus:
+		p, err := promSource(cfg, reg, log)
+		if err != nil {
+			return err
+		}
+		a, err := promActuators(cfg, log, dry != nil)
+		if err != nil {
+			return err
+		}
+		src, acts = p, a
+		unreadyAfter = time.Duration(cfg.Source.Prometheus.UnreadyAfter)
 	default:
-		return fmt.Errorf("source kind %q is not supported by this build yet: use kind sim (the Prometheus source comes with metrics/prom)", cfg.Source.Kind)
+		return fmt.Errorf("unknown source kind %q", cfg.Source.Kind)
 	}
 	if dry != nil {
 		acts = dryActuators(cfg, dry, acts)
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	state, err := loadState(cfg.Global.StateFile)
-	if err != nil {
-		return err
+	// A dry run starts from nothing engaged and neither reads nor writes
+	// the state file.
+	var state map[string]policy.State
+	if dry == nil {
+		if state, err = loadState(cfg.Global.StateFile); err != nil {
+			return err
+		}
 	}
 	opts := controller.Options{
 		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log, Registerer: reg,
@@ -151,9 +167,6 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	}
 	if cfg.Global.StateFile != "" && dry == nil {
 		opts.OnStateChange = func(st map[string]policy.State) error { return saveState(cfg.Global.StateFile, st) }
-	}
-	if dry != nil {
-		opts.State = nil // a dry run starts from nothing engaged and writes no state
 	}
 	ctl, err := controller.New(opts)
 	if err != nil {
@@ -171,7 +184,7 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 		if err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
-		srv = &http.Server{Handler: ctl.Handler(reg, 0), ReadHeaderTimeout: 10 * time.Second}
+		srv = &http.Server{Handler: ctl.Handler(reg, unreadyAfter), ReadHeaderTimeout: 10 * time.Second}
 		log.Info("serving /metrics, /healthz and /readyz", "addr", ln.Addr().String())
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -180,11 +193,15 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 		}()
 	}
 	log.Info("presage started", "mode", mode, "services", len(cfg.Services), "interval", time.Duration(cfg.Global.Interval), "speed", *f.speed, "dry_run", dry != nil)
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
 	runErr := make(chan error, 1)
-	go func() { runErr <- ctl.Run(ctx) }()
+	go func() { runErr <- ctl.Run(runCtx) }()
 	select {
 	case err = <-runErr:
 	case err = <-errc:
+		stopRun()
+		<-runErr
 	}
 	if srv != nil {
 		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -240,7 +257,8 @@ SIGINT or SIGTERM stops it cleanly.`, stderr)
 	}
 	mode, err := policy.ParseMode(*policyName)
 	if err != nil {
-		return err
+		fmt.Fprintf(stderr, "-policy: %v\n", err)
+		return errUsage
 	}
 	return loop(ctx, f, stderr, mode, nil, nil)
 }
@@ -319,6 +337,7 @@ against the 'none' run. The same input gives the same output.`, stderr)
 	policies := fs.String("policies", "none,reactive,predictive", "comma-separated `list` of policies to compare")
 	jsonOut := fs.String("json", "", "write the results as JSON to `file` (- for stdout)")
 	decisions := fs.String("decisions", "", "write the decision log (one line per action) to `file`")
+	report := fs.String("report", "", "write a self-contained HTML report with charts to `file`")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -364,6 +383,11 @@ against the 'none' run. The same input gives the same output.`, stderr)
 			return err
 		}
 	}
+	if *report != "" {
+		if err := writeFile(*report, stdout, rep.WriteHTML); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -375,6 +399,11 @@ func writeFile(path string, stdout io.Writer, fn func(io.Writer) error) error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
+		return err
+	}
+	// CreateTemp makes the file private; the output is an ordinary file.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
 		return err
 	}
 	defer os.Remove(tmp.Name())

@@ -26,6 +26,8 @@ var commands = []command{
 	{"run", "run the control loop and act (long-running controller)", runRun},
 	{"recommend", "run the control loop in dry-run: print recommendations, apply nothing", runRecommend},
 	{"replay", "replay a load trace through several policies on the simulated service", runReplay},
+	{"sim", "simulator tools: 'sim serve' serves the simulated services as a Prometheus target", runSim},
+	{"export", "export the configured signals from Prometheus to a CSV that replay reads", runExport},
 	{"check", "validate a configuration file and report every problem", runCheck},
 	{"version", "print the version", runVersion},
 }
@@ -64,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		// After the first signal, a second one kills at once.
+		go func() { <-ctx.Done(); stop() }()
 		err := c.run(ctx, args[1:], stdout, stderr)
 		switch {
 		case err == nil, errors.Is(err, flag.ErrHelp):

@@ -1,0 +1,164 @@
+package sim
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"time"
+)
+
+// exportPrefix starts the header of a file `presage export` writes:
+// "timestamp,service,latency,requests,pool_in_use,pool_limit".
+const exportPrefix = "timestamp,service,"
+
+// ReadExportTrace reads the load of one service from a file `presage
+// export` wrote; see ParseExportTrace.
+func ReadExportTrace(path, service string) (*Trace, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseExportTrace(f, path, service)
+}
+
+// ParseExportTrace reads a load from the CSV `presage export` writes: a
+// header "timestamp,service,latency,requests,pool_in_use,pool_limit" (the
+// columns found by name, so their order may change), then one row per
+// service and time. The trace is the requests column of the rows of
+// service, or of the first service in the file when service is "". An
+// empty cell, or a row the file does not have, is a step with no value;
+// the step and grid rules are ParseTrace's. ParseTrace reads such a file
+// too (the first service's rows), so `presage replay -trace exported.csv`
+// replays a recorded load.
+func ParseExportTrace(r io.Reader, name, service string) (*Trace, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.Comment = '#'
+	cr.TrimLeadingSpace = true
+	lineErr := func(line int, err error) error { return &ParseError{File: name, Line: line, Err: err} }
+	readErr := func(err error) error {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return lineErr(pe.Line, pe.Err)
+		}
+		return &ParseError{File: name, Err: err}
+	}
+
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, &ParseError{File: name, Err: ErrEmptyTrace}
+	}
+	if err != nil {
+		return nil, readErr(err)
+	}
+	col := make(map[string]int, len(header))
+	for i, h := range header {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	for _, c := range []string{"timestamp", "service", "requests"} {
+		if _, ok := col[c]; !ok {
+			line, _ := cr.FieldPos(0)
+			return nil, lineErr(line, fmt.Errorf("no %q column: want the header %s", c, exportPrefix+"latency,requests,pool_in_use,pool_limit"))
+		}
+	}
+	ti, si, ri := col["timestamp"], col["service"], col["requests"]
+	need := max(ti, si, ri) + 1
+
+	type row struct {
+		t    time.Time
+		v    float64
+		line int
+	}
+	var rows []row
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, readErr(err)
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rec) < need {
+			return nil, lineErr(line, fmt.Errorf("want %d fields, got %d", len(header), len(rec)))
+		}
+		svc := strings.TrimSpace(rec[si])
+		if service == "" {
+			service = svc
+		}
+		if svc != service {
+			continue
+		}
+		t, err := parseTimestamp(strings.TrimSpace(rec[ti]))
+		if err != nil {
+			return nil, lineErr(line, err)
+		}
+		v, err := parseValue(strings.TrimSpace(rec[ri]))
+		if err != nil {
+			return nil, lineErr(line, err)
+		}
+		if n := len(rows); n > 0 && !t.After(rows[n-1].t) {
+			return nil, lineErr(line, fmt.Errorf("service %s: timestamp %s not after %s on line %d",
+				service, rec[ti], rows[n-1].t.Format(time.RFC3339), rows[n-1].line))
+		}
+		rows = append(rows, row{t, v, line})
+	}
+	switch {
+	case len(rows) == 0 && service != "":
+		return nil, &ParseError{File: name, Err: fmt.Errorf("no rows for service %q: %w", service, ErrEmptyTrace)}
+	case len(rows) == 0:
+		return nil, &ParseError{File: name, Err: ErrEmptyTrace}
+	case len(rows) == 1:
+		return nil, lineErr(rows[0].line, errors.New("only one data row: need two to find the step"))
+	}
+
+	// The step is the most common difference, the smallest of equally
+	// common ones, as in ParseTrace.
+	counts := make(map[time.Duration]int)
+	var step time.Duration
+	for i := 1; i < len(rows); i++ {
+		d := rows[i].t.Sub(rows[i-1].t)
+		counts[d]++
+		if c, best := counts[d], counts[step]; c > best || c == best && d < step {
+			step = d
+		}
+	}
+	start := rows[0].t
+	last := rows[len(rows)-1].t.Sub(start) / step
+	if last >= maxTraceLen {
+		return nil, lineErr(rows[len(rows)-1].line, fmt.Errorf("trace spans more than %d steps of %v", maxTraceLen, step))
+	}
+	tr := &Trace{Start: start, Step: step, Values: make([]float64, last+1)}
+	for i := range tr.Values {
+		tr.Values[i] = math.NaN()
+	}
+	for _, r := range rows {
+		off := r.t.Sub(start)
+		if off%step != 0 {
+			return nil, lineErr(r.line, fmt.Errorf("timestamp %s is not on the %v grid from %s",
+				r.t.Format(time.RFC3339Nano), step, start.Format(time.RFC3339Nano)))
+		}
+		tr.Values[off/step] = r.v
+	}
+	return tr, nil
+}
+
+// exportedTrace reads *r as an exported file (the first service's rows)
+// when it starts with the export header, and reports whether it did; else
+// it leaves in *r a reader that yields the same bytes.
+func exportedTrace(r *io.Reader, name string) (*Trace, bool, error) {
+	br := bufio.NewReader(*r)
+	*r = br
+	head, _ := br.Peek(len(exportPrefix))
+	if !strings.EqualFold(string(head), exportPrefix) {
+		return nil, false, nil
+	}
+	tr, err := ParseExportTrace(br, name, "")
+	return tr, true, err
+}
