@@ -242,13 +242,20 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	start := time.Now()
 	defer func() { c.tel.stepDuration.Observe(time.Since(start).Seconds()) }()
 
-	snap, err := c.src.Read(ctx, now)
+	// The read gets at most one interval: a step never runs into the next.
+	readCtx, cancel := context.WithTimeout(ctx, c.interval)
+	snap, err := c.src.Read(readCtx, now)
+	cancel()
 	c.mu.Lock()
 	c.lastStep = now
 	if err != nil {
 		c.sourceErr = err
 		kind := "read"
-		if errors.Is(err, context.DeadlineExceeded) {
+		var k interface{ ErrorKind() string }
+		switch {
+		case errors.As(err, &k):
+			kind = k.ErrorKind()
+		case errors.Is(err, context.DeadlineExceeded):
 			kind = "timeout"
 		}
 		c.tel.sourceErrors.WithLabelValues(kind).Inc()

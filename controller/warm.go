@@ -45,17 +45,17 @@ func (c *Controller) warm(ctx context.Context, snap metrics.Snapshot, now time.T
 		_, s.seen = snap.Get(s.cfg.Name, metrics.Latency)
 	}
 	if err != nil {
-		for _, s := range todo {
-			s.warmTried = false // try again next step
-		}
+		// What was read is used; the services it left empty are tried
+		// again next step.
 		c.tel.sourceErrors.WithLabelValues("range").Inc()
-		c.log.Warn("warm start: reading history failed; the model will learn from live samples", "services", len(todo), "err", err)
-		return
+		c.log.Warn("warm start: reading history failed in part; the rest is learned from live samples", "services", len(todo), "err", err)
 	}
 	for _, s := range todo {
 		if n := c.backfill(s, hist[s.cfg.Name], start, end, now); n > 0 {
 			s.warmed = true
 			c.log.Info("warm start: history loaded", "service", s.cfg.Name, "samples", n, "from", start.UTC().Format(time.RFC3339))
+		} else if err != nil {
+			s.warmTried = false
 		}
 	}
 }
