@@ -126,7 +126,7 @@ func (hw *HoltWinters) Forecast(h int) []float64 {
 				idx = 0
 			}
 		}
-		out[j] = hw.center + hw.scale*z
+		out[j] = bound(hw.center + hw.scale*z)
 	}
 	return out
 }
@@ -162,7 +162,7 @@ func (hw *HoltWinters) Paths(h, n int, rng *rand.Rand) [][]float64 {
 			}
 			e := draw(hw.resid, rng)
 			f := l + p.Phi*b
-			path[j] = hw.center + hw.scale*(f+s+e)
+			path[j] = bound(hw.center + hw.scale*(f+s+e))
 			l = f + p.Alpha*e
 			b = p.Phi*b + p.Beta*e
 			if fresh != nil {
@@ -323,7 +323,7 @@ func initHoltWinters(season, z []float64, m int) hwInit {
 // initial state on entry (season[j] for time j) and the final state on
 // return (season[j] for the last time t ≡ j mod m). It appends the one-step
 // errors to *resid when resid is not nil.
-func run(z []float64, p HoltWintersParams, level, trend *float64, season []float64, resid *[]float64) float64 {
+func run(z []float64, p HoltWintersParams, level, trend *float64, season []float64, resid *[]float64, huber float64) float64 {
 	l, b := *level, *trend
 	m := len(season)
 	var sse float64
@@ -337,7 +337,7 @@ func run(z []float64, p HoltWintersParams, level, trend *float64, season []float
 		var e float64
 		if finite(v) {
 			e = v - (f + s)
-			sse += e * e
+			sse += loss(e, huber)
 			n++
 			if resid != nil {
 				*resid = append(*resid, e)
@@ -371,12 +371,14 @@ func (hw *HoltWinters) filter(z []float64, init hwInit, p HoltWintersParams) {
 		hw.pos = len(z) % hw.m
 	}
 	hw.resid = make([]float64, 0, countFinite(z))
-	run(z, p, &hw.level, &hw.trend, hw.season, &hw.resid)
+	run(z, p, &hw.level, &hw.trend, hw.season, &hw.resid, 0)
 }
 
 // fitHoltWinters fits α, β, γ and φ (α, β and φ without a season) by
-// minimising the mean squared in-sample one-step error with Nelder-Mead,
-// bounded by maxEval evaluations. Each parameter is the image of an
+// minimising the mean squared in-sample one-step error with Nelder-Mead
+// within bud (with bud.huber > 0, the mean Huber loss, its threshold
+// bud.huber robust standard deviations of the errors at the start). Each
+// parameter is the image of an
 // unconstrained variable u under a logistic map onto its interval,
 //
 //	x = lo + (hi - lo) / (1 + exp(-u)),
@@ -384,7 +386,7 @@ func (hw *HoltWinters) filter(z []float64, init hwInit, p HoltWintersParams) {
 // with α, β* = β/α and γ* = γ/(1-α) in [1e-4, 0.9999] and φ in
 // [PhiLo, PhiHi]. The search starts at α = 0.3, β* = 0.1, γ* = 0.1, φ = 0.9,
 // or at start when it is not nil (clamped inside the bounds).
-func fitHoltWinters(y []float64, m, maxEval int, start *HoltWintersParams) (*HoltWinters, error) {
+func fitHoltWinters(y []float64, m int, bud budget, start *HoltWintersParams) (*HoltWinters, error) {
 	if err := checkHoltWinters(y, m); err != nil {
 		return nil, err
 	}
@@ -392,16 +394,37 @@ func fitHoltWinters(y []float64, m, maxEval int, start *HoltWintersParams) (*Hol
 	init := initHoltWinters(make([]float64, m), z, m)
 
 	scratch := make([]float64, m)
+	u0 := startHoltWinters(start, m)
+	var c float64
+	if bud.huber > 0 {
+		l, b := init.level, init.trend
+		copy(scratch, init.season)
+		var resid []float64
+		run(z, paramsOf(u0, m), &l, &b, scratch, &resid, 0)
+		c = bud.huber * robustScale(resid)
+	}
 	objective := func(u []float64) float64 {
 		p := paramsOf(u, m)
 		l, b := init.level, init.trend
 		copy(scratch, init.season)
-		mse := run(z, p, &l, &b, scratch, nil)
+		mse := run(z, p, &l, &b, scratch, nil, c)
 		if !finite(mse) {
 			return math.MaxFloat64
 		}
 		return mse
 	}
+	x, err := minimize(objective, u0, bud)
+	if err != nil {
+		return nil, fmt.Errorf("fit holt-winters: %w", err)
+	}
+	hw.filter(z, init, paramsOf(x, m))
+	return hw, nil
+}
+
+// startHoltWinters returns the unconstrained starting point of a fit:
+// α = 0.3, β* = 0.1, γ* = 0.1, φ = 0.9, or start when it is not nil
+// (clamped inside the bounds).
+func startHoltWinters(start *HoltWintersParams, m int) []float64 {
 	a, bs, phi, gs := 0.3, 0.1, 0.9, 0.1
 	if start != nil {
 		a = start.Alpha
@@ -409,29 +432,81 @@ func fitHoltWinters(y []float64, m, maxEval int, start *HoltWintersParams) (*Hol
 		phi = start.Phi
 		gs = start.Gamma / math.Max(1-a, smoothLo)
 	}
-	inside := func(x, lo, hi float64) float64 {
-		eps := (hi - lo) * 1e-6
-		if !(x > lo+eps) {
-			return lo + eps
-		}
-		return math.Min(x, hi-eps)
-	}
-	u0 := []float64{logit(inside(a, smoothLo, smoothHi), smoothLo, smoothHi),
-		logit(inside(bs, smoothLo, smoothHi), smoothLo, smoothHi), logit(inside(phi, PhiLo, PhiHi), PhiLo, PhiHi)}
+	u0 := []float64{toUnbounded(a, smoothLo, smoothHi), toUnbounded(bs, smoothLo, smoothHi), toUnbounded(phi, PhiLo, PhiHi)}
 	if m > 0 {
-		u0 = append(u0, logit(inside(gs, smoothLo, smoothHi), smoothLo, smoothHi))
+		u0 = append(u0, toUnbounded(gs, smoothLo, smoothHi))
+	}
+	return u0
+}
+
+// toUnbounded is logit(x, lo, hi) with x first clamped just inside (lo, hi);
+// NaN maps to the middle.
+func toUnbounded(x, lo, hi float64) float64 {
+	eps := (hi - lo) * 1e-6
+	switch {
+	case math.IsNaN(x):
+		x = (lo + hi) / 2
+	case !(x > lo+eps):
+		x = lo + eps
+	case x > hi-eps:
+		x = hi - eps
+	}
+	return logit(x, lo, hi)
+}
+
+// budget bounds a parameter search: at most evals evaluations, and, when
+// tol > 0, a stop once 10 iterations in a row have improved the objective
+// by less than tol relatively (else gonum's default: 100 iterations below
+// 1e-10 absolutely).
+type budget struct {
+	evals int
+	tol   float64
+	huber float64
+}
+
+// loss is the squared error e², or with c > 0 Huber's loss: e² within ±c
+// and c(2|e| − c) beyond, so that a few gross errors do not dominate the
+// fit.
+func loss(e, c float64) float64 {
+	if c > 0 {
+		if a := math.Abs(e); a > c {
+			return c * (2*a - c)
+		}
+	}
+	return e * e
+}
+
+// robustScale returns 1.4826 times the median absolute value of e, a
+// robust estimate of the standard deviation of errors centred on zero; 0
+// when e is empty.
+func robustScale(e []float64) float64 {
+	if len(e) == 0 {
+		return 0
+	}
+	a := make([]float64, len(e))
+	for i, v := range e {
+		a[i] = math.Abs(v)
+	}
+	return 1.4826 * median(a)
+}
+
+// minimize minimises f from u0 with Nelder-Mead within bud and returns the
+// best point found.
+func minimize(f func([]float64) float64, u0 []float64, bud budget) ([]float64, error) {
+	set := &optimize.Settings{FuncEvaluations: bud.evals}
+	if bud.tol > 0 {
+		set.Converger = &optimize.FunctionConverge{Relative: bud.tol, Iterations: 10}
 	}
 	res, err := optimize.Minimize(
-		optimize.Problem{Func: objective},
+		optimize.Problem{Func: f},
 		u0,
-		&optimize.Settings{FuncEvaluations: maxEval},
+		set,
 		&optimize.NelderMead{SimplexSize: 1},
 	)
 	if err != nil {
-		return nil, fmt.Errorf("fit holt-winters: %w", err)
+		return nil, err
 	}
-	hw.filter(z, init, paramsOf(res.X, m))
-	return hw, nil
+	return res.X, nil
 }
 
 // paramsOf maps the unconstrained u = (u_α, u_β*, u_φ[, u_γ*]) to parameters.

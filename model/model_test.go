@@ -96,7 +96,7 @@ func TestFitBeatsSeasonalNaive(t *testing.T) {
 				n := tc.period * tc.periods
 				y := seasonal(n+tc.horizon, tc.period, 100, tc.slope, 20, tc.sd, seed)
 				train, test := y[:n], y[n:]
-				hw, err := Fit(train, Settings{Period: tc.period})
+				hw, err := Fit(train, Settings{Period: tc.period, Model: NameHoltWinters})
 				if err != nil {
 					t.Fatalf("Fit: %v", err)
 				}
@@ -223,13 +223,6 @@ func TestHoltWintersRecursion(t *testing.T) {
 			}
 		})
 	}
-}
-
-func scaled(y []float64, k float64) []float64 {
-	for i := range y {
-		y[i] *= k
-	}
-	return y
 }
 
 func TestNewHoltWintersErrors(t *testing.T) {

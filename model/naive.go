@@ -73,7 +73,7 @@ func (nv *Naive) Paths(h, n int, rng *rand.Rand) [][]float64 {
 		v := nv.last
 		for j := range path {
 			v += draw(nv.resid, rng)
-			path[j] = v
+			path[j] = bound(v)
 		}
 	}
 	return out
@@ -201,7 +201,7 @@ func (sn *SeasonalNaive) Paths(h, n int, rng *rand.Rand) [][]float64 {
 			} else {
 				base = path[j-m]
 			}
-			path[j] = base + draw(sn.resid, rng)
+			path[j] = bound(base + draw(sn.resid, rng))
 		}
 	}
 	return out

@@ -2,7 +2,6 @@ package model
 
 import (
 	"math"
-	"slices"
 )
 
 // Risk is the breach risk over sample paths.
@@ -78,8 +77,8 @@ func Quantile(paths [][]float64, h int, q float64) float64 {
 	return Quantiles(paths, h, q)[0]
 }
 
-// Quantiles returns Quantile(paths, h, q) for each q in qs, sorting the
-// values at step h once.
+// Quantiles returns Quantile(paths, h, q) for each q in qs, selecting the
+// order statistics (quickselect) instead of sorting the values at step h.
 func Quantiles(paths [][]float64, h int, qs ...float64) []float64 {
 	for _, q := range qs {
 		if !(q >= 0 && q <= 1) {
@@ -102,18 +101,8 @@ func Quantiles(paths [][]float64, h int, qs ...float64) []float64 {
 		}
 		return out
 	}
-	slices.Sort(vs)
 	for k, q := range qs {
-		i := q * float64(len(vs)-1)
-		lo := int(i)
-		switch frac := i - float64(lo); {
-		case lo >= len(vs)-1:
-			out[k] = vs[len(vs)-1]
-		case frac == 0:
-			out[k] = vs[lo]
-		default:
-			out[k] = vs[lo] + frac*(vs[lo+1]-vs[lo])
-		}
+		out[k] = quantileSelect(vs, q)
 	}
 	return out
 }

@@ -28,6 +28,7 @@ var commands = []command{
 	{"replay", "replay a load trace through several policies on the simulated service", runReplay},
 	{"sim", "simulator tools: 'sim serve' serves the simulated services as a Prometheus target", runSim},
 	{"export", "export the configured signals from Prometheus to a CSV that replay reads", runExport},
+	{"forecast", "forecast CSV series with prediction intervals, or -eval: score the models on M4 and NASA data", runForecast},
 	{"check", "validate a configuration file and report every problem", runCheck},
 	{"version", "print the version", runVersion},
 }

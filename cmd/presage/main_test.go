@@ -208,7 +208,7 @@ services:
 }
 
 func TestUsage(t *testing.T) {
-	commandLine := regexp.MustCompile(`(?m)^  (run|recommend|replay|sim|export|check|version) +\S`)
+	commandLine := regexp.MustCompile(`(?m)^  (run|recommend|replay|sim|export|forecast|check|version) +\S`)
 	for _, tt := range []struct {
 		name       string
 		args       []string
