@@ -42,6 +42,12 @@ const (
 	ModelHoltWinters   = "holt-winters"
 	ModelSeasonalNaive = "seasonal-naive"
 	ModelNaive         = "naive"
+	ModelHWMult        = "holt-winters-mult"
+	ModelDouble        = "double-seasonal"
+	ModelTheta         = "theta"
+	ModelAR            = "ar"
+	ModelLinearTrend   = "linear-trend"
+	ModelCombination   = "combination"
 )
 
 // Actuator kinds (actuator.kind).
@@ -166,14 +172,15 @@ var (
 	// DefaultWorkload is the default generated load: a week with a daily cycle,
 	// two bursts a day and one flash crowd.
 	DefaultWorkload = Workload{
-		Peak:        1.2,
-		Duration:    Duration(7 * 24 * time.Hour),
-		Start:       "2026-01-05T00:00:00Z",
-		Seed:        1,
-		Daily:       0.5,
-		Trend:       0,
-		Bursts:      2,
-		FlashCrowds: 1,
+		Peak:         1.2,
+		PeakQuantile: 0.99,
+		Duration:     Duration(7 * 24 * time.Hour),
+		Start:        "2026-01-05T00:00:00Z",
+		Seed:         1,
+		Daily:        0.5,
+		Trend:        0,
+		Bursts:       2,
+		FlashCrowds:  1,
 	}
 )
 
@@ -214,7 +221,7 @@ func (c *Config) Service(name string) *Service {
 //     unready_after and backoffs (max_backoff: the larger of 2s and
 //     min_backoff), consecutive, model, horizon, refit, trigger, clear, paths, webhook
 //     timeout, the plant's capacities, pool size and service time, and the
-//     load's peak, duration and start, when zero or empty.
+//     load's peak, peak_quantile, duration and start, when zero or empty.
 //
 // Fields whose zero value means something (listen "" disables the server,
 // period 0, warmup 0, max 0, retries 0 (webhook and Prometheus), daily 0, ...) take their defaults
@@ -279,6 +286,7 @@ func (s *Service) setDefaults() {
 
 	l := &s.Sim.Load
 	setDefault(&l.Peak, DefaultWorkload.Peak)
+	setDefault(&l.PeakQuantile, DefaultWorkload.PeakQuantile)
 	setDefault(&l.Duration, DefaultWorkload.Duration)
 	setDefault(&l.Start, DefaultWorkload.Start)
 }
@@ -464,9 +472,14 @@ type Incident struct {
 
 // Forecast configures the model and the breach risk.
 type Forecast struct {
-	// Model is "auto", "holt-winters", "seasonal-naive" or "naive".
-	// Default "auto" (Holt-Winters when history covers two periods, seasonal
-	// naive when it covers one, naive before).
+	// Model is the forecaster: "auto" (the fast choice by history length:
+	// Holt-Winters when history covers two periods, seasonal naive when it
+	// covers one, damped Holt or naive before), "combination" (a
+	// rolling-origin backtest over the horizon chooses among the models and
+	// takes the median of the best three; a refit costs tens of
+	// milliseconds), or one model: "holt-winters", "holt-winters-mult",
+	// "double-seasonal", "seasonal-naive", "naive", "theta", "ar",
+	// "linear-trend". Default "auto".
 	Model string `yaml:"model"`
 	// Signal is the signal forecast: "requests" (the load; its breach level
 	// is learned from the service's own history) or "latency" (forecast
@@ -677,8 +690,20 @@ type Workload struct {
 	Trace string `yaml:"trace"`
 	// Peak scales the load so that its peak is this multiple of the
 	// service's base capacity, min(app_capacity, db_capacity): the load it
-	// serves with no action engaged. Default 1.2.
+	// serves with no action engaged. A generated load's peak is its
+	// maximum; a trace's is its peak_quantile. Default 1.2.
 	Peak float64 `yaml:"peak"`
+	// PeakQuantile is the quantile (0, 1] of a trace's values (sim.load.trace
+	// or `presage replay -trace`) that is scaled to peak × capacity: 1
+	// scales the maximum, 0.99 the value that 1% of the steps exceed. The
+	// maximum of a real trace is often one spike, and scaling it to the
+	// peak would leave the ordinary days far below capacity; its 99th
+	// percentile is close to the typical daily peak (on NASA-HTTP per
+	// minute, 129 requests against a median daily maximum of 136 and a
+	// maximum of 405), so the daily peaks press on capacity and the rare
+	// spikes go beyond it. Generated loads are always scaled by their
+	// maximum. Default 0.99.
+	PeakQuantile float64 `yaml:"peak_quantile"`
 	// Duration is how long a generated load lasts. Default 7d.
 	Duration Duration `yaml:"duration"`
 	// Start is the time the load starts (RFC 3339); a trace keeps its own

@@ -180,6 +180,7 @@ func TestDefaults(t *testing.T) {
 		{"plant.noise", s.Sim.Plant.Noise, 0.05},
 		{"load.trace", s.Sim.Load.Trace, ""},
 		{"load.peak", s.Sim.Load.Peak, 1.2},
+		{"load.peak_quantile", s.Sim.Load.PeakQuantile, 0.99},
 		{"load.duration", s.Sim.Load.Duration, Duration(7 * 24 * time.Hour)},
 		{"load.start", s.Sim.Load.Start, "2026-01-05T00:00:00Z"},
 		{"load.seed", s.Sim.Load.Seed, uint64(1)},
@@ -382,6 +383,11 @@ func TestLoadBad(t *testing.T) {
 			name: "clear above trigger",
 			file: "clear_above_trigger.bad.yaml",
 			want: []wantErr{{"services[0].forecast.clear", 9, "0.7 must be <= trigger (0.5)"}},
+		},
+		{
+			name: "peak quantile above 1",
+			file: "peak_quantile.bad.yaml",
+			want: []wantErr{{"services[0].sim.load.peak_quantile", 10, "1.5 must be within (0, 1]"}},
 		},
 		{
 			name: "unknown actuator",

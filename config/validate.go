@@ -258,11 +258,13 @@ func (in *Incident) validate(v *validator, path string) {
 	}
 }
 
-var models = []string{ModelAuto, ModelHoltWinters, ModelSeasonalNaive, ModelNaive}
+// Models lists the forecast.model values, as package model names them.
+var Models = []string{ModelAuto, ModelHoltWinters, ModelHWMult, ModelDouble, ModelSeasonalNaive,
+	ModelNaive, ModelTheta, ModelAR, ModelLinearTrend, ModelCombination}
 
 func (f *Forecast) validate(v *validator, path string, s *Service, interval Duration) {
-	if !slices.Contains(models, f.Model) {
-		v.addf(path+".model", "unknown model %q (want %s)", f.Model, oneOf(models...))
+	if !slices.Contains(Models, f.Model) {
+		v.addf(path+".model", "unknown model %q (want %s)", f.Model, oneOf(Models...))
 	}
 	switch f.Signal {
 	case SignalLatency:
@@ -415,6 +417,9 @@ func (p *Plant) validate(v *validator, path string) {
 
 func (l *Workload) validate(v *validator, path string) {
 	v.positive(path+".peak", l.Peak)
+	if !(l.PeakQuantile > 0 && l.PeakQuantile <= 1) {
+		v.addf(path+".peak_quantile", "%s must be within (0, 1]", num(l.PeakQuantile))
+	}
 	if l.Duration <= 0 {
 		v.addf(path+".duration", "%s must be > 0", l.Duration)
 	}

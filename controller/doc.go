@@ -18,6 +18,22 @@
 //	    at the current level, and the risk one level down (for reverts)
 //	  → policy.Decide → apply the change, if any → export and log
 //
+// The services of a step are independent: in predictive mode, with
+// Options.Workers above 1 (default GOMAXPROCS), they are stepped on that
+// many goroutines, each taking a contiguous share of them, and the
+// decisions are the same as one after the other; OnDecision and the logs
+// still come in service order.
+//
+// Most steps the forecast is nowhere near the breach level, and drawing
+// forecast.paths sample paths there is most of a step's work: the paths are
+// screened first (see samplePaths), and drawn in full only when the risk
+// could reach forecast.clear. Options.FullPaths turns that off.
+//
+// An incident under way engages the predictive policy's next action
+// without waiting for the forecast (policy.Imminent): the latency has been
+// above the threshold for K−1 samples, one short of the incident pattern,
+// at a load the current level was seen not to take.
+//
 // Breach risk with a load signal: the model forecasts the load (requests
 // per second), which the controller's actions do not change, and the
 // controller learns, per playbook level, the load at and above which the

@@ -2,6 +2,8 @@ package controller
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/presage-dev/presage/metrics"
 )
 
 // telemetry holds presage's own metrics.
@@ -92,4 +94,126 @@ func newTelemetry(reg prometheus.Registerer) *telemetry {
 			t.level, t.actions, t.decisions, t.missing, t.refits, t.sourceErrors, t.stepDuration, t.mae, t.mape)
 	}
 	return t
+}
+
+// serviceTelemetry caches one service's metric children: finding a child
+// by its label values hashes them on every call, and a step sets a dozen
+// per service. A child is created on first use, so /metrics shows exactly
+// the series that were set.
+type serviceTelemetry struct {
+	t      *telemetry
+	name   string
+	signal string // the forecast signal's name
+
+	value       [4]prometheus.Gauge   // by signalIndex
+	missing     [4]prometheus.Counter // by signalIndex
+	forecast    [3]prometheus.Gauge   // quantiles 0.1, 0.5, 0.9
+	risk        prometheus.Gauge
+	ttb         prometheus.Gauge
+	breachLevel prometheus.Gauge
+	level       prometheus.Gauge
+	mae, mape   prometheus.Gauge
+	engaged     []prometheus.Gauge // by playbook step
+	decisions   map[string]prometheus.Counter
+}
+
+func newServiceTelemetry(t *telemetry, name string, signal metrics.Signal, steps int) *serviceTelemetry {
+	return &serviceTelemetry{t: t, name: name, signal: string(signal), engaged: make([]prometheus.Gauge, steps),
+		decisions: make(map[string]prometheus.Counter)}
+}
+
+// signalIndex returns the index of a signal in metrics.Signals.
+func signalIndex(sig metrics.Signal) int {
+	switch sig {
+	case metrics.Latency:
+		return 0
+	case metrics.Requests:
+		return 1
+	case metrics.PoolInUse:
+		return 2
+	}
+	return 3
+}
+
+func (st *serviceTelemetry) setValue(sig metrics.Signal, v float64) {
+	i := signalIndex(sig)
+	if st.value[i] == nil {
+		st.value[i] = st.t.signal.WithLabelValues(st.name, string(sig))
+	}
+	st.value[i].Set(v)
+}
+
+func (st *serviceTelemetry) incMissing(sig metrics.Signal) {
+	i := signalIndex(sig)
+	if st.missing[i] == nil {
+		st.missing[i] = st.t.missing.WithLabelValues(st.name, string(sig))
+	}
+	st.missing[i].Inc()
+}
+
+var forecastQuantiles = [3]string{"0.1", "0.5", "0.9"}
+
+func (st *serviceTelemetry) setForecast(i int, v float64) {
+	if st.forecast[i] == nil {
+		st.forecast[i] = st.t.forecast.WithLabelValues(st.name, st.signal, forecastQuantiles[i])
+	}
+	st.forecast[i].Set(v)
+}
+
+func (st *serviceTelemetry) setRisk(v float64) {
+	if st.risk == nil {
+		st.risk = st.t.risk.WithLabelValues(st.name)
+	}
+	st.risk.Set(v)
+}
+
+func (st *serviceTelemetry) setTimeToBreach(v float64) {
+	if st.ttb == nil {
+		st.ttb = st.t.timeToBreach.WithLabelValues(st.name)
+	}
+	st.ttb.Set(v)
+}
+
+func (st *serviceTelemetry) setBreachLevel(v float64) {
+	if st.breachLevel == nil {
+		st.breachLevel = st.t.breachLevel.WithLabelValues(st.name, st.signal)
+	}
+	st.breachLevel.Set(v)
+}
+
+func (st *serviceTelemetry) setLevel(v float64) {
+	if st.level == nil {
+		st.level = st.t.level.WithLabelValues(st.name)
+	}
+	st.level.Set(v)
+}
+
+func (st *serviceTelemetry) setEngaged(step int, action string, v float64) {
+	if st.engaged[step] == nil {
+		st.engaged[step] = st.t.engaged.WithLabelValues(st.name, action)
+	}
+	st.engaged[step].Set(v)
+}
+
+func (st *serviceTelemetry) setError(mae float64, mape float64, withMAPE bool) {
+	if st.mae == nil {
+		st.mae = st.t.mae.WithLabelValues(st.name, st.signal)
+	}
+	st.mae.Set(mae)
+	if !withMAPE {
+		return
+	}
+	if st.mape == nil {
+		st.mape = st.t.mape.WithLabelValues(st.name, st.signal)
+	}
+	st.mape.Set(mape)
+}
+
+func (st *serviceTelemetry) incDecision(reason string) {
+	c := st.decisions[reason]
+	if c == nil {
+		c = st.t.decisions.WithLabelValues(st.name, reason)
+		st.decisions[reason] = c
+	}
+	c.Inc()
 }

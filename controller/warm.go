@@ -102,7 +102,7 @@ func (c *Controller) backfill(s *service, h map[metrics.Signal]metrics.Series, s
 		s.hist.push(load[i])
 		s.hold.Observe(lat[i])
 		if learn && !math.IsNaN(lat[i]) && !math.IsNaN(load[i]) {
-			s.levels[0].obs.push(load[i], lat[i])
+			s.levels[0].push(load[i], lat[i])
 		}
 	}
 	if learn {

@@ -13,6 +13,7 @@
 //	data missing, stale or NaN ──────────────────────────► NoData
 //	mode static: engage the next action, keep them all ──► Provisioned
 //	incident in progress (reactive floor) ─┐
+//	incident under way (predictive only) ──┤
 //	risk ≥ trigger (predictive only) ──────┤
 //	    no action left ──────────────────────────────────► PlaybookExhausted
 //	    breach further than warm-up + margin ────────────► BreachNotImminent
@@ -20,7 +21,7 @@
 //	    last action still warming up ────────────────────► Settling
 //	    action in cooldown ──────────────────────────────► Cooldown
 //	    wish capped to the current value ────────────────► AtBound (engaged, no change)
-//	    otherwise ───────────────────────────────────────► Escalate / ReactiveFloor
+//	    otherwise ───────────────────► Escalate / Imminent / ReactiveFloor
 //	something engaged:
 //	    risk one level down ≥ clear ─────────────────────► Holding
 //	    below clear for less than the revert window ─────► RevertPending

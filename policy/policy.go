@@ -61,11 +61,12 @@ const (
 	Steady            Reason = "Steady"            // nothing engaged, nothing to do
 	Learning          Reason = "Learning"          // risk ≥ trigger, but the current level's capacity is not learned yet
 	Provisioned       Reason = "Provisioned"       // mode static: the whole playbook engaged, kept
+	Imminent          Reason = "Imminent"          // the incident pattern is under way and the load will complete it: engage the next action
 )
 
 // Reasons lists every reason code.
 var Reasons = []Reason{Disabled, NoData, ReactiveFloor, Escalate, BreachNotImminent, Settling,
-	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady, Learning, Provisioned}
+	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady, Learning, Provisioned, Imminent}
 
 // Step is one action of a playbook as the policy sees it.
 type Step struct {
@@ -94,6 +95,13 @@ type Input struct {
 	DataOK bool
 	// Firing reports an incident in progress (the incident pattern holds).
 	Firing bool
+	// Imminent reports an incident under way but not yet an incident: the
+	// latency is above the threshold for fewer than the pattern's K
+	// samples, and the load is at or above what the playbook's current
+	// level was seen to take, so the next samples will breach too. The
+	// predictive policy engages on it without waiting for the forecast's
+	// time to breach: the breach has begun.
+	Imminent bool
 	// Risk is the breach risk at the playbook's current level, and
 	// TimeToBreach when it first crosses the trigger (negative: never).
 	Risk         float64
@@ -180,10 +188,11 @@ func Decide(s Settings, in Input, st State, now time.Time) Decision {
 		return provision(s, in, d, now)
 	}
 
-	forecastHigh := s.Mode == Predictive && in.Risk >= s.Trigger
-	if in.Firing || forecastHigh {
+	imminent := s.Mode == Predictive && in.Imminent && !in.Firing
+	forecastHigh := s.Mode == Predictive && in.Risk >= s.Trigger && !in.Firing && !imminent
+	if in.Firing || imminent || forecastHigh {
 		d.Next.ClearSince = time.Time{}
-		return escalate(s, in, d, now, forecastHigh && !in.Firing)
+		return escalate(s, in, d, now, forecastHigh, imminent)
 	}
 
 	if st.Level() == 0 {
@@ -197,7 +206,11 @@ func Decide(s Settings, in Input, st State, now time.Time) Decision {
 	return revert(s, in, d, now)
 }
 
-func escalate(s Settings, in Input, d Decision, now time.Time, predictive bool) Decision {
+// escalate engages the next action: on an incident in progress (the
+// reactive floor), on one under way (imminent) or on the forecast
+// (predictive), which alone waits for the time to breach and a learned
+// level.
+func escalate(s Settings, in Input, d Decision, now time.Time, predictive, imminent bool) Decision {
 	st := d.Next
 	i := st.Level()
 	if i >= len(s.Playbook) {
@@ -253,11 +266,15 @@ func escalate(s Settings, in Input, d Decision, now time.Time, predictive bool) 
 	}
 	d.Next.Changed[step.Name] = now
 	d.Change = &Change{Step: i, Name: step.Name, From: from, Wish: wish, To: to}
-	if predictive {
+	switch {
+	case predictive:
 		d.Reason = Escalate
 		d.Message = fmt.Sprintf("risk %.2f ≥ trigger %.2f, breach in %s ≤ warm-up %s + %s: %s %g → %g",
 			in.Risk, s.Trigger, fmtTTB(in.TimeToBreach), step.Warmup, margin, step.Name, from, to)
-	} else {
+	case imminent:
+		d.Reason = Imminent
+		d.Message = fmt.Sprintf("latency above the threshold at a load the current level does not take: %s %g → %g", step.Name, from, to)
+	default:
 		d.Reason = ReactiveFloor
 		d.Message = fmt.Sprintf("incident in progress: %s %g → %g", step.Name, from, to)
 	}

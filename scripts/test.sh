@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Runs presage's whole test suite on a fresh machine: installs what the tests
-# need (Debian's prometheus package, when missing), builds the presage binary
-# into a cache outside the repository, then runs gofmt, go vet and go test.
+# need (Debian's prometheus and chromium packages, when missing), builds the
+# presage binary into a cache outside the repository, then runs gofmt, go vet
+# and go test.
 # Usage: scripts/test.sh [go test flags...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v prometheus >/dev/null 2>&1; then
-	echo "test.sh: installing Debian's prometheus package" >&2
+# Debian packages the tests need: prometheus (tests against a real
+# Prometheus server) and chromium (the replay report rendered headless).
+missing=""
+command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+if [ -n "$missing" ]; then
+	echo "test.sh: installing Debian's$missing" >&2
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
 	export DEBIAN_FRONTEND=noninteractive
 	$sudo apt-get update -q >/dev/null
-	$sudo apt-get install -y -q --no-install-recommends prometheus >/dev/null
+	# shellcheck disable=SC2086
+	$sudo apt-get install -y -q --no-install-recommends $missing >/dev/null
 fi
 
 cache="${PRESAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/presage}"

@@ -107,11 +107,24 @@
 // linearly over U(5, 15) minutes, fall over their last 30 minutes, and add
 // U(0.5, 1.0)·(1 + Trend)^d, that is half to all of the mean level, on top.
 // The result is scaled (Scale) so that its largest value is Peak × capacity.
+// A trace is scaled instead so that its PeakQuantile (ScaleQuantile; 0.99 by
+// default) is Peak × capacity: a real trace's maximum is often one spike.
 //
 // # Traces
 //
 // ReadTrace and ParseTrace read a CSV load "timestamp,value" onto a regular
 // step; steps without a row are gaps, NaN in the Trace.
+//
+// # Replays
+//
+// Replay runs every policy over the same loads with identical, fresh plants
+// and a virtual clock, and evaluates them against the 'none' run (Report).
+// ReplaySignals runs the predictive controller over a Recording (the CSV
+// `presage export` writes, ReadSignals) with dry-run recorders, where
+// nothing can react, and scores what it would have recommended against the
+// incidents of the recorded latency (SignalsReport). SweepConfigs and Sweep
+// replay a grid of configuration values set by their YAML paths and mark
+// the Pareto front of incidents against cost (SweepResult).
 //
 // # The source
 //

@@ -25,6 +25,7 @@ type Report struct {
 
 	Config *config.Config `json:"-"`
 	Runs   []*Run         `json:"-"` // the runs behind Policies, same order
+	none   *Run           // the counterfactual, asked for or not
 }
 
 // PolicyResult is what one policy did over the whole replay, summed over

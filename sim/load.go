@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/presage-dev/presage/config"
@@ -247,6 +248,48 @@ func flashShape(u time.Duration, e event) float64 {
 		f = min(f, float64(left)/float64(flashFall))
 	}
 	return f
+}
+
+// ScaleQuantile multiplies tr's values in place so that their q-quantile
+// (0 < q ≤ 1; type 7, linear between order statistics, over the values that
+// are not NaN) is peak × capacity; with q = 1 it is Scale. The values above
+// the quantile end up above peak × capacity. It is an error if q is out of
+// range, if peak or capacity is not > 0, or if the quantile is not > 0.
+func ScaleQuantile(tr *Trace, peak, capacity, q float64) error {
+	if q == 1 {
+		return Scale(tr, peak, capacity)
+	}
+	if !(q > 0 && q < 1) {
+		return fmt.Errorf("sim: scale at quantile %v: must be within (0, 1]", q)
+	}
+	target := peak * capacity
+	if !(peak > 0 && capacity > 0) || math.IsInf(target, 0) {
+		return fmt.Errorf("sim: scale to peak %v × capacity %v: must be > 0", peak, capacity)
+	}
+	vs := make([]float64, 0, len(tr.Values))
+	for _, v := range tr.Values {
+		if !math.IsNaN(v) {
+			vs = append(vs, v)
+		}
+	}
+	slices.Sort(vs)
+	var top float64
+	if len(vs) > 0 {
+		i := q * float64(len(vs)-1)
+		lo := int(i)
+		top = vs[lo]
+		if lo+1 < len(vs) {
+			top += (i - float64(lo)) * (vs[lo+1] - vs[lo])
+		}
+	}
+	if !(top > 0) || math.IsInf(top, 1) {
+		return fmt.Errorf("sim: scale: the trace's %v-quantile is %v, not > 0", q, top)
+	}
+	k := target / top
+	for i, v := range tr.Values {
+		tr.Values[i] = v * k
+	}
+	return nil
 }
 
 // Scale multiplies tr's values in place so that the largest is

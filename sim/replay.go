@@ -26,6 +26,12 @@ type ReplayOptions struct {
 	Policies []policy.Mode
 	// Logger receives the controllers' logs; nil discards.
 	Logger *slog.Logger
+	// Workers and FullPaths are passed to each controller (see
+	// controller.Options): how many services a step works on at once, and
+	// whether to draw every sample path at every step (slower, for
+	// comparison).
+	Workers   int
+	FullPaths bool
 }
 
 // Run is one policy's replay: what the controller decided and what the
@@ -72,7 +78,7 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 	var wg sync.WaitGroup
 	for i, m := range modes {
 		wg.Go(func() {
-			runs[i], errs[i] = replayOne(ctx, cfg, loads, m, start, end, interval, o.Logger)
+			runs[i], errs[i] = replayOne(ctx, o, loads, m, start, end, interval)
 		})
 	}
 	wg.Wait()
@@ -85,7 +91,7 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 			none = r
 		}
 	}
-	rep := &Report{Start: start, End: end, Interval: interval, Config: cfg}
+	rep := &Report{Start: start, End: end, Interval: interval, Config: cfg, none: none}
 	for _, m := range policies {
 		for _, r := range runs {
 			if r.Policy == m {
@@ -110,18 +116,25 @@ func span(loads map[string]*Trace) (start, end time.Time) {
 	return start, end
 }
 
-func replayOne(ctx context.Context, cfg *config.Config, loads map[string]*Trace, mode policy.Mode,
-	start, end time.Time, interval time.Duration, log *slog.Logger) (*Run, error) {
+func replayOne(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mode policy.Mode,
+	start, end time.Time, interval time.Duration) (*Run, error) {
+	cfg, log := o.Config, o.Logger
 	src, acts, err := Build(cfg, loads, nil)
 	if err != nil {
 		return nil, err
 	}
+	steps := int(end.Sub(start) / interval)
+	src.SetOptions(SourceOptions{Steps: steps, ReuseSnapshot: true})
 	run := &Run{Policy: mode, Decisions: map[string][]controller.Record{}, Steps: map[string][]Record{}, Cost: map[string]Cost{}}
+	for _, s := range cfg.Services {
+		run.Decisions[s.Name] = make([]controller.Record, 0, steps)
+	}
 	if log != nil {
 		log = log.With("policy", mode.String())
 	}
 	ctl, err := controller.New(controller.Options{
 		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log,
+		Workers: o.Workers, FullPaths: o.FullPaths,
 		OnDecision: func(r controller.Record) { run.Decisions[r.Service] = append(run.Decisions[r.Service], r) },
 	})
 	if err != nil {
@@ -138,7 +151,7 @@ func replayOne(ctx context.Context, cfg *config.Config, loads map[string]*Trace,
 		}
 	}
 	for _, s := range cfg.Services {
-		run.Steps[s.Name] = src.History(s.Name)
+		run.Steps[s.Name] = src.byName[s.Name].history // the source is done: no copy
 		run.Cost[s.Name] = src.Plant(s.Name).Cost()
 	}
 	return run, nil

@@ -5,13 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/model"
 	"github.com/presage-dev/presage/policy"
 )
 
@@ -38,7 +41,10 @@ func replay(t testing.TB, cfg *config.Config, modes ...policy.Mode) *Report {
 // TestGoldenDecisions compares the decision log of a short replay with
 // testdata/golden/replay.decisions; -update rewrites it.
 func TestGoldenDecisions(t *testing.T) {
-	rep := replay(t, loadTestConfig(t, "testdata/replay.short.yaml"))
+	rep, err := Replay(context.Background(), ReplayOptions{Config: loadTestConfig(t, "testdata/replay.short.yaml"), FullPaths: os.Getenv("FULLPATHS") != ""})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got bytes.Buffer
 	if err := rep.WriteDecisions(&got); err != nil {
 		t.Fatal(err)
@@ -127,8 +133,131 @@ func TestReplayTraceOverride(t *testing.T) {
 	for _, s := range steps {
 		peak = max(peak, s.Load)
 	}
-	// Scaled to sim.load.peak (1.4) × capacity min(130, 90).
-	if want := 1.4 * 90; peak < want-1e-9 || peak > want+1e-9 {
+	// Scaled so that the 0.99-quantile of 0..99 (98.01) is sim.load.peak
+	// (1.4) × capacity min(130, 90).
+	if want := 99 * 1.4 * 90 / 98.01; peak < want-1e-9 || peak > want+1e-9 {
 		t.Errorf("trace peak %.3f, want %.3f", peak, want)
+	}
+}
+
+// TestWorkersKeepDecisions steps the services one after the other and on
+// several goroutines: the decisions are the same.
+func TestWorkersKeepDecisions(t *testing.T) {
+	cfg := loadTestConfig(t, "config.example.yaml")
+	for i := range cfg.Services {
+		cfg.Services[i].Sim.Load.Duration = config.Duration(2 * 24 * time.Hour)
+	}
+	var logs [2]bytes.Buffer
+	for i, workers := range []int{1, 3} {
+		rep, err := Replay(context.Background(), ReplayOptions{Config: cfg, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.WriteDecisions(&logs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if logs[0].Len() == 0 || !bytes.Equal(logs[0].Bytes(), logs[1].Bytes()) {
+		t.Errorf("decisions differ with 1 and 3 workers:\n%s\n---\n%s", logs[0].String(), logs[1].String())
+	}
+}
+
+// TestScreeningKeepsDecisions compares the screened sample paths with the
+// full draw at every step: the same incidents, about the same actions (the
+// random draws differ, so the decisions may differ by a step here and
+// there).
+func TestScreeningKeepsDecisions(t *testing.T) {
+	cfg := loadTestConfig(t, "testdata/replay.short.yaml")
+	var got [2]PolicyResult
+	for i, full := range []bool{false, true} {
+		rep, err := Replay(context.Background(), ReplayOptions{Config: cfg, FullPaths: full, Policies: []policy.Mode{policy.Predictive}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = rep.Policies[0]
+	}
+	s, f := got[0], got[1]
+	if s.Incidents != f.Incidents || s.Actions < f.Actions-2 || s.Actions > f.Actions+2 || math.Abs(s.Cost.Total-f.Cost.Total) > 0.05*f.Cost.Total {
+		t.Errorf("screened: %d incidents, %d actions, cost %.0f; full draw: %d, %d, %.0f", s.Incidents, s.Actions, s.Cost.Total, f.Incidents, f.Actions, f.Cost.Total)
+	}
+}
+
+// nasaTrace returns the NASA-HTTP trace from $PRESAGE_DATA, skipping the
+// test when it is not there.
+func nasaTrace(t *testing.T) *Trace {
+	t.Helper()
+	dir := os.Getenv("PRESAGE_DATA")
+	if dir == "" {
+		t.Skip("PRESAGE_DATA is not set: set it to the shared data folder (with nasa-http/) to replay the real trace")
+	}
+	path := filepath.Join(dir, "nasa-http", "nasa_requests_per_minute.csv")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("PRESAGE_DATA=%s has no NASA trace: %v", dir, err)
+	}
+	tr, err := ReadTrace(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// TestNASAReplay replays the NASA-HTTP trace through the example's
+// services. Scaled at its 99th percentile, the daily peaks press on
+// capacity: over the two months, checkout's 'none' run has incidents on
+// most days, where scaling the maximum (one spike) to the same peak leaves
+// them to a few. Over the first week, the policies keep their order.
+func TestNASAReplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two months of replay; skipped with -short")
+	}
+	full := nasaTrace(t)
+	cfg := loadTestConfig(t, "config.example.yaml")
+
+	// noneDays returns the days with rows on which checkout's 'none' run
+	// has an incident, and the days with rows.
+	noneDays := func(cfg *config.Config) (int, int) {
+		rep, err := Replay(context.Background(), ReplayOptions{Config: cfg, Trace: full, Policies: []policy.Mode{policy.None}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := rep.Config.Services[0]
+		steps := rep.none.Steps[s.Name]
+		days, rows := map[int]bool{}, map[int]bool{}
+		for i, r := range steps {
+			if !math.IsNaN(r.Load) {
+				rows[i/(24*60)] = true
+			}
+		}
+		for _, in := range model.Incidents(latencies(steps), pattern(s)) {
+			days[in.Start/(24*60)] = true
+		}
+		return len(days), len(rows)
+	}
+	byMax := *cfg
+	byMax.Services = slices.Clone(cfg.Services)
+	for i := range byMax.Services {
+		byMax.Services[i].Sim.Load.PeakQuantile = 1
+	}
+	q99, n := noneDays(cfg)
+	top, _ := noneDays(&byMax)
+	t.Logf("days with an incident of checkout's 'none' run, of %d: %d scaled at the 99th percentile, %d at the maximum", n, q99, top)
+	if q99 < n/2 || top > n/4 {
+		t.Errorf("checkout's 'none' run has incidents on %d of %d days scaled at the 99th percentile and %d at the maximum; want more than half, and at most a quarter", q99, n, top)
+	}
+
+	week := &Trace{Start: full.Start, Step: full.Step, Values: full.Values[:7*24*60]}
+	rep, err := Replay(context.Background(), ReplayOptions{Config: cfg, Trace: week})
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]PolicyResult{}
+	for _, p := range rep.Policies {
+		by[p.Name] = p
+		t.Logf("first week: %-10s incidents %3d breach %5.0f min actions %3d cost %6.0f", p.Name, p.Incidents, p.BreachMinutes, p.Actions, p.Cost.Total)
+	}
+	none, reactive, predictive := by["none"], by["reactive"], by["predictive"]
+	if !(predictive.Incidents < reactive.Incidents && reactive.Incidents < none.Incidents) {
+		t.Errorf("incidents: predictive %d, reactive %d, none %d; want predictive < reactive < none",
+			predictive.Incidents, reactive.Incidents, none.Incidents)
 	}
 }

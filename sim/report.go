@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/policy"
 )
@@ -253,8 +254,18 @@ func (rep *Report) forecastChart(name string) (string, *plot.Plot, error) {
 	if run == nil {
 		return "", nil, nil
 	}
-	s := rep.Config.Service(name)
-	decs := run.Decisions[name]
+	p, err := forecastPlot(rep.Config.Service(name), run.Decisions[name])
+	if err != nil {
+		return "", nil, err
+	}
+	return "Predictive: forecast band at the horizon, the observed load and the learned breach level", p, nil
+}
+
+// forecastPlot draws the forecast band at the horizon (10%–90% over the
+// sample paths) of a predictive controller's decisions, placed at the time
+// it forecasts, over the observed forecast signal and the learned breach
+// level.
+func forecastPlot(s *config.Service, decs []controller.Record) (*plot.Plot, error) {
 	horizon := time.Duration(s.Forecast.Horizon)
 	n := len(decs)
 	times := make([]time.Time, n)
@@ -277,7 +288,7 @@ func (rep *Report) forecastChart(name string) (string, *plot.Plot, error) {
 		}
 		poly, err := plotter.NewPolygon(band)
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		poly.Color = color.NRGBA{R: 0x1f, G: 0x6f, B: 0xb4, A: 0x40}
 		poly.LineStyle.Width = 0
@@ -286,7 +297,7 @@ func (rep *Report) forecastChart(name string) (string, *plot.Plot, error) {
 	}
 	l, err := plotter.NewLine(reduce(times, obs, false))
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	l.Color = color.RGBA{R: 0x33, G: 0x33, B: 0x33, A: 0xff}
 	p.Add(l)
@@ -294,14 +305,14 @@ func (rep *Report) forecastChart(name string) (string, *plot.Plot, error) {
 	if xy := reduce(times, level, false); len(xy) > 0 {
 		bl, err := plotter.NewLine(xy)
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		bl.Color = color.RGBA{R: 0xcc, A: 0xff}
 		bl.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(bl)
 		p.Legend.Add("learned breach level", bl)
 	}
-	return "Predictive: forecast band at the horizon, the observed load and the learned breach level", p, nil
+	return p, nil
 }
 
 // actionsChart shades, for every acting policy, the spans when its

@@ -21,9 +21,10 @@ func Capacity(p config.Plant) float64 {
 }
 
 // Loads resolves the load of every service of cfg, by name: override (a
-// copy, scaled to each service's sim.load.peak × its capacity) when it is
-// not nil, else the service's sim.load.trace (scaled the same way), else the
-// generator on the control interval.
+// copy, scaled so that its sim.load.peak_quantile is each service's
+// sim.load.peak × its capacity) when it is not nil, else the service's
+// sim.load.trace (scaled the same way), else the generator on the control
+// interval (scaled so that its maximum is peak × capacity).
 func Loads(cfg *config.Config, override *Trace) (map[string]*Trace, error) {
 	interval := time.Duration(cfg.Global.Interval)
 	out := make(map[string]*Trace, len(cfg.Services))
@@ -46,7 +47,11 @@ func Loads(cfg *config.Config, override *Trace) (map[string]*Trace, error) {
 			}
 		}
 		if override != nil || l.Trace != "" {
-			if err := Scale(tr, l.Peak, capacity); err != nil {
+			q := l.PeakQuantile
+			if q == 0 {
+				q = config.DefaultWorkload.PeakQuantile
+			}
+			if err := ScaleQuantile(tr, l.Peak, capacity, q); err != nil {
 				return nil, fmt.Errorf("services[%d].sim.load: %w", i, err)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,6 +55,7 @@ type Source struct {
 	started  bool
 	last     time.Time     // time of the last step
 	offset   time.Duration // added to the step time to read the load
+	snap     metrics.Snapshot
 }
 
 // SourceOptions change how a Source maps its steps onto the loads. The zero
@@ -69,6 +71,13 @@ type SourceOptions struct {
 	// MaxHistory bounds the records kept per service (oldest dropped);
 	// 0 keeps them all.
 	MaxHistory int
+	// Steps, when > 0, is how many steps the Source is expected to run:
+	// room for that many records is made at once.
+	Steps int
+	// ReuseSnapshot makes Read return the same Snapshot, overwritten, at
+	// every call: a caller that reads it before the next Read (a
+	// controller's Step does) spares an allocation per service and step.
+	ReuseSnapshot bool
 }
 
 // SetOptions sets the options; call it before the first Read.
@@ -76,6 +85,11 @@ func (s *Source) SetOptions(o SourceOptions) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opts = o
+	if o.Steps > 0 {
+		for _, sv := range s.services {
+			sv.history = slices.Grow(sv.history, o.Steps)
+		}
+	}
 }
 
 var _ metrics.Source = (*Source)(nil)
@@ -190,7 +204,16 @@ func (s *Source) Read(ctx context.Context, now time.Time) (metrics.Snapshot, err
 		s.started, s.last = true, t
 	}
 
-	snap := make(metrics.Snapshot, len(s.services))
+	snap := s.snap
+	if snap == nil || !s.opts.ReuseSnapshot {
+		snap = make(metrics.Snapshot, len(s.services))
+	}
+	if s.opts.ReuseSnapshot {
+		s.snap = snap
+		for _, m := range snap {
+			clear(m)
+		}
+	}
 	for _, sv := range s.services {
 		if !sv.ok {
 			continue

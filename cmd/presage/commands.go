@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -324,71 +323,6 @@ func (p *recommendPrinter) print(r controller.Record) {
 	}
 	fmt.Fprintf(p.w, row, out.Time.Format(time.RFC3339), out.Service, out.Action, out.Op, fmt.Sprint(out.From), fmt.Sprint(out.To),
 		out.Reason, fmt.Sprintf("%.2f", out.Risk), ttb)
-}
-
-func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("replay", "-config FILE [-trace CSV] [-policies none,reactive,predictive] [-json OUT]", `Replay a load through several policies on the simulated service with a
-virtual clock: every policy gets the same load and identical, fresh
-simulated services. Prints a comparison table: incidents, breach minutes,
-actions, resource cost, and the lead time and precision of the actions
-against the 'none' run. The same input gives the same output.`, stderr)
-	path := fs.String("config", "", "configuration `file`")
-	tracePath := fs.String("trace", "", "CSV `file` of timestamp,value driving every service instead of its own load (scaled to each service's sim.load.peak)")
-	policies := fs.String("policies", "none,reactive,predictive", "comma-separated `list` of policies to compare")
-	jsonOut := fs.String("json", "", "write the results as JSON to `file` (- for stdout)")
-	decisions := fs.String("decisions", "", "write the decision log (one line per action) to `file`")
-	report := fs.String("report", "", "write a self-contained HTML report with charts to `file`")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	var modes []policy.Mode
-	for _, name := range strings.Split(*policies, ",") {
-		m, err := policy.ParseMode(strings.TrimSpace(name))
-		if err != nil {
-			fmt.Fprintf(stderr, "-policies: %v\n", err)
-			return errUsage
-		}
-		modes = append(modes, m)
-	}
-	cfg, err := loadConfig(*path, stderr)
-	if err != nil {
-		return err
-	}
-	var tr *sim.Trace
-	if *tracePath != "" {
-		if tr, err = sim.ReadTrace(*tracePath); err != nil {
-			return err
-		}
-	}
-	rep, err := sim.Replay(ctx, sim.ReplayOptions{Config: cfg, Trace: tr, Policies: modes})
-	if err != nil {
-		return err
-	}
-	if *jsonOut != "-" {
-		if err := rep.WriteTable(stdout); err != nil {
-			return err
-		}
-	}
-	if *jsonOut != "" {
-		if err := writeFile(*jsonOut, stdout, func(w io.Writer) error {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
-		}); err != nil {
-			return err
-		}
-	}
-	if *decisions != "" {
-		if err := writeFile(*decisions, stdout, rep.WriteDecisions); err != nil {
-			return err
-		}
-	}
-	if *report != "" {
-		if err := writeFile(*report, stdout, rep.WriteHTML); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // writeFile writes through fn to path ("-" is stdout) atomically: a

@@ -25,7 +25,7 @@ type command struct {
 var commands = []command{
 	{"run", "run the control loop and act (long-running controller)", runRun},
 	{"recommend", "run the control loop in dry-run: print recommendations, apply nothing", runRecommend},
-	{"replay", "replay a load trace through several policies on the simulated service", runReplay},
+	{"replay", "replay a load through the policies on the simulated service, or recorded signals; sweep settings", runReplay},
 	{"sim", "simulator tools: 'sim serve' serves the simulated services as a Prometheus target", runSim},
 	{"export", "export the configured signals from Prometheus to a CSV that replay reads", runExport},
 	{"forecast", "forecast CSV series with prediction intervals, or -eval: score the models on M4 and NASA data", runForecast},

@@ -1,0 +1,265 @@
+package controller
+
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	"github.com/presage-dev/presage/model"
+)
+
+// Screening. Most steps the forecast is nowhere near the breach level, and
+// drawing forecast.paths sample paths to find a risk of zero is most of a
+// step's work. samplePaths skips them in two stages, and draws them all
+// only when the risk could reach forecast.clear:
+//
+//  1. Far: the spread of the current model's paths above its point
+//     forecast, measured at its last full draw (at most envelopeMaxAge
+//     steps ago), widened by envelopeSafety, stays below the current
+//     level's breach level at every step of the horizon, and, at a level
+//     above 0, either below the breach level beneath too, or (with the
+//     spread below the forecast) above it for the steps that complete the
+//     incident pattern: every path breaches there.
+//     For the additive Holt-Winters model the spread does not depend on
+//     the state, only on the parameters and the residuals, so it carries
+//     from one step to the next, and across a warm refit of the same model
+//     (whose parameters move little); another kind of model is measured
+//     afresh. The spread is kept both as a difference and as a ratio to
+//     the forecast, and the wider of the two is used.
+//  2. Screen: a batch of screenPaths paths (the first of the full draw)
+//     has no path in which the incident pattern occurs at the current
+//     level's breach level, and, at a level above 0, none or at least half
+//     of them breach at the level beneath (the risk one level down, which
+//     decides reverts against forecast.clear). If the true risk were the
+//     default clear 0.2, no path of 20 would breach with probability
+//     0.8^20 ≈ 1%, and half of them with probability 0.3%; a revert needs
+//     revert_after of clear steps in a row, and escalating needs the risk
+//     at the current level to reach the trigger, which 20 paths without a
+//     breach rule out.
+//
+// A skipped step has risk 0 at the current level and no time to breach;
+// the risk one level down is 0 or 1 (far), or the screening batch's share
+// (0, or at least one half). Decisions stay deterministic: the random
+// source is drawn only on steps that the same inputs select.
+const (
+	screenPaths    = 20
+	screenHalf     = 0.5
+	envelopeSafety = 1.5
+	envelopeMaxAge = 120
+)
+
+// sameKind reports whether two forecasters are the same model with the
+// same period (a warm refit), whose paths spread alike.
+func sameKind(a, b model.Forecaster) bool {
+	if a == nil || b == nil || a.Name() != b.Name() {
+		return false
+	}
+	type periodic interface{ Period() int }
+	pa, okA := a.(periodic)
+	pb, okB := b.(periodic)
+	return okA == okB && (!okA || pa.Period() == pb.Period())
+}
+
+// envelope is how far the sample paths of the current model reached above
+// its point forecast at its last full draw.
+type envelope struct {
+	ok  bool
+	age int       // steps since it was measured
+	abs []float64 // per step ahead: max over paths of path − forecast, ≥ 0
+	rel []float64 // the same as a ratio to |forecast| (0 where the forecast is 0)
+	// absDown and relDown are the same below the forecast: max over paths
+	// of forecast − path.
+	absDown, relDown []float64
+	dev              [3]float64
+	// dev is the horizon's 10%, 50% and 90% quantiles of the paths minus
+	// the point forecast, for the forecast band of a skipped step.
+}
+
+// measure records the spread of paths around the point forecast; q holds
+// their quantiles at the horizon.
+func (e *envelope) measure(paths [][]float64, point []float64, q [3]float64) {
+	h := len(point)
+	e.abs, e.rel = grow(e.abs, h), grow(e.rel, h)
+	e.absDown, e.relDown = grow(e.absDown, h), grow(e.relDown, h)
+	for j := range h {
+		up, down := 0.0, 0.0
+		for _, p := range paths {
+			if j < len(p) {
+				up = max(up, p[j]-point[j])
+				down = max(down, point[j]-p[j])
+			}
+		}
+		e.abs[j], e.rel[j], e.absDown[j], e.relDown[j] = up, 0, down, 0
+		if point[j] != 0 {
+			e.rel[j], e.relDown[j] = up/math.Abs(point[j]), down/math.Abs(point[j])
+		}
+	}
+	for i := range q {
+		e.dev[i] = q[i] - point[h-1]
+	}
+	e.ok, e.age = true, 0
+}
+
+// below reports whether the widened envelope around point stays below
+// level at every step.
+func (e *envelope) below(point []float64, level float64) bool {
+	if len(e.abs) != len(point) {
+		return false
+	}
+	for j, f := range point {
+		if math.IsNaN(f) || f+envelopeSafety*max(e.abs[j], e.rel[j]*math.Abs(f)) >= level {
+			return false
+		}
+	}
+	return true
+}
+
+// above reports whether the widened envelope around point stays above
+// level at each of the first k steps: every path breaches there.
+func (e *envelope) above(point []float64, level float64, k int) bool {
+	if len(e.absDown) != len(point) || k > len(point) {
+		return false
+	}
+	for j, f := range point[:k] {
+		if math.IsNaN(f) || f-envelopeSafety*max(e.absDown[j], e.relDown[j]*math.Abs(f)) <= level {
+			return false
+		}
+	}
+	return true
+}
+
+func grow(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
+}
+
+// screened is what the screening found: when skip is set, no full draw
+// was made and risk and below are the risks at the current level and the
+// one beneath (0 or 1; see samplePaths).
+type screened struct {
+	skip        bool
+	risk, below float64
+}
+
+// samplePaths returns the service's sample paths over the horizon and
+// fills q with their 10%, 50% and 90% quantiles at the horizon. th is the
+// breach level at the current playbook level, below the one beneath (NaN
+// at level 0), run the samples already above (Hold.Run, capped). When the
+// screening (above) settles the risks, paths is nil, sc.skip is set and q
+// comes from the point forecast and the envelope, or the screening batch.
+// The screening batch settles them when no path breaches at th and, at a
+// level above 0, none or at least half breach at below: the risk one
+// level down is then on one side of forecast.clear or the other.
+func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]float64) (paths [][]float64, sc screened) {
+	n, h := s.cfg.Forecast.Paths, s.horizon
+	quantiles := func(ps [][]float64) {
+		copy(q[:], model.Quantiles(ps, h, 0.1, 0.5, 0.9))
+	}
+	if c.full {
+		paths = s.fc.Paths(h, n, s.rng)
+		quantiles(paths)
+		return paths, sc
+	}
+	k := s.pattern.Consecutive
+	point := s.fc.Forecast(h)
+	fresh := s.env.ok && s.env.age < envelopeMaxAge
+	if e := &s.env; fresh && !math.IsNaN(th) {
+		e.age++
+		sc = screened{skip: e.below(point, th)}
+		if sc.skip && !math.IsNaN(below) {
+			switch need := max(1, k-run); {
+			case e.below(point, below):
+			case e.above(point, below, need):
+				sc.below = 1 // every path breaches one level down
+			default:
+				sc.skip = false
+			}
+		}
+		if sc.skip {
+			for i := range q {
+				q[i] = point[h-1] + e.dev[i]
+			}
+			return nil, sc
+		}
+	}
+	if n0 := min(n, screenPaths); n0 < n && fresh {
+		screen := s.fc.Paths(h, n0, s.rng)
+		if model.BreachRisk(screen, th, k, run, 1).Probability == 0 {
+			sc = screened{skip: true}
+			if !math.IsNaN(below) {
+				sc.below = model.BreachRisk(screen, below, k, run, 1).Probability
+				sc.skip = sc.below == 0 || sc.below >= screenHalf
+			}
+			if sc.skip {
+				quantiles(screen)
+				return nil, sc
+			}
+		}
+		paths = append(screen, s.fc.Paths(h, n-n0, s.rng)...)
+	} else {
+		paths = s.fc.Paths(h, n, s.rng)
+	}
+	quantiles(paths)
+	s.env.measure(paths, point, *q)
+	return paths, screened{}
+}
+
+// sortedPairs is a level's observations sorted by load, kept in step with
+// the ring they come from as it fills and drops: model.BreachLevel sorts its
+// input, and input that is sorted already sorts in linear time, where the
+// ring's time order takes n log n at every re-estimate.
+type sortedPairs struct {
+	x, y   []float64
+	seq    []uint64 // push number of each pair
+	synced uint64   // pushes merged so far
+	// spare buffers for the next merge
+	bx, by []float64
+	bseq   []uint64
+}
+
+// push records one observation of the level.
+func (ls *levelStats) push(x, y float64) {
+	ls.obs.push(x, y)
+	ls.pushed++
+}
+
+// sortedObs returns the level's observations (those the ring holds) sorted
+// by load; the slices are valid until the next call.
+func (ls *levelStats) sortedObs() (x, y []float64) {
+	sp := &ls.sorted
+	n := ls.obs.x.len()
+	oldest := ls.pushed - uint64(n) // push number of the oldest pair held
+	fresh := int(min(ls.pushed-sp.synced, uint64(n)))
+	nx, ny := ls.obs.x.last(fresh), ls.obs.y.last(fresh)
+	idx := make([]int, fresh)
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(nx[a], nx[b]) })
+
+	if size := len(ls.obs.x.buf); cap(sp.bx) < size {
+		sp.bx, sp.by, sp.bseq = make([]float64, 0, size), make([]float64, 0, size), make([]uint64, 0, size)
+	}
+	bx, by, bseq := sp.bx[:0], sp.by[:0], sp.bseq[:0]
+	first := ls.pushed - uint64(fresh) // push number of nx[0]
+	i, j := 0, 0
+	for i < len(sp.x) || j < len(idx) {
+		if i < len(sp.x) && sp.seq[i] < oldest {
+			i++ // dropped from the ring
+			continue
+		}
+		if j == len(idx) || i < len(sp.x) && sp.x[i] <= nx[idx[j]] {
+			bx, by, bseq = append(bx, sp.x[i]), append(by, sp.y[i]), append(bseq, sp.seq[i])
+			i++
+			continue
+		}
+		k := idx[j]
+		bx, by, bseq = append(bx, nx[k]), append(by, ny[k]), append(bseq, first+uint64(k))
+		j++
+	}
+	sp.bx, sp.by, sp.bseq, sp.x, sp.y, sp.seq = sp.x, sp.y, sp.seq, bx, by, bseq
+	sp.synced = ls.pushed
+	return sp.x, sp.y
+}

@@ -1,0 +1,517 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"image/color"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/presage-dev/presage/actuators"
+	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/controller"
+	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/model"
+	"github.com/presage-dev/presage/policy"
+)
+
+// SignalsOptions configures ReplaySignals.
+type SignalsOptions struct {
+	// Config is the validated configuration. The services that the
+	// recording holds are replayed; global.interval must be the
+	// recording's step.
+	Config *config.Config
+	// Recording is what the services exported (ReadSignals).
+	Recording *Recording
+	// Logger receives the controller's logs; nil discards.
+	Logger *slog.Logger
+	// Workers and FullPaths are passed to the controller (see
+	// controller.Options).
+	Workers   int
+	FullPaths bool
+}
+
+// SignalsReport is what presage would have recommended over recorded
+// signals, and when, against the incidents that really happened in them.
+// Nothing could react: each recommendation went to a dry-run recorder, and
+// the controller went on as if it had been applied (as `presage
+// recommend` does). Its JSON form is what `presage replay -signals -json`
+// writes.
+type SignalsReport struct {
+	Kind     string          `json:"kind"` // "signals"
+	Start    time.Time       `json:"start"`
+	End      time.Time       `json:"end"`
+	Interval time.Duration   `json:"-"`
+	Policy   string          `json:"policy"` // "predictive"
+	Total    SignalsResult   `json:"total"`
+	Services []SignalsResult `json:"services"`
+	// NotRecorded lists the configured services the recording does not
+	// hold; NotConfigured the recorded services the configuration does not
+	// have. Neither is replayed.
+	NotRecorded   []string `json:"not_recorded,omitempty"`
+	NotConfigured []string `json:"not_configured,omitempty"`
+
+	Config    *config.Config                 `json:"-"` // the replayed services only
+	Recording *Recording                     `json:"-"`
+	Decisions map[string][]controller.Record `json:"-"`
+}
+
+// SignalsResult scores one service's recommendations (or, in Total, all
+// of them) against the incidents of its recorded latency (model.Incidents).
+type SignalsResult struct {
+	Name string `json:"name"`
+	// Incidents and BreachMinutes are those of the recorded latency.
+	Incidents     int     `json:"incidents"`
+	BreachMinutes float64 `json:"breach_minutes"`
+	// Warned counts the incidents that a recommendation made ahead of them
+	// (reason Escalate, on the forecast, or Imminent, on the K−1 samples
+	// above the threshold before the incident) foretold: one made after the previous
+	// incident ended and before this one started. InTime counts those
+	// whose lead time is at least the warm-up of the first playbook action,
+	// so that the action would have taken effect. Held counts the incidents
+	// that started while a recommendation made on the forecast before the
+	// previous incident was still in force (the same episode: nothing
+	// reacted, so the incidents went on). Missed counts the others: nothing
+	// in force, or only what an incident in progress had engaged (the
+	// reactive floor, as a threshold alert would).
+	Warned int `json:"warned"`
+	InTime int `json:"in_time"`
+	Held   int `json:"held"`
+	Missed int `json:"missed"`
+	// Recall is (Warned + Held) / Incidents: the share of incidents that
+	// started under a recommendation made on the forecast; null without
+	// incidents.
+	Recall *float64 `json:"recall"`
+	// LeadTimeMinutes is, over the warned incidents, how long before the
+	// start the first such recommendation came.
+	LeadTimeMinutes Distribution `json:"lead_time_minutes"`
+	// Engagements counts the actions recommended ahead of an incident
+	// (Escalate or Imminent); Justified those followed within the forecast horizon by
+	// an incident; Precision is Justified / Engagements, null without
+	// engagements.
+	Engagements int      `json:"engagements"`
+	Justified   int      `json:"justified"`
+	Precision   *float64 `json:"precision"`
+	// Reactive counts the actions recommended because an incident was in
+	// progress (ReactiveFloor), Reversals the reverts recommended.
+	Reactive  int `json:"reactive"`
+	Reversals int `json:"reversals"`
+}
+
+// ErrIntervalMismatch is returned when global.interval is not the
+// recording's step.
+var ErrIntervalMismatch = errors.New("sim: global.interval is not the recording's step")
+
+// ReplaySignals replays a recording through the predictive controller, with
+// a virtual clock on the recording's grid and dry-run recorder actuators,
+// and scores what it recommended against the incidents of the recorded
+// latency. The same input gives the same report.
+func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error) {
+	rec := o.Recording
+	if o.Config == nil || rec == nil {
+		return nil, errors.New("sim: replay of signals needs a config and a recording")
+	}
+	if iv := time.Duration(o.Config.Global.Interval); iv != rec.Step {
+		return nil, fmt.Errorf("%w: the recording's step is %v, global.interval %v (set global.interval, or export with -step %v)",
+			ErrIntervalMismatch, rec.Step, iv, iv)
+	}
+	cfg := *o.Config
+	cfg.Services = nil
+	rep := &SignalsReport{Kind: "signals", Policy: policy.Predictive.String(), Recording: rec,
+		Start: rec.Start, End: rec.Time(rec.Len), Interval: rec.Step, Decisions: map[string][]controller.Record{}}
+	for _, s := range o.Config.Services {
+		if _, ok := rec.Values[s.Name]; ok {
+			cfg.Services = append(cfg.Services, s)
+		} else {
+			rep.NotRecorded = append(rep.NotRecorded, s.Name)
+		}
+	}
+	for _, name := range rec.Services {
+		if o.Config.Service(name) == nil {
+			rep.NotConfigured = append(rep.NotConfigured, name)
+		}
+	}
+	if len(cfg.Services) == 0 {
+		return nil, fmt.Errorf("sim: the recording's services (%s) match none of the configuration's (%s)",
+			sortedServices(rec.Services), sortedServices(rep.NotRecorded))
+	}
+	for _, s := range cfg.Services {
+		if _, ok := rec.Values[s.Name][metrics.Latency]; !ok {
+			return nil, fmt.Errorf("sim: the recording has no latency column: incidents cannot be found")
+		}
+	}
+	rep.Config = &cfg
+
+	dry := actuators.NewRecorder(nil)
+	acts := make(map[string][]actuators.Actuator, len(cfg.Services))
+	for _, s := range cfg.Services {
+		rep.Decisions[s.Name] = make([]controller.Record, 0, rec.Len)
+		for _, a := range s.Playbook {
+			dry.SetBaseline(s.Name, a.Name, a.BaselineValue())
+			acts[s.Name] = append(acts[s.Name], recorderKnob{rec: dry, Reader: dry.Reader(s.Name, a.Name)})
+		}
+	}
+	ctl, err := controller.New(controller.Options{
+		Config: &cfg, Source: NewRecordedSource(rec), Actuators: acts, Mode: policy.Predictive, Logger: o.Logger,
+		Workers: o.Workers, FullPaths: o.FullPaths,
+		OnDecision: func(r controller.Record) { rep.Decisions[r.Service] = append(rep.Decisions[r.Service], r) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range rec.Len {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		t := rec.Time(i)
+		if err := ctl.Step(ctx, t); err != nil {
+			return nil, fmt.Errorf("replay of signals at %s: %w", t.Format(time.RFC3339), err)
+		}
+	}
+
+	rep.Total.Name = "total"
+	var leads []float64
+	for _, s := range cfg.Services {
+		r, ls := scoreSignals(&s, rec, rep.Decisions[s.Name])
+		rep.Services = append(rep.Services, r)
+		leads = append(leads, ls...)
+		t := &rep.Total
+		t.Incidents += r.Incidents
+		t.BreachMinutes += r.BreachMinutes
+		t.Warned += r.Warned
+		t.InTime += r.InTime
+		t.Held += r.Held
+		t.Missed += r.Missed
+		t.Engagements += r.Engagements
+		t.Justified += r.Justified
+		t.Reactive += r.Reactive
+		t.Reversals += r.Reversals
+	}
+	rep.Total.finish(leads)
+	return rep, nil
+}
+
+// finish fills the ratios and the lead time distribution.
+func (r *SignalsResult) finish(leads []float64) {
+	r.LeadTimeMinutes = distribution(leads)
+	if r.Incidents > 0 {
+		v := float64(r.Warned+r.Held) / float64(r.Incidents)
+		r.Recall = &v
+	}
+	if r.Engagements > 0 {
+		v := float64(r.Justified) / float64(r.Engagements)
+		r.Precision = &v
+	}
+}
+
+// scoreSignals scores one service's decisions against its recorded
+// incidents and returns the lead times of the warned ones, in minutes.
+func scoreSignals(s *config.Service, rec *Recording, decs []controller.Record) (SignalsResult, []float64) {
+	step := rec.Step.Minutes()
+	inc := model.Incidents(rec.Values[s.Name][metrics.Latency], pattern(*s))
+	r := SignalsResult{Name: s.Name, Incidents: len(inc)}
+	var warmup time.Duration
+	if len(s.Playbook) > 0 {
+		warmup = time.Duration(s.Playbook[0].Warmup)
+	}
+	var leads []float64
+	prevEnd := -1
+	for _, in := range inc {
+		r.BreachMinutes += float64(in.Len()) * step
+		first := -1 // the first forecast engagement since the previous incident
+		for j := prevEnd + 1; j < in.Start && j < len(decs); j++ {
+			if d := decs[j]; forecastReason(d.Reason) && d.Action != nil && d.Err == nil {
+				first = j
+				break
+			}
+		}
+		prevEnd = in.End
+		switch {
+		case first >= 0:
+			r.Warned++
+			lead := time.Duration(in.Start-first) * rec.Step
+			if lead >= warmup {
+				r.InTime++
+			}
+			leads = append(leads, lead.Minutes())
+		case forecastInForce(decs, in.Start-1):
+			r.Held++
+		default:
+			r.Missed++
+		}
+	}
+	horizon := s.Forecast.HorizonSteps(config.Duration(rec.Step))
+	for i, d := range decs {
+		if d.Action == nil || d.Err != nil {
+			continue
+		}
+		switch {
+		case d.Action.Op == actuators.Revert:
+			r.Reversals++
+		case forecastReason(d.Reason):
+			r.Engagements++
+			if slices.ContainsFunc(inc, func(in model.Incident) bool { return in.End >= i && in.Start <= i+horizon }) {
+				r.Justified++
+			}
+		default:
+			r.Reactive++
+		}
+	}
+	r.finish(leads)
+	return r, leads
+}
+
+// forecastInForce reports whether, after decision i, actions were engaged
+// and the first of them had been engaged on the forecast.
+func forecastInForce(decs []controller.Record, i int) bool {
+	if i < 0 || i >= len(decs) || decs[i].Level == 0 {
+		return false
+	}
+	for i > 0 && decs[i-1].Level > 0 {
+		i--
+	}
+	return forecastReason(decs[i].Reason)
+}
+
+// forecastReason reports whether a decision engaged ahead of an incident:
+// on the forecast (Escalate) or on one under way (Imminent), not on one in
+// progress.
+func forecastReason(r policy.Reason) bool { return r == policy.Escalate || r == policy.Imminent }
+
+// WriteTable writes the scorecard: one row per service and the total.
+func (rep *SignalsReport) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "replay of recorded signals %s .. %s, %d services, step %s: what %s would have recommended (dry run, nothing applied)\n",
+		rep.Start.UTC().Format(time.RFC3339), rep.End.UTC().Format(time.RFC3339), len(rep.Services), rep.Interval, rep.Policy)
+	if len(rep.NotRecorded) > 0 {
+		fmt.Fprintf(w, "configured but not in the recording (not replayed): %s\n", sortedServices(rep.NotRecorded))
+	}
+	if len(rep.NotConfigured) > 0 {
+		fmt.Fprintf(w, "in the recording but not configured (not replayed): %s\n", sortedServices(rep.NotConfigured))
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "service\tincidents\tbreach min\twarned\tin time\theld\tmissed\trecall\tlead median\tlead p10\tlead p90\tengagements\tprecision\treactive\treverts\t")
+	row := func(r SignalsResult) {
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%d\t\n", r.Name, r.Incidents, r.BreachMinutes, r.Warned, r.InTime, r.Held, r.Missed,
+			pct(r.Recall), minutes(r.LeadTimeMinutes.Median), minutes(r.LeadTimeMinutes.P10), minutes(r.LeadTimeMinutes.P90),
+			r.Engagements, pct(r.Precision), r.Reactive, r.Reversals)
+	}
+	for _, r := range rep.Services {
+		row(r)
+	}
+	if len(rep.Services) > 1 {
+		row(rep.Total)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, "\nincidents: recorded latency above the threshold for K samples in a row; warned: an action recommended on the forecast between the previous\nincident and the start; in time: warned at least the first action's warm-up ahead; held: a forecast recommendation from before the previous\nincident still in force at the start; missed: the others; recall: (warned+held)/incidents; lead: from the first fresh recommendation to the start;\nprecision: forecast recommendations followed within the horizon by an incident; reactive: recommended during an incident.")
+	return err
+}
+
+func pct(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100**p)
+}
+
+func minutes(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.0fm", *v)
+}
+
+// WriteDecisions writes the recommendations: one line per change, in
+// service and time order.
+func (rep *SignalsReport) WriteDecisions(w io.Writer) error {
+	for _, s := range rep.Config.Services {
+		for _, d := range rep.Decisions[s.Name] {
+			if d.Action == nil {
+				continue
+			}
+			if err := writeDecision(w, policy.Predictive, d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// WriteHTML writes the replay of signals as one self-contained HTML page:
+// the scorecard, then per service the recorded latency against the
+// threshold with the incidents, the forecast band, and the recommended
+// actions as shaded spans.
+func (rep *SignalsReport) WriteHTML(w io.Writer) error {
+	type chart struct {
+		Title string
+		SVG   template.HTML
+	}
+	type service struct {
+		Name   string
+		Charts []chart
+	}
+	var services []service
+	for i := range rep.Config.Services {
+		s := &rep.Config.Services[i]
+		sv := service{Name: s.Name}
+		decs := rep.Decisions[s.Name]
+		for _, mk := range []func() (string, *plot.Plot, error){
+			func() (string, *plot.Plot, error) { return rep.latencyChart(s, decs) },
+			func() (string, *plot.Plot, error) {
+				p, err := forecastPlot(s, decs)
+				return "Forecast band at the horizon, the recorded load and the learned breach level", p, err
+			},
+			func() (string, *plot.Plot, error) { return rep.actionsChart(s, decs) },
+		} {
+			title, p, err := mk()
+			if err != nil {
+				return fmt.Errorf("report %s: %w", s.Name, err)
+			}
+			svg, err := renderSVG(p)
+			if err != nil {
+				return fmt.Errorf("report %s: %w", s.Name, err)
+			}
+			sv.Charts = append(sv.Charts, chart{Title: title, SVG: template.HTML(svg)})
+		}
+		services = append(services, sv)
+	}
+	rows := slices.Clone(rep.Services)
+	if len(rows) > 1 {
+		rows = append(rows, rep.Total)
+	}
+	return signalsPage.Execute(w, map[string]any{
+		"Start": rep.Start.UTC().Format(time.RFC3339), "End": rep.End.UTC().Format(time.RFC3339),
+		"Interval": rep.Interval, "Rows": rows, "Services": services,
+	})
+}
+
+var signalsPage = template.Must(template.New("signals").Funcs(template.FuncMap{
+	"f0":      func(v float64) string { return fmt.Sprintf("%.0f", v) },
+	"pct":     pct,
+	"minutes": minutes,
+}).Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>presage replay of recorded signals</title>
+<style>
+body{font-family:sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #ccc;padding:.3em .7em;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}
+svg{max-width:100%;height:auto}
+</style></head><body>
+<h1>presage replay of recorded signals</h1>
+<p>{{.Start}} to {{.End}}, one step every {{.Interval}}: what the predictive policy would have recommended (dry run: nothing applied, nothing could react), against the incidents that happened.</p>
+<h2>Scorecard</h2>
+<table id="scorecard">
+<tr><th>service</th><th>incidents</th><th>breach minutes</th><th>warned</th><th>in time</th><th>held</th><th>missed</th><th>recall</th><th>lead time (median)</th><th>lead p10</th><th>lead p90</th><th>engagements</th><th>precision</th><th>reactive</th><th>reverts</th></tr>
+{{range .Rows}}<tr><td>{{.Name}}</td><td>{{.Incidents}}</td><td>{{f0 .BreachMinutes}}</td><td>{{.Warned}}</td><td>{{.InTime}}</td><td>{{.Held}}</td><td>{{.Missed}}</td><td>{{pct .Recall}}</td><td>{{minutes .LeadTimeMinutes.Median}}</td><td>{{minutes .LeadTimeMinutes.P10}}</td><td>{{minutes .LeadTimeMinutes.P90}}</td><td>{{.Engagements}}</td><td>{{pct .Precision}}</td><td>{{.Reactive}}</td><td>{{.Reversals}}</td></tr>
+{{end}}</table>
+<p>Warned: an action recommended on the forecast between the previous incident and the start. Held: a forecast recommendation from before the previous incident still in force at the start (nothing reacted, so the episode went on). Missed: the others. Recall: (warned + held) / incidents. In time: warned at least the first action's warm-up ahead. Precision: forecast recommendations followed within the horizon by an incident. Reactive: recommended during an incident.</p>
+{{range .Services}}<h2>{{.Name}}</h2>
+{{range .Charts}}<figure class="chart"><figcaption>{{.Title}}</figcaption>{{.SVG}}</figure>
+{{end}}{{end}}</body></html>
+`))
+
+// latencyChart draws the recorded latency against the threshold, with the
+// incidents shaded.
+func (rep *SignalsReport) latencyChart(s *config.Service, decs []controller.Record) (string, *plot.Plot, error) {
+	rec := rep.Recording
+	lat := rec.Values[s.Name][metrics.Latency]
+	times := make([]time.Time, len(lat))
+	ys := make([]float64, len(lat))
+	for i, v := range lat {
+		times[i] = rec.Time(i)
+		ys[i] = math.Max(v, 1e-3)
+		if math.IsNaN(v) {
+			ys[i] = v
+		}
+	}
+	p := newTimePlot("p99 latency (s)")
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	top := s.Incident.Above * 10
+	for _, v := range ys {
+		if !math.IsNaN(v) {
+			top = math.Max(top, v)
+		}
+	}
+	added := false
+	for _, in := range model.Incidents(lat, pattern(*s)) {
+		x0, x1 := float64(rec.Time(in.Start).Unix()), float64(rec.Time(in.End+1).Unix())
+		poly, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: 1e-3}, {X: x1, Y: 1e-3}, {X: x1, Y: top}, {X: x0, Y: top}})
+		if err != nil {
+			return "", nil, err
+		}
+		poly.Color = color.NRGBA{R: 0xcc, A: 0x30}
+		poly.LineStyle.Width = 0
+		p.Add(poly)
+		if !added {
+			p.Legend.Add("incident", poly)
+			added = true
+		}
+	}
+	l, err := plotter.NewLine(reduce(times, ys, true))
+	if err != nil {
+		return "", nil, err
+	}
+	l.Color = color.RGBA{R: 0x33, G: 0x33, B: 0x33, A: 0xff}
+	p.Add(l)
+	p.Legend.Add("recorded p99", l)
+	if len(times) > 0 {
+		th, err := plotter.NewLine(plotter.XYs{{X: float64(times[0].Unix()), Y: s.Incident.Above}, {X: float64(times[len(times)-1].Unix()), Y: s.Incident.Above}})
+		if err != nil {
+			return "", nil, err
+		}
+		th.Color = color.RGBA{R: 0xcc, A: 0xff}
+		th.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(th)
+		p.Legend.Add(fmt.Sprintf("threshold %gs", s.Incident.Above), th)
+	}
+	return "Recorded p99 latency (maximum per point) against the threshold; incidents shaded", p, nil
+}
+
+// actionsChart shades the spans when recommended actions were in effect.
+func (rep *SignalsReport) actionsChart(s *config.Service, decs []controller.Record) (string, *plot.Plot, error) {
+	p := newTimePlot("recommended actions")
+	c := colorOf(policy.Predictive)
+	added := false
+	for _, span := range engagedSpans(decs) {
+		poly, err := plotter.NewPolygon(plotter.XYs{
+			{X: float64(span.from.Unix()), Y: 0}, {X: float64(span.to.Unix()), Y: 0},
+			{X: float64(span.to.Unix()), Y: float64(span.level)}, {X: float64(span.from.Unix()), Y: float64(span.level)},
+		})
+		if err != nil {
+			return "", nil, err
+		}
+		poly.Color = color.NRGBA{R: c.R, G: c.G, B: c.B, A: 0x90}
+		poly.LineStyle.Width = 0
+		p.Add(poly)
+		if !added {
+			p.Legend.Add("recommended (height = actions)", poly)
+			added = true
+		}
+	}
+	if n := len(decs); n > 0 {
+		// The time axis spans the replay even when nothing was recommended.
+		base, err := plotter.NewLine(plotter.XYs{{X: float64(decs[0].Time.Unix()), Y: 0}, {X: float64(decs[n-1].Time.Unix()), Y: 0}})
+		if err != nil {
+			return "", nil, err
+		}
+		base.Color = color.RGBA{R: 0x99, G: 0x99, B: 0x99, A: 0xff}
+		p.Add(base)
+	}
+	p.Y.Min, p.Y.Max = 0, float64(max(1, len(s.Playbook)))
+	return "Recommended actions (shaded spans; height = actions engaged)", p, nil
+}
