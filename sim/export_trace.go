@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strings"
 	"time"
@@ -70,12 +69,7 @@ func ParseExportTrace(r io.Reader, name, service string) (*Trace, error) {
 	ti, si, ri := col["timestamp"], col["service"], col["requests"]
 	need := max(ti, si, ri) + 1
 
-	type row struct {
-		t    time.Time
-		v    float64
-		line int
-	}
-	var rows []row
+	var rows []traceRow
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -107,46 +101,15 @@ func ParseExportTrace(r io.Reader, name, service string) (*Trace, error) {
 			return nil, lineErr(line, fmt.Errorf("service %s: timestamp %s not after %s on line %d",
 				service, rec[ti], rows[n-1].t.Format(time.RFC3339), rows[n-1].line))
 		}
-		rows = append(rows, row{t, v, line})
+		rows = append(rows, traceRow{t, v, line})
 	}
 	switch {
 	case len(rows) == 0 && service != "":
 		return nil, &ParseError{File: name, Err: fmt.Errorf("no rows for service %q: %w", service, ErrEmptyTrace)}
 	case len(rows) == 0:
 		return nil, &ParseError{File: name, Err: ErrEmptyTrace}
-	case len(rows) == 1:
-		return nil, lineErr(rows[0].line, errors.New("only one data row: need two to find the step"))
 	}
-
-	// The step is the most common difference, the smallest of equally
-	// common ones, as in ParseTrace.
-	counts := make(map[time.Duration]int)
-	var step time.Duration
-	for i := 1; i < len(rows); i++ {
-		d := rows[i].t.Sub(rows[i-1].t)
-		counts[d]++
-		if c, best := counts[d], counts[step]; c > best || c == best && d < step {
-			step = d
-		}
-	}
-	start := rows[0].t
-	last := rows[len(rows)-1].t.Sub(start) / step
-	if last >= maxTraceLen {
-		return nil, lineErr(rows[len(rows)-1].line, fmt.Errorf("trace spans more than %d steps of %v", maxTraceLen, step))
-	}
-	tr := &Trace{Start: start, Step: step, Values: make([]float64, last+1)}
-	for i := range tr.Values {
-		tr.Values[i] = math.NaN()
-	}
-	for _, r := range rows {
-		off := r.t.Sub(start)
-		if off%step != 0 {
-			return nil, lineErr(r.line, fmt.Errorf("timestamp %s is not on the %v grid from %s",
-				r.t.Format(time.RFC3339Nano), step, start.Format(time.RFC3339Nano)))
-		}
-		tr.Values[off/step] = r.v
-	}
-	return tr, nil
+	return gridTrace(name, rows)
 }
 
 // exportedTrace reads *r as an exported file (the first service's rows)

@@ -107,12 +107,7 @@ func ParseTrace(r io.Reader, name string) (*Trace, error) {
 	cr.TrimLeadingSpace = true
 	cr.ReuseRecord = true
 
-	type row struct {
-		t    time.Time
-		v    float64
-		line int
-	}
-	var rows []row
+	var rows []traceRow
 	lineErr := func(line int, err error) error { return &ParseError{File: name, Line: line, Err: err} }
 	for first := true; ; first = false {
 		rec, err := cr.Read()
@@ -150,15 +145,30 @@ func ParseTrace(r io.Reader, name string) (*Trace, error) {
 			return nil, lineErr(line, fmt.Errorf("timestamp %s %s: not after %s on line %d",
 				ts, what, rows[n-1].t.Format(time.RFC3339), rows[n-1].line))
 		}
-		rows = append(rows, row{t, v, line})
+		rows = append(rows, traceRow{t, v, line})
 	}
-	switch len(rows) {
-	case 0:
+	if len(rows) == 0 {
 		return nil, &ParseError{File: name, Err: ErrEmptyTrace}
-	case 1:
+	}
+	return gridTrace(name, rows)
+}
+
+// traceRow is one data row of a trace file.
+type traceRow struct {
+	t    time.Time
+	v    float64
+	line int
+}
+
+// gridTrace lays rows (in time order, at least one) on a regular grid: the
+// step is the most common difference between rows, the smallest of equally
+// common ones; steps without a row are NaN; a row off the grid is an error
+// naming its line.
+func gridTrace(name string, rows []traceRow) (*Trace, error) {
+	lineErr := func(line int, err error) error { return &ParseError{File: name, Line: line, Err: err} }
+	if len(rows) == 1 {
 		return nil, lineErr(rows[0].line, errors.New("only one data row: need two to find the step"))
 	}
-
 	counts := make(map[time.Duration]int)
 	var step time.Duration
 	for i := 1; i < len(rows); i++ {
