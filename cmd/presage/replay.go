@@ -122,18 +122,13 @@ defaults to reactive,predictive.`, stderr)
 		return fn(stdout)
 	}
 
-	if *signalsPath != "" {
-		rec, err := sim.ReadSignals(*signalsPath)
-		if err != nil {
-			return err
-		}
-		rep, err := sim.ReplaySignals(ctx, sim.SignalsOptions{Config: cfg, Recording: rec})
-		if err != nil {
-			if errors.Is(err, sim.ErrIntervalMismatch) {
-				return fmt.Errorf("%s: %w", *signalsPath, err)
-			}
-			return err
-		}
+	// outputs writes what every kind of replay report gives: the table,
+	// -json, -decisions and -report.
+	outputs := func(rep interface {
+		WriteTable(io.Writer) error
+		WriteDecisions(io.Writer) error
+		WriteHTML(io.Writer) error
+	}) error {
 		if err := table(rep.WriteTable); err != nil {
 			return err
 		}
@@ -149,6 +144,20 @@ defaults to reactive,predictive.`, stderr)
 			return writeFile(*report, stdout, rep.WriteHTML)
 		}
 		return nil
+	}
+	if *signalsPath != "" {
+		rec, err := sim.ReadSignals(*signalsPath)
+		if err != nil {
+			return err
+		}
+		rep, err := sim.ReplaySignals(ctx, sim.SignalsOptions{Config: cfg, Recording: rec})
+		if err != nil {
+			if errors.Is(err, sim.ErrIntervalMismatch) {
+				return fmt.Errorf("%s: %w", *signalsPath, err)
+			}
+			return err
+		}
+		return outputs(rep)
 	}
 
 	var tr *sim.Trace
@@ -184,21 +193,8 @@ defaults to reactive,predictive.`, stderr)
 	if err != nil {
 		return err
 	}
-	if err := table(rep.WriteTable); err != nil {
+	if err := outputs(rep); err != nil {
 		return err
-	}
-	if err := writeJSON(rep); err != nil {
-		return err
-	}
-	if *decisions != "" {
-		if err := writeFile(*decisions, stdout, rep.WriteDecisions); err != nil {
-			return err
-		}
-	}
-	if *report != "" {
-		if err := writeFile(*report, stdout, rep.WriteHTML); err != nil {
-			return err
-		}
 	}
 	if *record != "" {
 		return writeFile(*record, stdout, rep.WriteNoneSignals)
