@@ -259,33 +259,25 @@ func combined(bts []backtest, members []int, o, H int) []float64 {
 // H-step forecasts of consecutive origins, skipping origin skip; +Inf when
 // a forecast is not finite and NaN when no y is finite.
 func meanAbsError(y []float64, fc [][]float64, H, skip int) float64 {
-	var sum float64
-	var k int
-	for o, f := range fc {
-		if o == skip {
-			continue
-		}
-		for j, v := range f {
-			if !finite(v) {
-				return math.Inf(1)
-			}
-			a := y[o*H+j]
-			if !finite(a) {
-				continue
-			}
-			sum += math.Abs(a/2 - v/2) // halved: no overflow near the limits
-			k++
-		}
-	}
-	if k == 0 {
-		return math.NaN()
-	}
-	return 2 * sum / float64(k)
+	// Halved: no overflow near the limits.
+	return 2 * meanError(y, fc, H, skip, func(a, v float64) float64 { return math.Abs(a/2 - v/2) })
 }
 
 // meanSMAPE is meanAbsError with the M4 symmetric absolute percentage error
 // |y − f| / (|y| + |f|) (without the factor 200) in place of |y − f|.
 func meanSMAPE(y []float64, fc [][]float64, H, skip int) float64 {
+	return meanError(y, fc, H, skip, func(a, v float64) float64 {
+		if d := math.Abs(a/2) + math.Abs(v/2); d > 0 {
+			return math.Abs(a/2-v/2) / d
+		}
+		return 0
+	})
+}
+
+// meanError returns the mean of e(y, f) over the finite y, with fc the
+// H-step forecasts of consecutive origins, skipping origin skip; +Inf when
+// a forecast is not finite and NaN when no y is finite.
+func meanError(y []float64, fc [][]float64, H, skip int, e func(a, v float64) float64) float64 {
 	var sum float64
 	var k int
 	for o, f := range fc {
@@ -300,9 +292,7 @@ func meanSMAPE(y []float64, fc [][]float64, H, skip int) float64 {
 			if !finite(a) {
 				continue
 			}
-			if d := math.Abs(a/2) + math.Abs(v/2); d > 0 {
-				sum += math.Abs(a/2-v/2) / d
-			}
+			sum += e(a, v)
 			k++
 		}
 	}

@@ -392,7 +392,24 @@ func fitHoltWinters(y []float64, m int, bud budget, start *HoltWintersParams) (*
 	}
 	hw, z := newScaled(y, m)
 	init := initHoltWinters(make([]float64, m), z, m)
+	p, err := searchHoltWinters(z, init, m, bud, start, run)
+	if err != nil {
+		return nil, fmt.Errorf("fit holt-winters: %w", err)
+	}
+	hw.filter(z, init, p)
+	return hw, nil
+}
 
+// hwFilter runs a Holt-Winters variant's recursions over z from the given
+// state and returns the (Huber, when huber > 0) mean loss of its one-step
+// errors; run and runMult are the two.
+type hwFilter func(z []float64, p HoltWintersParams, level, trend *float64, season []float64, resid *[]float64, huber float64) float64
+
+// searchHoltWinters minimises filter's loss over the parameters from init,
+// starting at startHoltWinters(start, m), within bud; with bud.huber > 0 the
+// loss is Huber's at bud.huber robust standard deviations of the errors at
+// the start.
+func searchHoltWinters(z []float64, init hwInit, m int, bud budget, start *HoltWintersParams, filter hwFilter) (HoltWintersParams, error) {
 	scratch := make([]float64, m)
 	u0 := startHoltWinters(start, m)
 	var c float64
@@ -400,14 +417,13 @@ func fitHoltWinters(y []float64, m int, bud budget, start *HoltWintersParams) (*
 		l, b := init.level, init.trend
 		copy(scratch, init.season)
 		var resid []float64
-		run(z, paramsOf(u0, m), &l, &b, scratch, &resid, 0)
+		filter(z, paramsOf(u0, m), &l, &b, scratch, &resid, 0)
 		c = bud.huber * robustScale(resid)
 	}
 	objective := func(u []float64) float64 {
-		p := paramsOf(u, m)
 		l, b := init.level, init.trend
 		copy(scratch, init.season)
-		mse := run(z, p, &l, &b, scratch, nil, c)
+		mse := filter(z, paramsOf(u, m), &l, &b, scratch, nil, c)
 		if !finite(mse) {
 			return math.MaxFloat64
 		}
@@ -415,10 +431,9 @@ func fitHoltWinters(y []float64, m int, bud budget, start *HoltWintersParams) (*
 	}
 	x, err := minimize(objective, u0, bud)
 	if err != nil {
-		return nil, fmt.Errorf("fit holt-winters: %w", err)
+		return HoltWintersParams{}, err
 	}
-	hw.filter(z, init, paramsOf(x, m))
-	return hw, nil
+	return paramsOf(x, m), nil
 }
 
 // startHoltWinters returns the unconstrained starting point of a fit:

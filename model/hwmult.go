@@ -247,31 +247,11 @@ func fitHoltWintersMult(y []float64, m int, bud budget, start *HoltWintersParams
 	}
 	hw, z := newScaledMult(y, m)
 	init := initHoltWintersMult(make([]float64, m), z, m)
-	scratch := make([]float64, m)
-	u0 := startHoltWinters(start, m)
-	var c float64
-	if bud.huber > 0 {
-		l, b := init.level, init.trend
-		copy(scratch, init.season)
-		var resid []float64
-		runMult(z, paramsOf(u0, m), &l, &b, scratch, &resid, 0)
-		c = bud.huber * robustScale(resid)
-	}
-	objective := func(u []float64) float64 {
-		p := paramsOf(u, m)
-		l, b := init.level, init.trend
-		copy(scratch, init.season)
-		mse := runMult(z, p, &l, &b, scratch, nil, c)
-		if !finite(mse) {
-			return math.MaxFloat64
-		}
-		return mse
-	}
-	x, err := minimize(objective, u0, bud)
+	p, err := searchHoltWinters(z, init, m, bud, start, runMult)
 	if err != nil {
 		return nil, fmt.Errorf("fit holt-winters-mult: %w", err)
 	}
-	hw.p = paramsOf(x, m)
+	hw.p = p
 	hw.level, hw.trend = init.level, init.trend
 	copy(hw.season, init.season)
 	hw.pos = len(z) % m

@@ -36,35 +36,9 @@ func ReadExportTrace(path, service string) (*Trace, error) {
 // too (the first service's rows), so `presage replay -trace exported.csv`
 // replays a recorded load.
 func ParseExportTrace(r io.Reader, name, service string) (*Trace, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.Comment = '#'
-	cr.TrimLeadingSpace = true
-	lineErr := func(line int, err error) error { return &ParseError{File: name, Line: line, Err: err} }
-	readErr := func(err error) error {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return lineErr(pe.Line, pe.Err)
-		}
-		return &ParseError{File: name, Err: err}
-	}
-
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, &ParseError{File: name, Err: ErrEmptyTrace}
-	}
+	cr, col, lineErr, readErr, err := openExport(r, name, "timestamp", "service", "requests")
 	if err != nil {
-		return nil, readErr(err)
-	}
-	col := make(map[string]int, len(header))
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
-	}
-	for _, c := range []string{"timestamp", "service", "requests"} {
-		if _, ok := col[c]; !ok {
-			line, _ := cr.FieldPos(0)
-			return nil, lineErr(line, fmt.Errorf("no %q column: want the header %s", c, exportPrefix+"latency,requests,pool_in_use,pool_limit"))
-		}
+		return nil, err
 	}
 	ti, si, ri := col["timestamp"], col["service"], col["requests"]
 	need := max(ti, si, ri) + 1
@@ -80,7 +54,7 @@ func ParseExportTrace(r io.Reader, name, service string) (*Trace, error) {
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) < need {
-			return nil, lineErr(line, fmt.Errorf("want %d fields, got %d", len(header), len(rec)))
+			return nil, lineErr(line, fmt.Errorf("want %d fields, got %d", len(col), len(rec)))
 		}
 		svc := strings.TrimSpace(rec[si])
 		if service == "" {
@@ -110,6 +84,45 @@ func ParseExportTrace(r io.Reader, name, service string) (*Trace, error) {
 		return nil, &ParseError{File: name, Err: ErrEmptyTrace}
 	}
 	return gridTrace(name, rows)
+}
+
+// openExport reads the header of a file `presage export` wrote and returns
+// the CSV reader positioned after it, the columns by lower-case name, and
+// the functions that turn a line's problem or a read error into a
+// ParseError naming the file (and line). A missing required column is an
+// error naming the header's line; an empty file is ErrEmptyTrace.
+func openExport(r io.Reader, name string, required ...string) (cr *csv.Reader, col map[string]int,
+	lineErr func(int, error) error, readErr func(error) error, err error) {
+	cr = csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.Comment = '#'
+	cr.TrimLeadingSpace = true
+	lineErr = func(line int, err error) error { return &ParseError{File: name, Line: line, Err: err} }
+	readErr = func(err error) error {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return lineErr(pe.Line, pe.Err)
+		}
+		return &ParseError{File: name, Err: err}
+	}
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, nil, nil, nil, &ParseError{File: name, Err: ErrEmptyTrace}
+	}
+	if err != nil {
+		return nil, nil, nil, nil, readErr(err)
+	}
+	col = make(map[string]int, len(header))
+	for i, h := range header {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	for _, c := range required {
+		if _, ok := col[c]; !ok {
+			line, _ := cr.FieldPos(0)
+			return nil, nil, nil, nil, lineErr(line, fmt.Errorf("no %q column: want the header %slatency,requests,pool_in_use,pool_limit", c, exportPrefix))
+		}
+	}
+	return cr, col, lineErr, readErr, nil
 }
 
 // exportedTrace reads *r as an exported file (the first service's rows)

@@ -44,30 +44,15 @@ func colorOf(m policy.Mode) color.RGBA {
 // the predictive forecast band, and the engaged actions of every policy as
 // shaded spans.
 func (rep *Report) WriteHTML(w io.Writer) error {
-	type chart struct {
-		Title string
-		SVG   template.HTML
-	}
-	type service struct {
-		Name   string
-		Charts []chart
-	}
-	var services []service
+	var services []reportService
 	for _, s := range rep.Config.Services {
-		sv := service{Name: s.Name}
+		var charts []chartFunc
 		for _, mk := range []func(string) (string, *plot.Plot, error){rep.loadChart, rep.latencyChart, rep.forecastChart, rep.actionsChart} {
-			title, p, err := mk(s.Name)
-			if err != nil {
-				return fmt.Errorf("report %s: %w", s.Name, err)
-			}
-			if p == nil {
-				continue
-			}
-			svg, err := renderSVG(p)
-			if err != nil {
-				return fmt.Errorf("report %s: %w", s.Name, err)
-			}
-			sv.Charts = append(sv.Charts, chart{Title: title, SVG: template.HTML(svg)})
+			charts = append(charts, func() (string, *plot.Plot, error) { return mk(s.Name) })
+		}
+		sv, err := renderCharts(s.Name, charts)
+		if err != nil {
+			return err
 		}
 		services = append(services, sv)
 	}
@@ -113,6 +98,42 @@ svg{max-width:100%;height:auto}
 {{range .Charts}}<figure class="chart"><figcaption>{{.Title}}</figcaption>{{.SVG}}</figure>
 {{end}}{{end}}</body></html>
 `))
+
+// reportChart is one chart of an HTML report; reportService one service's
+// charts.
+type (
+	reportChart struct {
+		Title string
+		SVG   template.HTML
+	}
+	reportService struct {
+		Name   string
+		Charts []reportChart
+	}
+)
+
+// chartFunc draws one chart: its title and plot, or a nil plot for no chart.
+type chartFunc func() (string, *plot.Plot, error)
+
+// renderCharts draws a service's charts as inline SVG, in order.
+func renderCharts(name string, charts []chartFunc) (reportService, error) {
+	sv := reportService{Name: name}
+	for _, mk := range charts {
+		title, p, err := mk()
+		if err != nil {
+			return sv, fmt.Errorf("report %s: %w", name, err)
+		}
+		if p == nil {
+			continue
+		}
+		svg, err := renderSVG(p)
+		if err != nil {
+			return sv, fmt.Errorf("report %s: %w", name, err)
+		}
+		sv.Charts = append(sv.Charts, reportChart{Title: title, SVG: template.HTML(svg)})
+	}
+	return sv, nil
+}
 
 func renderSVG(p *plot.Plot) ([]byte, error) {
 	c := vgsvg.New(26*vg.Centimeter, 8*vg.Centimeter)

@@ -56,34 +56,9 @@ func ReadSignals(path string) (*Recording, error) {
 // of equally common ones), the grid starts at the earliest timestamp, and
 // every timestamp must lie on it. Errors name the file and the line.
 func ParseSignals(r io.Reader, name string) (*Recording, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.Comment = '#'
-	cr.TrimLeadingSpace = true
-	lineErr := func(line int, err error) error { return &ParseError{File: name, Line: line, Err: err} }
-	readErr := func(err error) error {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return lineErr(pe.Line, pe.Err)
-		}
-		return &ParseError{File: name, Err: err}
-	}
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, &ParseError{File: name, Err: ErrEmptyTrace}
-	}
+	cr, col, lineErr, readErr, err := openExport(r, name, "timestamp", "service")
 	if err != nil {
-		return nil, readErr(err)
-	}
-	col := make(map[string]int, len(header))
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
-	}
-	for _, c := range []string{"timestamp", "service"} {
-		if _, ok := col[c]; !ok {
-			line, _ := cr.FieldPos(0)
-			return nil, lineErr(line, fmt.Errorf("no %q column: want the header %slatency,requests,pool_in_use,pool_limit", c, exportPrefix))
-		}
+		return nil, err
 	}
 	type column struct {
 		sig metrics.Signal
@@ -119,7 +94,7 @@ func ParseSignals(r io.Reader, name string) (*Recording, error) {
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) < need {
-			return nil, lineErr(line, fmt.Errorf("want %d fields, got %d", len(header), len(rec)))
+			return nil, lineErr(line, fmt.Errorf("want %d fields, got %d", len(col), len(rec)))
 		}
 		svc := strings.TrimSpace(rec[col["service"]])
 		if svc == "" {

@@ -354,36 +354,20 @@ func (rep *SignalsReport) WriteDecisions(w io.Writer) error {
 // threshold with the incidents, the forecast band, and the recommended
 // actions as shaded spans.
 func (rep *SignalsReport) WriteHTML(w io.Writer) error {
-	type chart struct {
-		Title string
-		SVG   template.HTML
-	}
-	type service struct {
-		Name   string
-		Charts []chart
-	}
-	var services []service
+	var services []reportService
 	for i := range rep.Config.Services {
 		s := &rep.Config.Services[i]
-		sv := service{Name: s.Name}
 		decs := rep.Decisions[s.Name]
-		for _, mk := range []func() (string, *plot.Plot, error){
+		sv, err := renderCharts(s.Name, []chartFunc{
 			func() (string, *plot.Plot, error) { return rep.latencyChart(s, decs) },
 			func() (string, *plot.Plot, error) {
 				p, err := forecastPlot(s, decs)
 				return "Forecast band at the horizon, the recorded load and the learned breach level", p, err
 			},
 			func() (string, *plot.Plot, error) { return rep.actionsChart(s, decs) },
-		} {
-			title, p, err := mk()
-			if err != nil {
-				return fmt.Errorf("report %s: %w", s.Name, err)
-			}
-			svg, err := renderSVG(p)
-			if err != nil {
-				return fmt.Errorf("report %s: %w", s.Name, err)
-			}
-			sv.Charts = append(sv.Charts, chart{Title: title, SVG: template.HTML(svg)})
+		})
+		if err != nil {
+			return err
 		}
 		services = append(services, sv)
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/internal/testutil"
 )
 
 var testAction = actuators.Action{
@@ -39,29 +40,11 @@ var testAction = actuators.Action{
 	At:      time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC),
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // newTestWebhook returns a Webhook for cfg with fast backoff, a fixed jitter
 // and a logger that writes every level to the returned buffer.
-func newTestWebhook(t *testing.T, cfg config.Webhook) (*Webhook, *syncBuffer) {
+func newTestWebhook(t *testing.T, cfg config.Webhook) (*Webhook, *testutil.SyncBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	w, err := New(cfg, logger)
 	if err != nil {

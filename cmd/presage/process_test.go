@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,11 +11,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/presage-dev/presage/internal/testutil"
 	"github.com/presage-dev/presage/policy"
 )
 
@@ -26,28 +25,10 @@ const (
 	waitTimeout  = 10 * time.Second // for output, a metric, the exit after a signal
 )
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a presage process started by a test.
 type proc struct {
 	cmd            *exec.Cmd
-	stdout, stderr syncBuffer
+	stdout, stderr testutil.SyncBuffer
 	done           chan struct{} // closed when the process has exited
 	err            error         // cmd.Wait's; read after done
 }
@@ -82,7 +63,7 @@ func startPresage(t *testing.T, args ...string) *proc {
 
 // waitFor waits until re matches buf's content and returns the submatches;
 // it fails the test if the process exits or the timeout passes first.
-func (p *proc) waitFor(t *testing.T, buf *syncBuffer, re *regexp.Regexp, timeout time.Duration) []string {
+func (p *proc) waitFor(t *testing.T, buf *testutil.SyncBuffer, re *regexp.Regexp, timeout time.Duration) []string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
