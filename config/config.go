@@ -54,6 +54,7 @@ const (
 const (
 	ActuatorSim     = "sim"
 	ActuatorWebhook = "webhook"
+	// ActuatorKube is in kube.go.
 )
 
 // Simulated service knobs (actuator.knob, kind sim).
@@ -75,8 +76,9 @@ const DefaultAuthHeader = "Authorization"
 var (
 	// DefaultConfig is the configuration of an empty file, services aside.
 	DefaultConfig = Config{
-		Global: DefaultGlobal,
-		Source: DefaultSource,
+		Global:     DefaultGlobal,
+		Source:     DefaultSource,
+		Kubernetes: DefaultKubernetes,
 	}
 
 	// DefaultGlobal holds the global defaults. StaleAfter is left zero:
@@ -140,6 +142,7 @@ var (
 		RevertAfter: Duration(15 * time.Minute),
 		Actuator: Actuator{
 			Webhook: DefaultWebhook,
+			Kube:    DefaultKube,
 		},
 	}
 
@@ -189,6 +192,9 @@ type Config struct {
 	Global   Global    `yaml:"global"`
 	Source   Source    `yaml:"source"`
 	Services []Service `yaml:"services"`
+	// Kubernetes says how to reach the Kubernetes API (kube actuators,
+	// leader election).
+	Kubernetes Kubernetes `yaml:"kubernetes"`
 }
 
 // UnmarshalYAML decodes c onto DefaultConfig.
@@ -234,6 +240,11 @@ func (c *Config) SetDefaults() {
 	setDefault(&g.StaleAfter, 2*g.Interval)
 
 	setDefault(&c.Source.Kind, DefaultSource.Kind)
+	l := &c.Kubernetes.LeaderElection
+	setDefault(&l.Name, DefaultLeaderElection.Name)
+	setDefault(&l.LeaseDuration, DefaultLeaderElection.LeaseDuration)
+	setDefault(&l.RenewDeadline, DefaultLeaderElection.RenewDeadline)
+	setDefault(&l.RetryPeriod, DefaultLeaderElection.RetryPeriod)
 	p := &c.Source.Prometheus
 	setDefault(&p.Timeout, DefaultPrometheus.Timeout)
 	setDefault(&p.ServiceLabel, DefaultPrometheus.ServiceLabel)
@@ -264,11 +275,26 @@ func (s *Service) setDefaults() {
 
 	for j := range s.Playbook {
 		a := &s.Playbook[j]
+		lo, hi := a.Min, a.Max
+		if a.Actuator.Kind == ActuatorKube && a.Actuator.Kube.Target == KubeCPULimits {
+			// A factor of the original limit: not engaged is the original.
+			lo, hi = a.Max, a.Min
+		}
 		if a.Baseline == nil {
-			a.Baseline = ptr(a.Min)
+			a.Baseline = ptr(lo)
 		}
 		if a.Engaged == nil {
-			a.Engaged = ptr(a.Max)
+			a.Engaged = ptr(hi)
+		}
+		if a.Actuator.Kind == ActuatorKube {
+			k := &a.Actuator.Kube
+			if k.Target == KubeReplicas && k.Version == "" && k.Resource == "" && k.Group == "" {
+				k.Group, k.Version, k.Resource = DefaultKube.Group, DefaultKube.Version, DefaultKube.Resource
+			}
+			setDefault(&k.Floor, DefaultKube.Floor)
+			if k.On == "" && k.Off == "" {
+				k.On, k.Off = DefaultKube.On, DefaultKube.Off
+			}
 		}
 		w := &a.Actuator.Webhook
 		setDefault(&w.Timeout, DefaultWebhook.Timeout)
@@ -589,7 +615,8 @@ func (a Action) EngagedValue() float64 {
 
 // Actuator says what applies an action.
 type Actuator struct {
-	// Kind is "sim" (the simulated service's knob) or "webhook". Required.
+	// Kind is "sim" (the simulated service's knob), "webhook" or "kube"
+	// (a Kubernetes object). Required.
 	Kind string `yaml:"kind"`
 	// Knob is the simulated service's knob (kind sim): "queue" (async
 	// queue on/off, 0 or 1), "replicas" (read replicas, ≥ 0) or "cpu_limit"
@@ -598,6 +625,8 @@ type Actuator struct {
 	Knob string `yaml:"knob"`
 	// Webhook configures the HTTP webhook (kind webhook).
 	Webhook Webhook `yaml:"webhook"`
+	// Kube configures the Kubernetes change (kind kube).
+	Kube Kube `yaml:"kube"`
 }
 
 // Webhook configures an HTTP webhook actuator: it POSTs the action as JSON.

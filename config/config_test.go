@@ -392,7 +392,20 @@ func TestLoadBad(t *testing.T) {
 		{
 			name: "unknown actuator",
 			file: "unknown_actuator.bad.yaml",
-			want: []wantErr{{"services[0].playbook[0].actuator.kind", 10, `unknown actuator "kube" (want sim or webhook)`}},
+			want: []wantErr{{"services[0].playbook[0].actuator.kind", 10, `unknown actuator "k8s" (want sim, webhook or kube)`}},
+		},
+		{
+			name: "kube actuators",
+			file: "kube_actuator.bad.yaml",
+			want: []wantErr{
+				{"kubernetes.leader_election.lease_duration", 2, "15s must be > renew_deadline (20s)"},
+				{"services[0].playbook[0].actuator.kube.namespace", 17, `invalid namespace "Shop"`},
+				{"services[0].playbook[0].max", 23, "2.5 must be a whole number for target replicas"},
+				{"services[0].playbook[1].actuator.kube.key", 31, "only for target flag"},
+				{"services[0].playbook[1].actuator.kube.selector", 27, "required for target cpu_limits"},
+				{"services[0].playbook[1].actuator.kube.floor", 30, `invalid CPU quantity "100 millicores"`},
+				{"services[0].playbook[2].actuator.kube.target", 36, `unknown target "feature" (want replicas, cpu_limits or flag)`},
+			},
 		},
 		{
 			name: "duplicate names",
@@ -554,12 +567,12 @@ func TestValidateHandBuilt(t *testing.T) {
 
 	c.Services[0].Forecast.Clear = 0.7
 	c.Services[0].Playbook[0].Max = -1
-	c.Services[0].Playbook = append(c.Services[0].Playbook, Action{Name: "queue", Actuator: Actuator{Kind: "kube"}, Max: 1})
+	c.Services[0].Playbook = append(c.Services[0].Playbook, Action{Name: "queue", Actuator: Actuator{Kind: "k8s"}, Max: 1})
 	checkErrors(t, c.Validate(), "", []wantErr{
 		{"services[0].forecast.clear", 0, "0.7 must be <= trigger (0.5)"},
 		{"services[0].playbook[0].max", 0, "-1 must be >= min (0)"},
 		{"services[0].playbook[1].name", 0, `duplicate action name "queue" (also playbook[0])`},
-		{"services[0].playbook[1].actuator.kind", 0, `unknown actuator "kube"`},
+		{"services[0].playbook[1].actuator.kind", 0, `unknown actuator "k8s"`},
 	})
 }
 

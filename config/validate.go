@@ -24,6 +24,7 @@ func (c *Config) Validate() error {
 	v := new(validator)
 	c.Global.validate(v, "global")
 	c.Source.validate(v, "source")
+	c.Kubernetes.validate(v, "kubernetes")
 
 	if len(c.Services) == 0 {
 		v.add("services", "at least one service is required")
@@ -304,7 +305,7 @@ func (f *Forecast) validate(v *validator, path string, s *Service, interval Dura
 }
 
 var (
-	actuatorKinds = []string{ActuatorSim, ActuatorWebhook}
+	actuatorKinds = []string{ActuatorSim, ActuatorWebhook, ActuatorKube}
 	knobs         = []string{KnobQueue, KnobReplicas, KnobCPULimit}
 )
 
@@ -313,6 +314,9 @@ func (a *Action) validate(v *validator, path string) {
 		v.add(path+".name", "required")
 	}
 	a.Actuator.validate(v, path+".actuator")
+	if a.Actuator.Kind == ActuatorKube {
+		a.Actuator.Kube.validate(v, path, a)
+	}
 
 	if v.finite(path+".min", a.Min) && v.finite(path+".max", a.Max) {
 		if a.Max < a.Min {
@@ -369,11 +373,24 @@ func (ac *Actuator) validate(v *validator, path string) {
 		if w.URL != "" || w.AuthFile != "" || w.AuthEnv != "" {
 			v.add(path+".webhook", "only for actuator kind webhook")
 		}
+		if ac.Kube.Target != "" {
+			v.add(path+".kube", "only for actuator kind kube")
+		}
 	case ActuatorWebhook:
 		if ac.Knob != "" {
 			v.add(path+".knob", "only for actuator kind sim")
 		}
+		if ac.Kube.Target != "" {
+			v.add(path+".kube", "only for actuator kind kube")
+		}
 		w.validate(v, path+".webhook")
+	case ActuatorKube:
+		if ac.Knob != "" {
+			v.add(path+".knob", "only for actuator kind sim")
+		}
+		if w.URL != "" || w.AuthFile != "" || w.AuthEnv != "" {
+			v.add(path+".webhook", "only for actuator kind webhook")
+		}
 	case "":
 		v.addf(path+".kind", "required (want %s)", oneOf(actuatorKinds...))
 	default:

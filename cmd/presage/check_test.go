@@ -38,7 +38,16 @@ var badFiles = map[string][]problem{
 	"bad_cron.bad.yaml":            {{8, "services[0].forecast.refit", `invalid cron expression "61 * * * *"`}},
 	"negative_duration.bad.yaml":   {{12, "services[0].playbook[0].cooldown", `invalid duration "-5m"`}},
 	"clear_above_trigger.bad.yaml": {{9, "services[0].forecast.clear", "0.7 must be <= trigger (0.5)"}},
-	"unknown_actuator.bad.yaml":    {{10, "services[0].playbook[0].actuator.kind", `unknown actuator "kube"`}},
+	"unknown_actuator.bad.yaml":    {{10, "services[0].playbook[0].actuator.kind", `unknown actuator "k8s"`}},
+	"kube_actuator.bad.yaml": {
+		{2, "kubernetes.leader_election.lease_duration", "must be > renew_deadline"},
+		{17, "services[0].playbook[0].actuator.kube.namespace", `invalid namespace "Shop"`},
+		{23, "services[0].playbook[0].max", "must be a whole number"},
+		{31, "services[0].playbook[1].actuator.kube.key", "only for target flag"},
+		{27, "services[0].playbook[1].actuator.kube.selector", "required for target cpu_limits"},
+		{30, "services[0].playbook[1].actuator.kube.floor", "invalid CPU quantity"},
+		{36, "services[0].playbook[2].actuator.kube.target", `unknown target "feature"`},
+	},
 	"duplicate_names.bad.yaml": {
 		{10, "services[0].playbook[1].name", `duplicate action name "async-queue"`},
 		{12, "services[1].name", `duplicate service name "checkout"`},
