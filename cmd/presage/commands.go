@@ -75,10 +75,11 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 
 // loopFlags are the flags run and recommend share.
 type loopFlags struct {
-	config   *string
-	logLevel *string
-	speed    *float64
-	listen   *string
+	config     *string
+	logLevel   *string
+	speed      *float64
+	listen     *string
+	kubeconfig *string
 }
 
 func addLoopFlags(fs interface {
@@ -86,10 +87,11 @@ func addLoopFlags(fs interface {
 	Float64(string, float64, string) *float64
 }) loopFlags {
 	return loopFlags{
-		config:   fs.String("config", "", "configuration `file` (see config.example.yaml)"),
-		logLevel: fs.String("log-level", "info", "log `level`: debug, info, warn or error"),
-		speed:    fs.Float64("speed", 1, "with source kind sim, run the simulated clock this many `times` faster than real time"),
-		listen:   fs.String("listen", "", "`address` of /metrics, /healthz and /readyz (default: global.listen; set global.listen to \"\" to turn the server off)"),
+		config:     fs.String("config", "", "configuration `file` (see config.example.yaml)"),
+		logLevel:   fs.String("log-level", "info", "log `level`: debug, info, warn or error"),
+		speed:      fs.Float64("speed", 1, "with source kind sim, run the simulated clock this many `times` faster than real time"),
+		listen:     fs.String("listen", "", "`address` of /metrics, /healthz and /readyz (default: global.listen; set global.listen to \"\" to turn the server off)"),
+		kubeconfig: fs.String("kubeconfig", "", "kubeconfig `file` for the Kubernetes API (kube actions, leader election); default: kubernetes.kubeconfig, else the in-cluster config"),
 	}
 }
 
