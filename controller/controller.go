@@ -413,7 +413,11 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	if d.Change != nil {
 		a := c.action(s, d, rec, now)
 		rec.Action = &a
-		err := s.acts[d.Change.Step].Apply(ctx, a)
+		act := s.acts[d.Change.Step]
+		err := c.plan(ctx, act, &a, &d, &rec)
+		if err == nil {
+			err = act.Apply(ctx, a)
+		}
 		result := "ok"
 		if err != nil {
 			result = "failed"

@@ -116,6 +116,16 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// other builds the actuators of the actions that are neither
+	// simulator knobs nor recorded: webhooks and Kubernetes changes (one
+	// client for all, made on first use; read-only in a dry run).
+	kc := &kubeClients{flag: *f.kubeconfig, cfg: cfg, reg: reg, log: log, readOnly: dry != nil}
+	other := func(service string, a config.Action) (actuators.Actuator, error) {
+		if a.Actuator.Kind == config.ActuatorKube {
+			return kc.actuator(service, a)
+		}
+		return webhook.New(a.Actuator.Webhook, log.With("service", service, "action", a.Name))
+	}
 	var src metrics.Source
 	var acts map[string][]actuators.Actuator
 	var unreadyAfter time.Duration // 0: three intervals
@@ -124,9 +134,6 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 		loads, err := sim.Loads(cfg, nil)
 		if err != nil {
 			return err
-		}
-		other := func(service string, a config.Action) (actuators.Actuator, error) {
-			return webhook.New(a.Actuator.Webhook, log.With("service", service, "action", a.Name))
 		}
 		s, a, err := sim.Build(cfg, loads, other)
 		if err != nil {
@@ -141,7 +148,7 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 		if err != nil {
 			return err
 		}
-		a, err := promActuators(cfg, log, dry != nil)
+		a, err := promActuators(cfg, dry != nil, other)
 		if err != nil {
 			return err
 		}
@@ -150,17 +157,21 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	default:
 		return fmt.Errorf("unknown source kind %q", cfg.Source.Kind)
 	}
-	if dry != nil {
-		acts = dryActuators(cfg, dry, acts)
-	}
 
 	// A dry run starts from nothing engaged and neither reads nor writes
-	// the state file.
+	// the state file; both start from what the targets record of changes
+	// an earlier presage made (controller.Reconcile only reads them).
 	var state map[string]policy.State
 	if dry == nil {
 		if state, err = loadState(cfg.Global.StateFile); err != nil {
 			return err
 		}
+	}
+	if kc.used() {
+		state = controller.Reconcile(ctx, cfg, acts, state, time.Now(), log)
+	}
+	if dry != nil {
+		acts = dryActuators(cfg, dry, acts)
 	}
 	opts := controller.Options{
 		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log, Registerer: reg,
@@ -226,7 +237,8 @@ func dryActuators(cfg *config.Config, rec *actuators.Recorder, real map[string][
 			if rr, ok := real[s.Name][i].(actuators.Reader); ok {
 				r = rr
 			}
-			out[s.Name] = append(out[s.Name], dryKnob{rec: rec, Reader: r})
+			p, _ := real[s.Name][i].(actuators.Planner)
+			out[s.Name] = append(out[s.Name], dryKnob{rec: rec, Reader: r, planner: p})
 		}
 	}
 	return out
@@ -236,14 +248,25 @@ func dryActuators(cfg *config.Config, rec *actuators.Recorder, real map[string][
 var (
 	_ actuators.Actuator = dryKnob{}
 	_ actuators.Reader   = dryKnob{}
+	_ actuators.Planner  = dryKnob{}
 )
 
 type dryKnob struct {
 	rec *actuators.Recorder
 	actuators.Reader
+	planner actuators.Planner // the real actuator's, if it plans (it only reads)
 }
 
 func (d dryKnob) Apply(ctx context.Context, a actuators.Action) error { return d.rec.Apply(ctx, a) }
+
+// Plan asks the real actuator what it would set (reading its target), so
+// that a recommendation shows the step and the connection budget.
+func (d dryKnob) Plan(ctx context.Context, a actuators.Action) (actuators.Action, string, string, error) {
+	if d.planner == nil {
+		return a, "", "", nil
+	}
+	return d.planner.Plan(ctx, a)
+}
 
 func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlags("run", "-config FILE [flags]", `Run the control loop: every interval, read the signals, forecast them, decide

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/presage-dev/presage/actuators"
-	"github.com/presage-dev/presage/actuators/webhook"
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/metrics"
 	"github.com/presage-dev/presage/metrics/prom"
@@ -27,17 +26,18 @@ func promSource(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger)
 }
 
 // promActuators builds the playbook actuators for a Prometheus source:
-// webhooks. An action of kind sim has no simulator to act on here (its
-// knob is set through `presage sim serve` with a webhook and sim.knobs);
-// in a dry run (recommend) it is recorded like any other.
-func promActuators(cfg *config.Config, log *slog.Logger, dry bool) (map[string][]actuators.Actuator, error) {
+// webhooks and Kubernetes changes (kube, built by other). An action of kind
+// sim has no simulator to act on here (its knob is set through `presage sim
+// serve` with a webhook and sim.knobs); in a dry run (recommend) it is
+// recorded like any other.
+func promActuators(cfg *config.Config, dry bool, other func(string, config.Action) (actuators.Actuator, error)) (map[string][]actuators.Actuator, error) {
 	out := make(map[string][]actuators.Actuator, len(cfg.Services))
 	for i, s := range cfg.Services {
 		for j, a := range s.Playbook {
 			var act actuators.Actuator
 			switch {
-			case a.Actuator.Kind == config.ActuatorWebhook:
-				w, err := webhook.New(a.Actuator.Webhook, log.With("service", s.Name, "action", a.Name))
+			case a.Actuator.Kind == config.ActuatorWebhook || a.Actuator.Kind == config.ActuatorKube:
+				w, err := other(s.Name, a)
 				if err != nil {
 					return nil, fmt.Errorf("services[%d].playbook[%d]: %w", i, j, err)
 				}
