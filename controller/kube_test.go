@@ -1,0 +1,193 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/presage-dev/presage/actuators"
+	"github.com/presage-dev/presage/actuators/kube"
+	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/internal/kubetest"
+	"github.com/presage-dev/presage/policy"
+)
+
+// kubeConfig is a service whose playbook is a ConfigMap flag, then a
+// Deployment's replicas within a connection budget of 3 replicas.
+const kubeConfig = `
+global: {interval: 1m, history: 1d}
+services:
+  - name: web
+    signals:
+      latency: {sim: latency_p99}
+      requests: {sim: requests}
+    incident: {above: 0.5, consecutive: 3}
+    forecast: {horizon: 10m, period: 0s, refit: "@hourly"}
+    playbook:
+      - name: queue
+        actuator: {kind: kube, kube: {target: flag, namespace: %[1]s, name: flags, key: queue}}
+        min: 0
+        max: 1
+        warmup: 1m
+        revert_after: 3m
+      - name: replicas
+        actuator:
+          kind: kube
+          kube:
+            target: replicas
+            namespace: %[1]s
+            name: db
+            connections: {max_connections: 300, per_replica: 100}
+        min: 1
+        max: 5
+        warmup: 1m
+        revert_after: 3m
+`
+
+// kubeRun is one presage process: its controller and its records.
+type kubeRun struct {
+	ctl   *Controller
+	recs  []Record
+	saved map[string]policy.State
+}
+
+// startKube starts a presage against the API server: it builds the kube
+// actuators, reconciles saved with what the objects record, and steps
+// through lat from step first on.
+func startKube(t *testing.T, env *kubetest.Env, cfg *config.Config, saved map[string]policy.State, lat []float64, first int) *kubeRun {
+	t.Helper()
+	c, err := kube.NewClient(env.Config, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []actuators.Actuator
+	for _, a := range cfg.Services[0].Playbook {
+		act, err := c.New("web", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acts = append(acts, act)
+	}
+	all := map[string][]actuators.Actuator{"web": acts}
+	start := t0.Add(time.Duration(first) * time.Minute)
+	st := Reconcile(context.Background(), cfg, all, saved, start, nil)
+	r := &kubeRun{}
+	r.ctl, err = New(Options{Config: cfg, Source: &script{lat: lat, load: repeat(50, len(lat))}, Mode: policy.Reactive,
+		Actuators: all, State: st, OnDecision: func(rec Record) { r.recs = append(r.recs, rec) },
+		OnStateChange: func(s map[string]policy.State) error { r.saved = s; return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range len(lat) {
+		if err := r.ctl.Step(context.Background(), start.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatalf("step %d: %v", first+i, err)
+		}
+	}
+	return r
+}
+
+// TestKubeRestart runs the loop against a real API server and stops
+// presage at the points a change can be lost: a new presage finds every
+// change in force from the objects themselves, keeps what the risk needs
+// and reverts the rest to the originals; the connection budget shows in
+// the records.
+func TestKubeRestart(t *testing.T) {
+	env := kubetest.Start(t)
+	ctx := context.Background()
+
+	for _, tc := range []struct {
+		name string
+		// save: the new presage gets the state the old one saved; else
+		// the old one stopped before saving it.
+		save bool
+	}{{"stopped-before-saving", false}, {"stopped-after-saving", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := tc.name
+			env.Namespace(t, ns)
+			cfg, err := config.Load(fmt.Appendf(nil, kubeConfig, ns), "kube.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Name: "flags"}, Data: map[string]string{"queue": "false"}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			two := int32(2)
+			labels := map[string]string{"app": "db"}
+			if _, err := env.Client.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
+				ObjectMeta: metav1.ObjectMeta{Name: "db"},
+				Spec: appsv1.DeploymentSpec{Replicas: &two, Selector: &metav1.LabelSelector{MatchLabels: labels},
+					Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+						Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Image: "db:1"}}}}},
+			}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			flag := func() string {
+				cm, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "flags", metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return cm.Data["queue"]
+			}
+			replicas := func() int32 {
+				d, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "db", metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return *d.Spec.Replicas
+			}
+
+			// An incident: the flag engages at step 2, the replicas at
+			// step 4, capped by the budget to 3.
+			old := startKube(t, env, cfg, nil, repeat(0.9, 5), 0)
+			if got := reasons(old.recs); got[2] != policy.ReactiveFloor || got[4] != actuators.ConnectionBudget {
+				t.Fatalf("reasons %v, want ReactiveFloor at 2 and ConnectionBudget at 4", got)
+			}
+			if a := old.recs[4].Action; a == nil || a.From != 2 || a.To != 3 {
+				t.Errorf("step 4 action %+v, want 2 → 3", old.recs[4].Action)
+			}
+			if flag() != "true" || replicas() != 3 {
+				t.Fatalf("after the incident: flag %s, %d replicas", flag(), replicas())
+			}
+			var saved map[string]policy.State
+			if tc.save {
+				saved = old.saved
+			}
+
+			// A new presage: both changes are engaged from the start; the
+			// risk has passed, so it reverts the replicas, then the flag.
+			fresh := startKube(t, env, cfg, saved, repeat(0.1, 10), 5)
+			if fresh.recs[0].Level != 2 {
+				t.Errorf("new presage starts at level %d, want 2 (both changes found)", fresh.recs[0].Level)
+			}
+			var reverted []string
+			for _, r := range fresh.recs {
+				if r.Action != nil {
+					reverted = append(reverted, fmt.Sprintf("%s %s %g→%g", r.Action.Op, r.Action.Action, r.Action.From, r.Action.To))
+				}
+			}
+			want := []string{"revert replicas 3→2", "revert queue 1→0"}
+			if fmt.Sprint(reverted) != fmt.Sprint(want) {
+				t.Errorf("new presage did %v, want %v", reverted, want)
+			}
+			if flag() != "false" || replicas() != 2 {
+				t.Errorf("after the revert: flag %s, %d replicas, want false and 2", flag(), replicas())
+			}
+
+			// A third presage, given the first one's stale state: the
+			// objects say nothing is in force, so it reverts nothing.
+			third := startKube(t, env, cfg, old.saved, repeat(0.1, 5), 15)
+			for _, r := range third.recs {
+				if r.Action != nil || r.Level != 0 {
+					t.Errorf("third presage: %s level %d action %+v, want nothing engaged", r.Reason, r.Level, r.Action)
+				}
+			}
+		})
+	}
+}
