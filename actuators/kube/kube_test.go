@@ -508,8 +508,11 @@ func testCPUResize(t *testing.T, env *kubetest.Env, ns string) {
 		workerLimit, workerReq   string
 		sidecarLimit, sidecarReq string
 	}{
-		{0.5, "1", "1", "150m", ""},     // request above the new limit lowered to it; sidecar at the floor
-		{0.05, "150m", "150m", "150m", ""}, // the floor
+		// The worker's request above the new limit is lowered to it; the
+		// sidecar's request defaulted to its limit on creation, and is
+		// lowered with it, to the floor.
+		{0.5, "1", "1", "150m", "150m"},
+		{0.05, "150m", "150m", "150m", "150m"}, // the floor
 	} {
 		if err := act.Apply(ctx, engage(tc.factor)); err != nil {
 			t.Fatalf("engage %g: %v", tc.factor, err)
@@ -522,7 +525,7 @@ func testCPUResize(t *testing.T, env *kubetest.Env, ns string) {
 			t.Errorf("factor %g: record %v", tc.factor, ann)
 		}
 		l, r, _ = cpuOf(t, env.Client, ns, "worker-1", "sidecar")
-		if milli(l) != milli(tc.sidecarLimit) || r != tc.sidecarReq {
+		if milli(l) != milli(tc.sidecarLimit) || milli(r) != milli(tc.sidecarReq) {
 			t.Errorf("factor %g: sidecar limit %s request %q, want %s %q", tc.factor, l, r, tc.sidecarLimit, tc.sidecarReq)
 		}
 		if cur, err := act.(actuators.Reader).Current(ctx); err != nil || cur != tc.factor {
@@ -535,7 +538,7 @@ func testCPUResize(t *testing.T, env *kubetest.Env, ns string) {
 	if err := act.Apply(ctx, revert(0.05, 1)); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range [][3]string{{"worker", "2", "1500m"}, {"sidecar", "200m", ""}} {
+	for _, want := range [][3]string{{"worker", "2", "1500m"}, {"sidecar", "200m", "200m"}} {
 		l, r, ann := cpuOf(t, env.Client, ns, "worker-1", want[0])
 		if l != want[1] || r != want[2] {
 			t.Errorf("reverted %s: limit %s request %q, want %s %q", want[0], l, r, want[1], want[2])
