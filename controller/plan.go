@@ -31,9 +31,10 @@ func (c *Controller) plan(ctx context.Context, act actuators.Actuator, a *actuat
 	}
 	if reason != "" {
 		rec.Reason = policy.Reason(reason)
-		rec.Message = rec.Message + "; " + msg
-		if rec.Message == "; "+msg {
+		if rec.Message == "" {
 			rec.Message = msg
+		} else {
+			rec.Message += "; " + msg
 		}
 	}
 	return nil
