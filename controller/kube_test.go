@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,13 +145,14 @@ func TestKubeRestart(t *testing.T) {
 			}
 
 			// An incident: the flag engages at step 2, the replicas at
-			// step 4, capped by the budget to 3.
+			// step 3 (the flag's warm-up is a minute), toward 5 but capped
+			// by the budget to 3.
 			old := startKube(t, env, cfg, nil, repeat(0.9, 5), 0)
-			if got := reasons(old.recs); got[2] != policy.ReactiveFloor || got[4] != actuators.ConnectionBudget {
-				t.Fatalf("reasons %v, want ReactiveFloor at 2 and ConnectionBudget at 4", got)
+			if got := reasons(old.recs); got[2] != policy.ReactiveFloor || got[3] != actuators.ConnectionBudget {
+				t.Fatalf("reasons %v, want ReactiveFloor at 2 and ConnectionBudget at 3", got)
 			}
-			if a := old.recs[4].Action; a == nil || a.From != 2 || a.To != 3 {
-				t.Errorf("step 4 action %+v, want 2 → 3", old.recs[4].Action)
+			if a := old.recs[3].Action; a == nil || a.From != 2 || a.To != 3 || !strings.Contains(old.recs[3].Message, "connection budget") {
+				t.Errorf("step 3 action %+v (%s), want 2 → 3 and the budget in the message", old.recs[3].Action, old.recs[3].Message)
 			}
 			if flag() != "true" || replicas() != 3 {
 				t.Fatalf("after the incident: flag %s, %d replicas", flag(), replicas())
