@@ -62,6 +62,11 @@ type kubeRun struct {
 // actuators, reconciles saved with what the objects record, and steps
 // through lat from step first on.
 func startKube(t *testing.T, env *kubetest.Env, cfg *config.Config, saved map[string]policy.State, lat []float64, first int) *kubeRun {
+	return startKubeWith(t, env, cfg, saved, lat, first, nil)
+}
+
+// startKubeWith is startKube calling between(step) after each step.
+func startKubeWith(t *testing.T, env *kubetest.Env, cfg *config.Config, saved map[string]policy.State, lat []float64, first int, between func(step int)) *kubeRun {
 	t.Helper()
 	c, err := kube.NewClient(env.Config, prometheus.NewRegistry(), nil)
 	if err != nil {
@@ -89,18 +94,69 @@ func startKube(t *testing.T, env *kubetest.Env, cfg *config.Config, saved map[st
 		if err := r.ctl.Step(context.Background(), start.Add(time.Duration(i)*time.Minute)); err != nil {
 			t.Fatalf("step %d: %v", first+i, err)
 		}
+		if between != nil {
+			between(first + i)
+		}
 	}
 	return r
 }
 
-// TestKubeRestart runs the loop against a real API server and stops
+// kubeObjects makes namespace ns with the ConfigMap (queue false) and the
+// Deployment (2 replicas) of kubeConfig, and returns the config and
+// readers of the flag and the replica count.
+func kubeObjects(t *testing.T, env *kubetest.Env, ns string) (*config.Config, func() string, func() int32) {
+	t.Helper()
+	ctx := context.Background()
+	env.Namespace(t, ns)
+	cfg, err := config.Load(fmt.Appendf(nil, kubeConfig, ns), "kube.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "flags"}, Data: map[string]string{"queue": "false"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	two := int32(2)
+	labels := map[string]string{"app": "db"}
+	if _, err := env.Client.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "db"},
+		Spec: appsv1.DeploymentSpec{Replicas: &two, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Image: "db:1"}}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	flag := func() string {
+		cm, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "flags", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cm.Data["queue"]
+	}
+	replicas := func() int32 {
+		d, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "db", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *d.Spec.Replicas
+	}
+	return cfg, flag, replicas
+}
+
+// TestKube runs the loop against one real API server (starting one takes
+// seconds): each subtest in namespaces of its own.
+func TestKube(t *testing.T) {
+	env := kubetest.Start(t)
+	t.Run("restart", func(t *testing.T) { testKubeRestart(t, env) })
+	t.Run("overridden", func(t *testing.T) { testKubeOverridden(t, env) })
+}
+
+// testKubeRestart runs the loop against a real API server and stops
 // presage at the points a change can be lost: a new presage finds every
 // change in force from the objects themselves, keeps what the risk needs
 // and reverts the rest to the originals; the connection budget shows in
 // the records.
-func TestKubeRestart(t *testing.T) {
-	env := kubetest.Start(t)
-	ctx := context.Background()
+func testKubeRestart(t *testing.T, env *kubetest.Env) {
 
 	for _, tc := range []struct {
 		name string
@@ -109,40 +165,7 @@ func TestKubeRestart(t *testing.T) {
 		save bool
 	}{{"stopped-before-saving", false}, {"stopped-after-saving", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			ns := tc.name
-			env.Namespace(t, ns)
-			cfg, err := config.Load(fmt.Appendf(nil, kubeConfig, ns), "kube.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := env.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
-				ObjectMeta: metav1.ObjectMeta{Name: "flags"}, Data: map[string]string{"queue": "false"}}, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			two := int32(2)
-			labels := map[string]string{"app": "db"}
-			if _, err := env.Client.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
-				ObjectMeta: metav1.ObjectMeta{Name: "db"},
-				Spec: appsv1.DeploymentSpec{Replicas: &two, Selector: &metav1.LabelSelector{MatchLabels: labels},
-					Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-						Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Image: "db:1"}}}}},
-			}, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			flag := func() string {
-				cm, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "flags", metav1.GetOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return cm.Data["queue"]
-			}
-			replicas := func() int32 {
-				d, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "db", metav1.GetOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return *d.Spec.Replicas
-			}
+			cfg, flag, replicas := kubeObjects(t, env, tc.name)
 
 			// An incident: the flag engages at step 2, the replicas at
 			// step 3 (the flag's warm-up is a minute), toward 5 but capped
@@ -191,5 +214,42 @@ func TestKubeRestart(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// testKubeOverridden has someone else scale the Deployment presage scaled,
+// while the action is engaged: the revert yields (reason Overridden on the
+// record, the other writer's count kept), and the flag reverts as usual.
+func testKubeOverridden(t *testing.T, env *kubetest.Env) {
+	cfg, flag, replicas := kubeObjects(t, env, "overridden")
+	lat := concat(repeat(0.9, 5), repeat(0.1, 10))
+	r := startKubeWith(t, env, cfg, nil, lat, 0, func(step int) {
+		if step == 4 {
+			d, err := env.Client.AppsV1().Deployments("overridden").GetScale(context.Background(), "db", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Spec.Replicas = 5
+			if _, err := env.Client.AppsV1().Deployments("overridden").UpdateScale(context.Background(), "db", d, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	var got []string
+	for _, rec := range r.recs {
+		if a := rec.Action; a != nil {
+			got = append(got, fmt.Sprintf("%s %s %s %g→%g", rec.Reason, a.Op, a.Action, a.From, a.To))
+		}
+	}
+	want := []string{"ReactiveFloor engage queue 0→1", "ConnectionBudget engage replicas 2→3",
+		"Overridden revert replicas 5→5", "Revert revert queue 1→0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("actions:\n got %v\nwant %v", got, want)
+	}
+	if replicas() != 5 || flag() != "false" {
+		t.Errorf("%d replicas and flag %s, want the other writer's 5 and false", replicas(), flag())
+	}
+	if last := r.recs[len(r.recs)-1]; last.Level != 0 {
+		t.Errorf("level %d at the end, want 0", last.Level)
 	}
 }

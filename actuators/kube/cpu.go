@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -328,10 +329,15 @@ func (c *CPULimits) pod(ctx context.Context, name string, f float64, a actuators
 			return fmt.Errorf("get pod %s: %w", name, err)
 		}
 		l := c.assess(p.Annotations, p.Spec.Containers)
-		switch {
-		case l.st == overridden:
+		if l.st == overridden {
 			c.yield("pod "+c.ns+"/"+name, l.factor, "changed")
-			return c.forgetPod(ctx, p)
+			if f >= 1 {
+				return c.forgetPod(ctx, p)
+			}
+			// A new engagement (after a restart) starts afresh.
+			l = cpuLive{st: untracked, factor: 1}
+		}
+		switch {
 		case f >= 1 && l.st == engaged:
 			q := p.DeepCopy()
 			c.setResources(q.Spec.Containers, l.rec, 1)
@@ -439,10 +445,17 @@ func (c *CPULimits) template(ctx context.Context, name string, f float64, a actu
 			delete(q.Annotations, SetCPUFactor)
 			delete(q.Annotations, ChangedAt)
 		}
-		switch {
-		case l.st == overridden:
+		if l.st == overridden {
 			c.yield("deployment "+c.ns+"/"+name, l.factor, "changed")
 			forget()
+			if f < 1 {
+				// A new engagement (after a restart) starts afresh.
+				l = cpuLive{st: untracked, factor: 1}
+			}
+		}
+		switch {
+		case l.st == overridden:
+			// A revert leaves the template: only the record goes.
 		case f >= 1 && l.st == engaged:
 			c.setResources(q.Spec.Template.Spec.Containers, l.rec, 1)
 			forget()
@@ -479,4 +492,39 @@ func (c *CPULimits) template(ctx context.Context, name string, f float64, a actu
 		c.log.Info("pod template changed", "deployment", name, "op", a.Op, "factor", f)
 		return c.at(pointChanged)
 	})
+}
+
+var _ actuators.Planner = (*CPULimits)(nil)
+
+// Plan reads the pods and templates: a revert where someone else changed
+// the limits presage set leaves those as they are (reason Overridden) and
+// restores the others.
+func (c *CPULimits) Plan(ctx context.Context, a actuators.Action) (actuators.Action, string, string, error) {
+	if a.Op != actuators.Revert {
+		return a, "", "", nil
+	}
+	pods, err := c.pods(ctx)
+	if err != nil {
+		return a, "", "", err
+	}
+	var over []string
+	for _, p := range pods {
+		if c.assess(p.Annotations, p.Spec.Containers).st == overridden {
+			over = append(over, "pod "+p.Name)
+		}
+	}
+	deps, err := c.deployments(ctx)
+	if err != nil {
+		return a, "", "", err
+	}
+	for _, d := range deps {
+		if c.assess(d.Annotations, d.Spec.Template.Spec.Containers).st == overridden {
+			over = append(over, "deployment "+d.Name)
+		}
+	}
+	if len(over) == 0 {
+		return a, "", "", nil
+	}
+	return a, actuators.Overridden, fmt.Sprintf("someone else changed the CPU limits presage set on %s in %s: presage leaves them and restores the others",
+		strings.Join(over, ", "), c.ns), nil
 }

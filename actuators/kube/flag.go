@@ -137,7 +137,7 @@ func (f *Flag) Plan(ctx context.Context, a actuators.Action) (actuators.Action, 
 	if err != nil {
 		return a, "", "", err
 	}
-	if l.st != overridden {
+	if l.st != overridden || a.Op != actuators.Revert {
 		return a, "", "", nil
 	}
 	p := a
@@ -174,10 +174,17 @@ func (f *Flag) Apply(ctx context.Context, a actuators.Action) error {
 			cm.Data = map[string]string{}
 		}
 		live, present := cm.Data[f.key]
-		switch {
-		case l.st == overridden:
+		if l.st == overridden {
 			f.yield(f.what(), l.rec.Set, live)
 			delete(cm.Annotations, f.annotation())
+			if a.Op == actuators.Engage {
+				// A new engagement (after a restart) starts afresh.
+				l.st = untracked
+			}
+		}
+		switch {
+		case l.st == overridden:
+			// A revert leaves the value: only the record goes.
 		case a.Op == actuators.Revert && l.st == engaged:
 			if o := l.rec.Original; o != nil {
 				cm.Data[f.key] = *o
@@ -186,10 +193,9 @@ func (f *Flag) Apply(ctx context.Context, a actuators.Action) error {
 			}
 			delete(cm.Annotations, f.annotation())
 		case a.Op == actuators.Revert || present && live == want:
-			if l.st != stale {
-				return nil
+			if l.st == stale {
+				delete(cm.Annotations, f.annotation())
 			}
-			delete(cm.Annotations, f.annotation())
 		default:
 			rec := flagRecord{Set: want, At: a.At.UTC()}
 			if l.st == engaged {

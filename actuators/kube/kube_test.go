@@ -314,6 +314,20 @@ func testReplicasOverridden(t *testing.T, env *kubetest.Env, ns string) {
 	if n, _ := testutil.GatherAndCount(reg, "presage_overridden_total"); n != 1 {
 		t.Errorf("presage_overridden_total not registered: %d series", n)
 	}
+
+	// A record someone overrode, met by a new engagement (a presage that
+	// restarted): the engagement starts afresh from the live count.
+	plan(t, r, engage(8))
+	scaleTo(t, env.Client, ns, "db", 6)
+	if p, reason := plan(t, r, engage(9)); p.From != 6 || p.To != 9 || reason != "" {
+		t.Errorf("engage over an overridden record: %+v %q, want 6 → 9", p, reason)
+	}
+	if n, ann := replicasOf(t, env.Client, ns, "db"); n != 9 || ann[OriginalReplicas] != "6" || ann[SetReplicas] != "9" {
+		t.Errorf("after engaging over an overridden record: %d %v, want 9 from 6", n, ann)
+	}
+	if got := testutil.ToFloat64(c.overridden.WithLabelValues("checkout", "act")); got != 2 {
+		t.Errorf("presage_overridden_total %g, want 2", got)
+	}
 }
 
 func scaleTo(t *testing.T, cs kubernetes.Interface, ns, name string, n int32) {
@@ -498,6 +512,8 @@ func testCPUResize(t *testing.T, env *kubetest.Env, ns string) {
 	pod(t, env.Client, ns, "worker-1", tier, nil,
 		corev1.Container{Name: "worker", Image: "w:1", Resources: resources("2", "1500m")},
 		corev1.Container{Name: "sidecar", Image: "s:1", Resources: resources("200m", "")})
+	pod(t, env.Client, ns, "worker-2", tier, nil,
+		corev1.Container{Name: "worker", Image: "w:1", Resources: resources("2", "1500m")})
 	pod(t, env.Client, ns, "critical", map[string]string{"presage.dev/tier": "critical"}, nil,
 		corev1.Container{Name: "worker", Image: "w:1", Resources: resources("2", "1")})
 	c, _ := newClient(t, env)
@@ -535,8 +551,26 @@ func testCPUResize(t *testing.T, env *kubetest.Env, ns string) {
 	if l, _, ann := cpuOf(t, env.Client, ns, "critical", "worker"); l != "2" || len(ann) != 0 {
 		t.Errorf("a pod the selector does not pick changed: %s %v", l, ann)
 	}
-	if err := act.Apply(ctx, revert(0.05, 1)); err != nil {
+	// Someone else resizes worker-2: presage leaves it and restores
+	// worker-1.
+	p2, err := env.Client.CoreV1().Pods(ns).Get(ctx, "worker-2", metav1.GetOptions{})
+	if err != nil {
 		t.Fatal(err)
+	}
+	p2.Spec.Containers[0].Resources = resources("3", "1")
+	if _, err := env.Client.CoreV1().Pods(ns).UpdateResize(ctx, "worker-2", p2, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, reason := plan(t, act, revert(0.05, 1)); reason != actuators.Overridden {
+		t.Errorf("revert with worker-2 resized by someone else: reason %q, want Overridden", reason)
+	}
+	if l, r, ann := cpuOf(t, env.Client, ns, "worker-2", "worker"); l != "3" || r != "1" {
+		t.Errorf("worker-2: limit %s request %s, want the other writer's 3 and 1", l, r)
+	} else {
+		noRecord(t, ann)
+	}
+	if got := testutil.ToFloat64(c.overridden.WithLabelValues("checkout", "act")); got != 1 {
+		t.Errorf("presage_overridden_total %g, want 1", got)
 	}
 	for _, want := range [][3]string{{"worker", "2", "1500m"}, {"sidecar", "200m", "200m"}} {
 		l, r, ann := cpuOf(t, env.Client, ns, "worker-1", want[0])

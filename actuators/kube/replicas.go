@@ -166,7 +166,7 @@ func (r *Replicas) Plan(ctx context.Context, a actuators.Action) (actuators.Acti
 	}
 	p := a
 	p.From = float64(l.replicas)
-	if l.st == overridden {
+	if l.st == overridden && a.Op == actuators.Revert {
 		p.To = p.From
 		return p, actuators.Overridden, fmt.Sprintf("%s has %d replicas, presage set %d: someone else changed it; presage leaves it", r.what(), l.replicas, l.set), nil
 	}
@@ -204,10 +204,17 @@ func (r *Replicas) Apply(ctx context.Context, a actuators.Action) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case l.st == overridden:
+		drop := l.st == stale // a record to remove even when the count stays
+		if l.st == overridden {
 			r.yield(r.what(), l.set, l.replicas)
-			return r.forget(ctx, l.rv)
+			if a.Op == actuators.Revert {
+				return r.forget(ctx, l.rv)
+			}
+			// A new engagement (the policy had not this one engaged: a
+			// restart) starts afresh from the live count.
+			l.st, drop = untracked, true
+		}
+		switch {
 		case a.Op == actuators.Revert:
 			if l.st == engaged {
 				rv, err := r.scale(ctx, l, l.original)
@@ -234,7 +241,7 @@ func (r *Replicas) Apply(ctx context.Context, a actuators.Action) error {
 			original = l.original
 		}
 		if to == l.replicas {
-			if l.st == stale {
+			if drop {
 				return r.forget(ctx, l.rv)
 			}
 			return nil
