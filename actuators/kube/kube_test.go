@@ -14,6 +14,9 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/presage-dev/presage/actuators"
@@ -35,6 +38,7 @@ func TestKube(t *testing.T) {
 		{"replicas-crash", testReplicasCrash},
 		{"replicas-overridden", testReplicasOverridden},
 		{"replicas-conflict", testReplicasConflict},
+		{"replicas-custom-resource", testReplicasCustomResource},
 		{"flag", testFlag},
 		{"flag-overridden", testFlagOverridden},
 		{"cpu-resize", testCPUResize},
@@ -654,4 +658,85 @@ func testCPUTemplate(t *testing.T, env *kubetest.Env, ns string) {
 	} else {
 		noRecord(t, ann)
 	}
+}
+
+// testReplicasCustomResource scales a custom resource through its scale
+// subresource, whose replicas live elsewhere than spec.replicas (a
+// CloudNativePG Cluster's spec.instances).
+func testReplicasCustomResource(t *testing.T, env *kubetest.Env, ns string) {
+	ctx := context.Background()
+	dyn, err := dynamic.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1",
+		"kind":       "CustomResourceDefinition",
+		"metadata":   map[string]any{"name": "clusters.postgresql.cnpg.io"},
+		"spec": map[string]any{
+			"group": "postgresql.cnpg.io",
+			"scope": "Namespaced",
+			"names": map[string]any{"plural": "clusters", "singular": "cluster", "kind": "Cluster", "listKind": "ClusterList"},
+			"versions": []any{map[string]any{
+				"name": "v1", "served": true, "storage": true,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{
+					"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+				"subresources": map[string]any{
+					"status": map[string]any{},
+					"scale":  map[string]any{"specReplicasPath": ".spec.instances", "statusReplicasPath": ".status.instances"},
+				},
+			}},
+		},
+	}}
+	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	if _, err := dyn.Resource(crds).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gvr := schema.GroupVersionResource{Group: "postgresql.cnpg.io", Version: "v1", Resource: "clusters"}
+	cluster := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+		"metadata": map[string]any{"name": "pg"},
+		"spec":     map[string]any{"instances": int64(1)},
+	}}
+	// The CRD is served once it is established.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := dyn.Resource(gvr).Namespace(ns).Create(ctx, cluster, metav1.CreateOptions{})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("create cluster: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	instances := func() (int64, map[string]string) {
+		o, err := dyn.Resource(gvr).Namespace(ns).Get(ctx, "pg", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _, _ := unstructured.NestedInt64(o.Object, "spec", "instances")
+		return n, o.GetAnnotations()
+	}
+
+	c, _ := newClient(t, env)
+	kk := config.DefaultKube
+	kk.Target, kk.Namespace, kk.Name, kk.Group, kk.Version, kk.Resource, kk.Step = config.KubeReplicas, ns, "pg", gvr.Group, gvr.Version, gvr.Resource, 1
+	kk.Connections = &config.ConnectionBudget{MaxConnections: 300, PerReplica: 100}
+	act, err := c.New("checkout", config.Action{Name: "act", Min: 1, Max: 5, Actuator: config.Actuator{Kind: config.ActuatorKube, Kube: kk}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []int64{2, 3, 3} {
+		plan(t, act, engage(5))
+		if n, ann := instances(); n != want || ann[OriginalReplicas] != "1" {
+			t.Errorf("engage: %d instances, annotations %v; want %d from 1", n, ann, want)
+		}
+	}
+	plan(t, act, revert(3, 1))
+	n, ann := instances()
+	if n != 1 {
+		t.Errorf("revert: %d instances, want 1", n)
+	}
+	noRecord(t, ann)
 }
