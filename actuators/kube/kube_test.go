@@ -43,6 +43,7 @@ func TestKube(t *testing.T) {
 		{"flag-overridden", testFlagOverridden},
 		{"cpu-resize", testCPUResize},
 		{"cpu-template", testCPUTemplate},
+		{"cpu-crash", testCPUCrash},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env.Namespace(t, tc.name)
@@ -737,6 +738,61 @@ func testReplicasCustomResource(t *testing.T, env *kubetest.Env, ns string) {
 	n, ann := instances()
 	if n != 1 {
 		t.Errorf("revert: %d instances, want 1", n)
+	}
+	noRecord(t, ann)
+}
+
+// testCPUCrash stops presage between a pod's record and its resize, and
+// between the restore and the record's removal: a new presage finds
+// nothing in force either time, and its next change is exact.
+func testCPUCrash(t *testing.T, env *kubetest.Env, ns string) {
+	ctx := context.Background()
+	tier := map[string]string{"presage.dev/tier": "non-critical"}
+	pod(t, env.Client, ns, "worker", tier, nil, corev1.Container{Name: "worker", Image: "w:1", Resources: resources("2", "1")})
+	k := config.Kube{Target: config.KubeCPULimits, Namespace: ns, Selector: "presage.dev/tier=non-critical"}
+	newAct := func(point string) *CPULimits {
+		c, _ := newClient(t, env)
+		a := action(t, c, k, 0.5, 1).(*CPULimits)
+		a.crash = func(p string) error {
+			if p == point {
+				return errStopped
+			}
+			return nil
+		}
+		return a
+	}
+	if err := newAct(pointIntent).Apply(ctx, engage(0.5)); !errors.Is(err, errStopped) {
+		t.Fatalf("engage: %v, want stopped", err)
+	}
+	if l, _, ann := cpuOf(t, env.Client, ns, "worker", "worker"); l != "2" || ann[SetCPUFactor] != "0.5" {
+		t.Fatalf("stopped before the resize: limit %s, record %v", l, ann)
+	}
+	fresh := newAct("")
+	if _, ok, err := fresh.Tracked(ctx); ok || err != nil {
+		t.Errorf("tracked a resize never made: %v %v", ok, err)
+	}
+	if cur, err := fresh.Current(ctx); cur != 1 || err != nil {
+		t.Errorf("current %g %v, want 1", cur, err)
+	}
+	if err := fresh.Apply(ctx, engage(0.5)); err != nil {
+		t.Fatal(err)
+	}
+	if l, r, _ := cpuOf(t, env.Client, ns, "worker", "worker"); l != "1" || r != "1" {
+		t.Errorf("engaged: limit %s request %s, want 1 1", l, r)
+	}
+	if err := newAct(pointRestored).Apply(ctx, revert(0.5, 1)); !errors.Is(err, errStopped) {
+		t.Fatalf("revert: %v, want stopped", err)
+	}
+	fresh = newAct("")
+	if _, ok, _ := fresh.Tracked(ctx); ok {
+		t.Error("tracked a restored pod")
+	}
+	if err := fresh.Apply(ctx, revert(0.5, 1)); err != nil {
+		t.Fatal(err)
+	}
+	l, r, ann := cpuOf(t, env.Client, ns, "worker", "worker")
+	if l != "2" || r != "1" {
+		t.Errorf("reverted: limit %s request %s, want 2 1", l, r)
 	}
 	noRecord(t, ann)
 }
