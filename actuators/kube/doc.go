@@ -51,6 +51,20 @@
 // in presage_overridden_total{service,action}; Plan reports reason
 // actuators.Overridden, which the controller puts on the decision's record.
 //
+// # Permissions
+//
+// What each target calls, for the least RBAC rules:
+//
+//	replicas    get, patch on the resource (the record); get, update on
+//	            its scale subresource (resource/scale)
+//	cpu_limits  list, get, patch on pods; update on pods/resize; and for
+//	            the template fallback get on replicasets, list, get,
+//	            update on deployments
+//	flag        get, update on configmaps
+//
+// A dry run (recommend) only gets and lists: Current, Plan and Tracked
+// read.
+//
 // There is no kubelet in the tests: pods are created directly and the
 // resize subresource is validated by the API server alone.
 package kube
