@@ -105,7 +105,7 @@ func TestDecide(t *testing.T) {
 		{name: "escalate takes a prewarmed step over at its value", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute, LevelKnown: true},
 			st: State{Prewarmed: []Engagement{{Step: 0, From: 0, To: 1}}}, reason: AtBound, level: 1},
 		{name: "escalate above a prewarm's value", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute, LevelKnown: true, Prewarm: []float64{nan, 2}},
-			st: func() State { s := engaged(0); s.Prewarmed = []Engagement{{Step: 1, From: 0, To: 2}}; return s }(),
+			st:     func() State { s := engaged(0); s.Prewarmed = []Engagement{{Step: 1, From: 0, To: 2}}; return s }(),
 			reason: Escalate, change: &Change{Step: 1, Name: "replicas", From: 2, Wish: 5, To: 3}, level: 2},
 		{name: "revert stops at the prewarm's value", mode: Predictive, in: Input{DataOK: true, TimeToBreach: -1, Prewarm: []float64{nan, 2}},
 			st: func() State { s := engaged(0, 1); s.ClearSince = at(-15); return s }(), reason: Revert,
