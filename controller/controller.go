@@ -20,6 +20,7 @@ import (
 	"github.com/presage-dev/presage/metrics"
 	"github.com/presage-dev/presage/model"
 	"github.com/presage-dev/presage/policy"
+	"github.com/presage-dev/presage/schedule"
 )
 
 // Options wires a Controller.
@@ -92,6 +93,11 @@ type Record struct {
 	Action *actuators.Action
 	// Err is the actuator's error when the change failed.
 	Err error
+	// Windows are the service's schedule windows active at Time, and
+	// NextWindows each of its schedules' next window (nil without
+	// schedules).
+	Windows     []schedule.Window
+	NextWindows []schedule.Window
 }
 
 // Controller runs the control loop over every configured service.
@@ -150,6 +156,9 @@ type service struct {
 	prevForecast float64 // the one-step forecast made at the previous step
 	errAbs       *ring   // recent one-step absolute errors
 	errPct       *ring   // recent one-step absolute percentage errors (ratio)
+
+	scheds []*schedule.Schedule // the schedules that apply to the service
+	events []*schedule.Schedule // those of kind event
 }
 
 // levelStats is what the controller learned of one playbook level: the
@@ -242,6 +251,19 @@ func New(o Options) (*Controller, error) {
 			prevForecast: math.NaN(),
 		}
 		s.hold.Pattern = s.pattern
+		for j, sch := range o.Config.Schedules {
+			if !sch.AppliesTo(sc.Name) {
+				continue
+			}
+			p, err := sch.Parse()
+			if err != nil {
+				return nil, fmt.Errorf("controller: schedules[%d]: %w", j, err)
+			}
+			s.scheds = append(s.scheds, p)
+			if p.Kind == schedule.Event {
+				s.events = append(s.events, p)
+			}
+		}
 		s.tel = newServiceTelemetry(c.tel, sc.Name, s.signal, len(sc.Playbook))
 		s.cur = make([]float64, len(acts))
 		s.settings = policy.Settings{Mode: o.Mode, Trigger: sc.Forecast.Trigger, Clear: sc.Forecast.Clear, Interval: c.interval}
@@ -407,6 +429,7 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 		c.assess(s, &in, &rec, lat, load, level)
 	}
 	in.Current = c.current(ctx, s)
+	c.windows(s, &in, &rec, now)
 
 	d := policy.Decide(s.settings, in, s.st, now)
 	rec.Reason, rec.Message = d.Reason, d.Message
@@ -430,7 +453,7 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 		changed = !engagedEqual(s.st, d.Next)
 		s.st = d.Next
 	}
-	rec.Level = s.st.Level()
+	rec.Level = s.st.Level() + len(s.st.Prewarmed)
 	c.export(s, rec)
 	return rec, changed
 }
@@ -527,6 +550,11 @@ func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
 	if c.mode == policy.None || s.signal == metrics.Latency || math.IsNaN(lat) || math.IsNaN(load) {
 		return
 	}
+	if len(s.st.Prewarmed) > 0 {
+		// A prewarm holds steps outside the playbook's levels: what the
+		// service takes now says nothing of any one level.
+		return
+	}
 	level := s.st.Level()
 	if level > 0 {
 		e := s.st.Engaged[level-1]
@@ -581,13 +609,18 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 	if s.period > 0 {
 		window = min(window, windowPeriods*s.period)
 	}
-	ms := model.Settings{Period: s.period, Model: s.cfg.Forecast.Model, Seed: s.cfg.Forecast.Seed}
+	ms := model.Settings{Period: s.period, Model: s.cfg.Forecast.Model, Seed: s.cfg.Forecast.Seed,
+		Events: c.eventMask(s, window, now)}
 	if ms.Model == model.NameCombination {
 		// The backtest that chooses the combination scores the horizon
 		// the risk looks over.
 		ms.Horizon = s.horizon
 	}
-	if hw, ok := s.fc.(*model.HoltWinters); ok && hw.Period() == s.period {
+	prev := s.fc
+	if ev, ok := prev.(*model.Events); ok {
+		prev = ev.Forecaster
+	}
+	if hw, ok := prev.(*model.HoltWinters); ok && hw.Period() == s.period {
 		// A refit starts from the previous parameters: it converges in
 		// far fewer evaluations.
 		p := hw.Params()
@@ -707,10 +740,13 @@ func (c *Controller) export(s *service, rec Record) {
 			t.setForecast(i, v)
 		}
 	}
-	t.setLevel(float64(s.st.Level()))
+	t.setLevel(float64(s.st.Level() + len(s.st.Prewarmed)))
 	for i, st := range s.settings.Playbook {
 		engaged := false
 		for _, e := range s.st.Engaged {
+			engaged = engaged || e.Step == i
+		}
+		for _, e := range s.st.Prewarmed {
 			engaged = engaged || e.Step == i
 		}
 		t.setEngaged(i, st.Name, b2f(engaged))
@@ -751,8 +787,13 @@ func configured(sig config.Signals, s metrics.Signal) bool {
 }
 
 func engagedEqual(a, b policy.State) bool {
-	if len(a.Engaged) != len(b.Engaged) {
+	if len(a.Engaged) != len(b.Engaged) || len(a.Prewarmed) != len(b.Prewarmed) {
 		return false
+	}
+	for i := range a.Prewarmed {
+		if a.Prewarmed[i] != b.Prewarmed[i] {
+			return false
+		}
 	}
 	for i := range a.Engaged {
 		if a.Engaged[i] != b.Engaged[i] {

@@ -94,6 +94,11 @@ type Settings struct {
 	// Candidates names the models "auto" backtests, among those that suit
 	// the series; nil means the default set (see Fit), ["all"] every model.
 	Candidates []string
+	// Events marks the steps in a known event's window, from the first
+	// observation of y (Events[i] for y[i]) on into the future (Events[i]
+	// for i ≥ len(y) are the steps Forecast and Update reach). nil (or no
+	// event in y) fits as without; see Events for the model.
+	Events []bool
 }
 
 // Rand returns a new random source seeded from s.Seed (0 means 1), for
@@ -273,6 +278,9 @@ func Fit(y []float64, s Settings) (Forecaster, error) {
 	}
 	if c := countFinite(y); c < 2 {
 		return nil, fmt.Errorf("%d finite of %d observations, need 2: %w", c, len(y), ErrShortHistory)
+	}
+	if len(s.Events) > 0 {
+		return fitEvents(y, s)
 	}
 	switch s.Model {
 	case "", NameAuto, NameCombination:
