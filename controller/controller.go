@@ -142,8 +142,9 @@ type service struct {
 	reason   policy.Reason
 	fitted   bool
 	tel      *serviceTelemetry
-	cur      []float64 // knob values read this step
-	env      envelope  // spread of the sample paths around the forecast
+	cur      []float64   // knob values read this step
+	env      envelope    // spread of the sample paths around the forecast
+	paths    [][]float64 // the step's sample paths, reused
 
 	warmed    bool // history backfilled from a RangeSource
 	warmTried bool // a backfill was attempted

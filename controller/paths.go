@@ -143,7 +143,8 @@ type screened struct {
 	risk, below float64
 }
 
-// samplePaths returns the service's sample paths over the horizon and
+// samplePaths returns the service's sample paths over the horizon (in the
+// service's buffer, valid until its next step) and
 // fills q with their 10%, 50% and 90% quantiles at the horizon. th is the
 // breach level at the current playbook level, below the one beneath (NaN
 // at level 0), run the samples already above (Hold.Run, capped). When the
@@ -157,8 +158,12 @@ func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]f
 	quantiles := func(ps [][]float64) {
 		copy(q[:], model.Quantiles(ps, h, 0.1, 0.5, 0.9))
 	}
+	if len(s.paths) != n || len(s.paths[0]) != h {
+		s.paths = model.NewPaths(h, n)
+	}
 	if c.full {
-		paths = s.fc.Paths(h, n, s.rng)
+		paths = s.paths
+		model.PathsInto(s.fc, paths, s.rng)
 		quantiles(paths)
 		return paths, sc
 	}
@@ -184,8 +189,10 @@ func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]f
 			return nil, sc
 		}
 	}
+	paths = s.paths
 	if n0 := min(n, screenPaths); n0 < n && fresh {
-		screen := s.fc.Paths(h, n0, s.rng)
+		screen := paths[:n0]
+		model.PathsInto(s.fc, screen, s.rng)
 		if model.BreachRisk(screen, th, k, run, 1).Probability == 0 {
 			sc = screened{skip: true}
 			if !math.IsNaN(below) {
@@ -197,9 +204,9 @@ func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]f
 				return nil, sc
 			}
 		}
-		paths = append(screen, s.fc.Paths(h, n-n0, s.rng)...)
+		model.PathsInto(s.fc, paths[n0:], s.rng)
 	} else {
-		paths = s.fc.Paths(h, n, s.rng)
+		model.PathsInto(s.fc, paths, s.rng)
 	}
 	quantiles(paths)
 	s.env.measure(paths, point, *q)
