@@ -609,8 +609,14 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 		// the risk looks over.
 		ms.Horizon = s.horizon
 	}
+	// Before two periods of history the automatic choice fits Holt's
+	// model without a season (model.Fit), refitted until then as well.
+	fitPeriod := s.period
+	if s.period > 0 && window < 2*s.period {
+		fitPeriod = 0
+	}
 	warm := false
-	if hw, ok := s.fc.(*model.HoltWinters); ok && hw.Period() == s.period {
+	if hw, ok := s.fc.(*model.HoltWinters); ok && hw.Period() == fitPeriod {
 		// A refit starts from the previous parameters: it converges in
 		// far fewer evaluations.
 		p := hw.Params()
