@@ -81,17 +81,18 @@ func (e *envelope) measure(paths [][]float64, point []float64, q [3]float64) {
 	h := len(point)
 	e.abs, e.rel = grow(e.abs, h), grow(e.rel, h)
 	e.absDown, e.relDown = grow(e.absDown, h), grow(e.relDown, h)
-	for j := range h {
-		up, down := 0.0, 0.0
-		for _, p := range paths {
-			if j < len(p) {
-				up = max(up, p[j]-point[j])
-				down = max(down, point[j]-p[j])
-			}
+	clear(e.abs)
+	clear(e.absDown)
+	for _, p := range paths { // path by path: each is contiguous
+		for j, v := range p[:min(len(p), h)] {
+			e.abs[j] = max(e.abs[j], v-point[j])
+			e.absDown[j] = max(e.absDown[j], point[j]-v)
 		}
-		e.abs[j], e.rel[j], e.absDown[j], e.relDown[j] = up, 0, down, 0
+	}
+	for j := range h {
+		e.rel[j], e.relDown[j] = 0, 0
 		if point[j] != 0 {
-			e.rel[j], e.relDown[j] = up/math.Abs(point[j]), down/math.Abs(point[j])
+			e.rel[j], e.relDown[j] = e.abs[j]/math.Abs(point[j]), e.absDown[j]/math.Abs(point[j])
 		}
 	}
 	for i := range q {
