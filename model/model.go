@@ -332,7 +332,6 @@ func countFinite(y []float64) int {
 	return c
 }
 
-// newPaths allocates n paths of length h on one backing array.
 // PathsInto fills out with the sample paths f.Paths(h, len(out), rng)
 // would return, h being len(out[0]) (every out[i] must have that length),
 // drawn from rng in the same order: the same paths, in the caller's
@@ -366,6 +365,7 @@ var (
 // NewPaths returns n paths of length h in one backing array, for PathsInto.
 func NewPaths(h, n int) [][]float64 { return newPaths(h, n) }
 
+// newPaths allocates n paths of length h on one backing array.
 func newPaths(h, n int) [][]float64 {
 	back := make([]float64, h*n)
 	out := make([][]float64, n)
