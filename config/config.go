@@ -527,7 +527,9 @@ type Forecast struct {
 	// Refit is a cron expression (five fields or a descriptor such as
 	// "@hourly", optionally prefixed by "CRON_TZ=<zone> ") that says when
 	// the model's parameters are refitted, evaluated against the step's
-	// time. Default "@hourly".
+	// time; after a refit that left the forecast where it was (within 2%),
+	// the next one is passed over, then up to three in a row. Default
+	// "@hourly".
 	Refit string `yaml:"refit"`
 	// Trigger is the breach risk (0..1) at or above which an action engages.
 	// Default 0.5.
