@@ -2,11 +2,14 @@ package config
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/robfig/cron/v3"
+
+	"github.com/presage-dev/presage/schedule"
 )
 
 // Duration is a YAML duration such as "30s", "5m", "1h" or "7d" (Prometheus
@@ -195,6 +198,9 @@ type Config struct {
 	// Kubernetes says how to reach the Kubernetes API (kube actuators,
 	// leader election).
 	Kubernetes Kubernetes `yaml:"kubernetes"`
+	// Schedules are calendar windows: prewarms, change freezes and known
+	// events, each for some or all services. Default: none.
+	Schedules []Schedule `yaml:"schedules"`
 }
 
 // UnmarshalYAML decodes c onto DefaultConfig.
@@ -521,7 +527,9 @@ type Forecast struct {
 	// Refit is a cron expression (five fields or a descriptor such as
 	// "@hourly", optionally prefixed by "CRON_TZ=<zone> ") that says when
 	// the model's parameters are refitted, evaluated against the step's
-	// time. Default "@hourly".
+	// time; after a refit that left the forecast where it was (within 2%),
+	// the next one is passed over, then up to three in a row. Default
+	// "@hourly".
 	Refit string `yaml:"refit"`
 	// Trigger is the breach risk (0..1) at or above which an action engages.
 	// Default 0.5.
@@ -749,6 +757,100 @@ type Workload struct {
 	// FlashCrowds is the number of flash crowds (a sudden multi-hour surge)
 	// over the whole load; ≥ 0. Default 1.
 	FlashCrowds int `yaml:"flash_crowds"`
+	// Crowds are flash crowds at set times (a sale, a broadcast), added
+	// beside the flash_crowds placed at random. Default: none.
+	Crowds []Crowd `yaml:"crowds"`
+}
+
+// Crowd is a flash crowd of a generated load at a set time: it rises
+// linearly over Rise, holds, and falls over its last 30 minutes.
+type Crowd struct {
+	// At is when it starts (RFC 3339). Required.
+	At string `yaml:"at"`
+	// Duration is how long it lasts, rise and fall included; > 0. Required.
+	Duration Duration `yaml:"duration"`
+	// Height is what it adds at its plateau, as a multiple of the load's
+	// mean level before scaling (a random flash crowd adds 0.5 to 1);
+	// > 0. Required.
+	Height float64 `yaml:"height"`
+	// Rise is how long it takes to reach its plateau. Default 10m.
+	Rise Duration `yaml:"rise"`
+}
+
+// StartTime parses At.
+func (c Crowd) StartTime() (time.Time, error) {
+	return time.Parse(time.RFC3339, c.At)
+}
+
+// Schedule kinds (schedules[].kind).
+const (
+	SchedulePrewarm = string(schedule.Prewarm)
+	ScheduleFreeze  = string(schedule.Freeze)
+	ScheduleEvent   = string(schedule.Event)
+)
+
+// Schedule is a calendar window that repeats on a cron expression or
+// happens once (at), for a duration, in a time zone. See package schedule
+// for how wall-clock times resolve across daylight-saving changes.
+type Schedule struct {
+	// Name identifies the schedule in decisions, metrics and reports.
+	// Required, unique.
+	Name string `yaml:"name"`
+	// Kind is "prewarm" (hold playbook actions at set values during the
+	// window; the forecast may still engage more, never less), "freeze"
+	// (start no action during the window) or "event" (a known event the
+	// forecast learns from). Required.
+	Kind string `yaml:"kind"`
+	// Services names the services the schedule applies to; empty means
+	// every service. Default: every service.
+	Services []string `yaml:"services"`
+	// Cron says when each window starts: five fields or a descriptor such
+	// as "@daily" (not "@every"), optionally prefixed by "CRON_TZ=<zone> ".
+	// Exactly one of cron and at.
+	Cron string `yaml:"cron"`
+	// At is a one-off start: RFC 3339 ("2026-11-11T19:30:00+08:00"), or a
+	// date-time or date without offset ("2026-11-11T19:30", "2026-11-11")
+	// read in timezone.
+	At string `yaml:"at"`
+	// Duration is how long each window lasts (elapsed time); > 0.
+	// Required.
+	Duration Duration `yaml:"duration"`
+	// Timezone is the IANA time zone of cron and at, e.g. "Europe/Paris".
+	// Default "UTC" (or the CRON_TZ= of cron).
+	Timezone string `yaml:"timezone"`
+	// Actions maps, for kind prewarm, each playbook action to the value it
+	// is held at during the window, within the action's [min, max].
+	// Required for prewarm, only for prewarm.
+	Actions map[string]float64 `yaml:"actions"`
+	// AllowRevert lets a freeze revert engaged actions to the values they
+	// replaced (restoring the original state); starting actions is never
+	// allowed. Only for kind freeze. Default false.
+	AllowRevert bool `yaml:"allow_revert"`
+}
+
+// Spec returns the schedule as package schedule takes it.
+func (s Schedule) Spec() schedule.Spec {
+	return schedule.Spec{Name: s.Name, Kind: schedule.Kind(s.Kind), Cron: s.Cron, At: s.At,
+		Duration: time.Duration(s.Duration), Timezone: s.Timezone, Actions: s.Actions, AllowRevert: s.AllowRevert}
+}
+
+// Parse parses the schedule's start, zone and duration.
+func (s Schedule) Parse() (*schedule.Schedule, error) { return schedule.Parse(s.Spec()) }
+
+// AppliesTo reports whether the schedule applies to the service called name.
+func (s Schedule) AppliesTo(name string) bool {
+	return len(s.Services) == 0 || slices.Contains(s.Services, name)
+}
+
+// SchedulesFor returns the schedules that apply to the service called name.
+func (c *Config) SchedulesFor(name string) []Schedule {
+	var out []Schedule
+	for _, s := range c.Schedules {
+		if s.AppliesTo(name) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // StartTime parses Start.

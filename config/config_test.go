@@ -467,6 +467,18 @@ func TestLoadBad(t *testing.T) {
 			},
 		},
 		{
+			name: "schedules",
+			file: "schedules.bad.yaml",
+			want: []wantErr{
+				{"schedules[0].cron", 11, `invalid cron expression "30 25 * * *": end of range (25) above maximum (23)`},
+				{"schedules[2].services[1]", 22, `unknown service "search"`},
+				{"schedules[2].actions.async-queue", 25, `service "checkout" has no playbook action "async-queue"`},
+				{"schedules[3].timezone", 29, `unknown time zone "Mars/Olympus"`},
+				{"schedules[2].actions.read-replicas", 25, `window [2024-01-01T13:00:00Z, 2024-01-01T15:00:00Z) overlaps prewarm "sale" (schedules[1], window [2024-01-01T11:30:00Z, 2024-01-01T14:30:00Z)) which asks read-replicas 4, this asks 6`},
+				{"schedules[4].at", 33, `freeze window [2026-11-11T12:00:00Z, 2026-11-11T13:00:00Z) would block prewarm "sale" (schedules[1]`},
+			},
+		},
+		{
 			name: "several problems, all reported",
 			file: "many.bad.yaml",
 			want: []wantErr{

@@ -81,17 +81,18 @@ func (e *envelope) measure(paths [][]float64, point []float64, q [3]float64) {
 	h := len(point)
 	e.abs, e.rel = grow(e.abs, h), grow(e.rel, h)
 	e.absDown, e.relDown = grow(e.absDown, h), grow(e.relDown, h)
-	for j := range h {
-		up, down := 0.0, 0.0
-		for _, p := range paths {
-			if j < len(p) {
-				up = max(up, p[j]-point[j])
-				down = max(down, point[j]-p[j])
-			}
+	clear(e.abs)
+	clear(e.absDown)
+	for _, p := range paths { // path by path: each is contiguous
+		for j, v := range p[:min(len(p), h)] {
+			e.abs[j] = max(e.abs[j], v-point[j])
+			e.absDown[j] = max(e.absDown[j], point[j]-v)
 		}
-		e.abs[j], e.rel[j], e.absDown[j], e.relDown[j] = up, 0, down, 0
+	}
+	for j := range h {
+		e.rel[j], e.relDown[j] = 0, 0
 		if point[j] != 0 {
-			e.rel[j], e.relDown[j] = up/math.Abs(point[j]), down/math.Abs(point[j])
+			e.rel[j], e.relDown[j] = e.abs[j]/math.Abs(point[j]), e.absDown[j]/math.Abs(point[j])
 		}
 	}
 	for i := range q {
@@ -143,7 +144,8 @@ type screened struct {
 	risk, below float64
 }
 
-// samplePaths returns the service's sample paths over the horizon and
+// samplePaths returns the service's sample paths over the horizon (in the
+// service's buffer, valid until its next step) and
 // fills q with their 10%, 50% and 90% quantiles at the horizon. th is the
 // breach level at the current playbook level, below the one beneath (NaN
 // at level 0), run the samples already above (Hold.Run, capped). When the
@@ -157,8 +159,12 @@ func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]f
 	quantiles := func(ps [][]float64) {
 		copy(q[:], model.Quantiles(ps, h, 0.1, 0.5, 0.9))
 	}
+	if len(s.paths) != n || len(s.paths[0]) != h {
+		s.paths = model.NewPaths(h, n)
+	}
 	if c.full {
-		paths = s.fc.Paths(h, n, s.rng)
+		paths = s.paths
+		model.PathsInto(s.fc, paths, s.rng)
 		quantiles(paths)
 		return paths, sc
 	}
@@ -184,8 +190,10 @@ func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]f
 			return nil, sc
 		}
 	}
+	paths = s.paths
 	if n0 := min(n, screenPaths); n0 < n && fresh {
-		screen := s.fc.Paths(h, n0, s.rng)
+		screen := paths[:n0]
+		model.PathsInto(s.fc, screen, s.rng)
 		if model.BreachRisk(screen, th, k, run, 1).Probability == 0 {
 			sc = screened{skip: true}
 			if !math.IsNaN(below) {
@@ -197,9 +205,9 @@ func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]f
 				return nil, sc
 			}
 		}
-		paths = append(screen, s.fc.Paths(h, n-n0, s.rng)...)
+		model.PathsInto(s.fc, paths[n0:], s.rng)
 	} else {
-		paths = s.fc.Paths(h, n, s.rng)
+		model.PathsInto(s.fc, paths, s.rng)
 	}
 	quantiles(paths)
 	s.env.measure(paths, point, *q)

@@ -23,6 +23,7 @@ type telemetry struct {
 	stepDuration prometheus.Histogram
 	mae          *prometheus.GaugeVec
 	mape         *prometheus.GaugeVec
+	sched        scheduleTelemetry
 }
 
 func newTelemetry(reg prometheus.Registerer) *telemetry {
@@ -89,7 +90,9 @@ func newTelemetry(reg prometheus.Registerer) *telemetry {
 			Help: "Mean absolute percentage error of the one-step forecast over the last 60 steps, as a ratio (0.05 is 5%).",
 		}, []string{"service", "signal"}),
 	}
+	t.sched = newScheduleTelemetry()
 	if reg != nil {
+		reg.MustRegister(t.sched.start, t.sched.end)
 		reg.MustRegister(t.signal, t.forecast, t.risk, t.timeToBreach, t.breachLevel, t.engaged,
 			t.level, t.actions, t.decisions, t.missing, t.refits, t.sourceErrors, t.stepDuration, t.mae, t.mape)
 	}

@@ -138,6 +138,7 @@ func (ar *AR) Paths(h, n int, rng *rand.Rand) [][]float64 {
 		return nil
 	}
 	out := newPaths(h, n)
+	d := newDrawer(ar.resid, rng)
 	buf := ar.window(h)
 	L := len(ar.hist)
 	season := make([]float64, h)
@@ -146,7 +147,7 @@ func (ar *AR) Paths(h, n int, rng *rand.Rand) [][]float64 {
 	}
 	for _, path := range out {
 		for j := range path {
-			x := ar.at(buf, L+j) + draw(ar.resid, rng)
+			x := ar.at(buf, L+j) + d.draw()
 			buf[L+j] = x
 			path[j] = bound(ar.scale * (x + season[j]))
 		}

@@ -3,9 +3,16 @@ package model
 import (
 	"cmp"
 	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/stat"
 )
+
+type pair struct{ x, y float64 }
+
+// pairPool holds BreachLevel's scratch: a controller re-estimates its
+// breach levels over a week of pairs every few steps.
+var pairPool = sync.Pool{New: func() any { return new([]pair) }}
 
 // MinBreachLevelPairs is the least number of finite (x, y) pairs from which
 // BreachLevel says anything.
@@ -46,8 +53,10 @@ func BreachLevel(x, y []float64, above float64) (level float64, ok bool) {
 	if len(x) != len(y) {
 		panic("model: slice length mismatch")
 	}
-	type pair struct{ x, y float64 }
-	ps := make([]pair, 0, len(x))
+	buf := pairPool.Get().(*[]pair)
+	defer pairPool.Put(buf)
+	ps := slices.Grow((*buf)[:0], len(x))
+	defer func() { *buf = ps[:0] }()
 	breaches := 0
 	for i := range x {
 		if finite(x[i]) && finite(y[i]) {

@@ -37,6 +37,10 @@ func clone(f Forecaster) Forecaster {
 		return &c
 	case *LogScale:
 		return &LogScale{Forecaster: clone(f.Forecaster)}
+	case *Events:
+		c := *f
+		c.Forecaster = clone(f.Forecaster)
+		return &c
 	case *Calibrated:
 		return &Calibrated{Forecaster: clone(f.Forecaster), Scales: f.Scales}
 	case *Combination:

@@ -122,6 +122,7 @@ func (ds *DoubleSeasonal) Paths(h, n int, rng *rand.Rand) [][]float64 {
 		return nil
 	}
 	out := newPaths(h, n)
+	res := newDrawer(ds.resid, rng)
 	var fresh1, fresh2 []float64
 	if h > ds.m1 {
 		fresh1 = make([]float64, h)
@@ -151,7 +152,7 @@ func (ds *DoubleSeasonal) Paths(h, n int, rng *rand.Rand) [][]float64 {
 			} else {
 				w = fresh2[j-ds.m2]
 			}
-			r := p.Phi*rPrev + draw(ds.resid, rng)
+			r := p.Phi*rPrev + res.draw()
 			path[j] = bound(ds.center + ds.scale*(l+d+w+r))
 			l += p.Alpha * r
 			if fresh1 != nil {

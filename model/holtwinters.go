@@ -138,6 +138,14 @@ func (hw *HoltWinters) Paths(h, n int, rng *rand.Rand) [][]float64 {
 		return nil
 	}
 	out := newPaths(h, n)
+	hw.fillPaths(out, rng)
+	return out
+}
+
+// fillPaths fills out with sample paths (see Paths), each of len(out[0]).
+func (hw *HoltWinters) fillPaths(out [][]float64, rng *rand.Rand) {
+	h := len(out[0])
+	d := newDrawer(hw.resid, rng)
 	// Seasonal states updated within a path are needed again only m steps
 	// later, so one scratch slice of length h serves every path.
 	var fresh []float64
@@ -160,7 +168,7 @@ func (hw *HoltWinters) Paths(h, n int, rng *rand.Rand) [][]float64 {
 			default:
 				s = fresh[j-hw.m]
 			}
-			e := draw(hw.resid, rng)
+			e := d.draw()
 			f := l + p.Phi*b
 			path[j] = bound(hw.center + hw.scale*(f+s+e))
 			l = f + p.Alpha*e
@@ -170,7 +178,6 @@ func (hw *HoltWinters) Paths(h, n int, rng *rand.Rand) [][]float64 {
 			}
 		}
 	}
-	return out
 }
 
 // NewHoltWinters filters y with the given parameters, without fitting them,

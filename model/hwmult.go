@@ -107,6 +107,7 @@ func (hw *HoltWintersMult) Paths(h, n int, rng *rand.Rand) [][]float64 {
 		return nil
 	}
 	out := newPaths(h, n)
+	d := newDrawer(hw.resid, rng)
 	var fresh []float64
 	if h > hw.m {
 		fresh = make([]float64, h)
@@ -125,7 +126,7 @@ func (hw *HoltWintersMult) Paths(h, n int, rng *rand.Rand) [][]float64 {
 			} else {
 				s = fresh[j-hw.m]
 			}
-			e := draw(hw.resid, rng)
+			e := d.draw()
 			f := l + p.Phi*b
 			path[j] = bound(hw.scale * (f*s + e))
 			sd, fd := atLeastTiny(s), atLeastTiny(f)

@@ -73,9 +73,10 @@ func (lt *LinearTrend) Paths(h, n int, rng *rand.Rand) [][]float64 {
 		return nil
 	}
 	out := newPaths(h, n)
+	d := newDrawer(lt.resid, rng)
 	for _, path := range out {
 		for j := range path {
-			path[j] = bound(lt.scale * (lt.mean(lt.t+j) + draw(lt.resid, rng)))
+			path[j] = bound(lt.scale * (lt.mean(lt.t+j) + d.draw()))
 		}
 	}
 	return out

@@ -94,6 +94,11 @@ type Settings struct {
 	// Candidates names the models "auto" backtests, among those that suit
 	// the series; nil means the default set (see Fit), ["all"] every model.
 	Candidates []string
+	// Events marks the steps in a known event's window, from the first
+	// observation of y (Events[i] for y[i]) on into the future (Events[i]
+	// for i ≥ len(y) are the steps Forecast and Update reach). nil (or no
+	// event in y) fits as without; see Events for the model.
+	Events []bool
 }
 
 // Rand returns a new random source seeded from s.Seed (0 means 1), for
@@ -274,6 +279,9 @@ func Fit(y []float64, s Settings) (Forecaster, error) {
 	if c := countFinite(y); c < 2 {
 		return nil, fmt.Errorf("%d finite of %d observations, need 2: %w", c, len(y), ErrShortHistory)
 	}
+	if len(s.Events) > 0 {
+		return fitEvents(y, s)
+	}
 	switch s.Model {
 	case "", NameAuto, NameCombination:
 		return fitAuto(y, s)
@@ -332,6 +340,39 @@ func countFinite(y []float64) int {
 	return c
 }
 
+// PathsInto fills out with the sample paths f.Paths(h, len(out), rng)
+// would return, h being len(out[0]) (every out[i] must have that length),
+// drawn from rng in the same order: the same paths, in the caller's
+// memory. It allocates nothing for Holt-Winters and the naive models; for
+// the others it copies the paths Paths returns.
+func PathsInto(f Forecaster, out [][]float64, rng *rand.Rand) {
+	if len(out) == 0 || len(out[0]) == 0 {
+		return
+	}
+	if pf, ok := f.(pathFiller); ok {
+		pf.fillPaths(out, rng)
+		return
+	}
+	for i, p := range f.Paths(len(out[0]), len(out), rng) {
+		copy(out[i], p)
+	}
+}
+
+// pathFiller is a Forecaster that draws its sample paths into the caller's
+// memory.
+type pathFiller interface {
+	fillPaths(out [][]float64, rng *rand.Rand)
+}
+
+var (
+	_ pathFiller = (*HoltWinters)(nil)
+	_ pathFiller = (*Naive)(nil)
+	_ pathFiller = (*SeasonalNaive)(nil)
+)
+
+// NewPaths returns n paths of length h in one backing array, for PathsInto.
+func NewPaths(h, n int) [][]float64 { return newPaths(h, n) }
+
 // newPaths allocates n paths of length h on one backing array.
 func newPaths(h, n int) [][]float64 {
 	back := make([]float64, h*n)
@@ -342,13 +383,39 @@ func newPaths(h, n int) [][]float64 {
 	return out
 }
 
-// draw returns a residual drawn with replacement from pool, 0 when pool is
-// empty.
-func draw(pool []float64, rng *rand.Rand) float64 {
-	if len(pool) == 0 {
+// drawer draws residuals with replacement from a pool, 0 when the pool is
+// empty. Each 64-bit value of the random source gives two draws: each
+// 32-bit half r is mapped to the index ⌊r·n/2³²⌋ (Lemire's multiply-shift
+// without the rejection step), whose bias, below n/2³² in probability, is
+// nothing next to the bootstrap's own error for pools of up to millions of
+// residuals. It halves the random source's work of IntN per draw, which
+// was most of a sample path's time.
+type drawer struct {
+	pool []float64
+	n    uint64
+	rng  *rand.Rand
+	bits uint64 // the low half, when have is set, is the next draw's
+	have bool
+}
+
+func newDrawer(pool []float64, rng *rand.Rand) drawer {
+	if uint64(len(pool)) > math.MaxUint32 {
+		panic("model: residual pool too large")
+	}
+	return drawer{pool: pool, n: uint64(len(pool)), rng: rng}
+}
+
+// draw returns the next residual.
+func (d *drawer) draw() float64 {
+	if d.n == 0 {
 		return 0
 	}
-	return pool[rng.IntN(len(pool))]
+	if d.have {
+		d.have = false
+		return d.pool[(d.bits&math.MaxUint32)*d.n>>32]
+	}
+	d.bits, d.have = d.rng.Uint64(), true
+	return d.pool[(d.bits>>32)*d.n>>32]
 }
 
 // maxAbs returns the largest magnitude of the finite values of y, 1 when

@@ -69,14 +69,20 @@ func (nv *Naive) Paths(h, n int, rng *rand.Rand) [][]float64 {
 		return nil
 	}
 	out := newPaths(h, n)
+	nv.fillPaths(out, rng)
+	return out
+}
+
+// fillPaths fills out with sample paths (see Paths).
+func (nv *Naive) fillPaths(out [][]float64, rng *rand.Rand) {
+	d := newDrawer(nv.resid, rng)
 	for _, path := range out {
 		v := nv.last
 		for j := range path {
-			v += draw(nv.resid, rng)
+			v += d.draw()
 			path[j] = bound(v)
 		}
 	}
-	return out
 }
 
 // SeasonalNaive forecasts the observation one period earlier:
@@ -186,8 +192,15 @@ func (sn *SeasonalNaive) Paths(h, n int, rng *rand.Rand) [][]float64 {
 	if h < 1 || n < 1 {
 		return nil
 	}
-	m := len(sn.ring)
 	out := newPaths(h, n)
+	sn.fillPaths(out, rng)
+	return out
+}
+
+// fillPaths fills out with sample paths (see Paths).
+func (sn *SeasonalNaive) fillPaths(out [][]float64, rng *rand.Rand) {
+	m := len(sn.ring)
+	d := newDrawer(sn.resid, rng)
 	for _, path := range out {
 		idx := sn.pos
 		for j := range path {
@@ -201,8 +214,7 @@ func (sn *SeasonalNaive) Paths(h, n int, rng *rand.Rand) [][]float64 {
 			} else {
 				base = path[j-m]
 			}
-			path[j] = bound(base + draw(sn.resid, rng))
+			path[j] = bound(base + d.draw())
 		}
 	}
-	return out
 }

@@ -39,7 +39,12 @@ func BreachRisk(paths [][]float64, above float64, k, run int, trigger float64) R
 		return Risk{Steps: -1}
 	}
 	// first[h] counts the paths whose first breach is at step h+1.
-	first := make([]int, horizon)
+	var buf [64]int // on the stack for the usual horizons
+	first := buf[:0]
+	if horizon > len(buf) {
+		first = make([]int, horizon)
+	}
+	first = first[:horizon]
 	var breached int
 	for _, p := range paths {
 		h := Hold{Pattern: Pattern{Above: above, Consecutive: k}, Run: max(run, 0)}

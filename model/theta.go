@@ -107,11 +107,12 @@ func (th *Theta) Paths(h, n int, rng *rand.Rand) [][]float64 {
 		return nil
 	}
 	out := newPaths(h, n)
+	d := newDrawer(th.resid, rng)
 	for _, path := range out {
 		l := th.level
 		for j := range path {
 			t := th.t + j
-			e := draw(th.resid, rng)
+			e := d.draw()
 			path[j] = bound(th.scale * th.restore(0.5*th.a+0.5*th.b*float64(t)+0.5*l+e, t))
 			l += 2 * th.alpha * e
 		}

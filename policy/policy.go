@@ -62,11 +62,15 @@ const (
 	Learning          Reason = "Learning"          // risk ≥ trigger, but the current level's capacity is not learned yet
 	Provisioned       Reason = "Provisioned"       // mode static: the whole playbook engaged, kept
 	Imminent          Reason = "Imminent"          // the incident pattern is under way and the load will complete it: engage the next action
+	Prewarm           Reason = "Prewarm"           // a prewarm window holds an action at a value: set it
+	PrewarmEnd        Reason = "PrewarmEnd"        // the prewarm window is over and the risk passed: restore the value it replaced
+	Frozen            Reason = "Frozen"            // a freeze window: no action starts (nor reverts, unless allowed)
 )
 
 // Reasons lists every reason code.
 var Reasons = []Reason{Disabled, NoData, ReactiveFloor, Escalate, BreachNotImminent, Settling,
-	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady, Learning, Provisioned, Imminent}
+	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady, Learning, Provisioned, Imminent,
+	Prewarm, PrewarmEnd, Frozen}
 
 // Step is one action of a playbook as the policy sees it.
 type Step struct {
@@ -116,6 +120,17 @@ type Input struct {
 	// Current holds the knob value of each playbook step as read from its
 	// target; NaN where it cannot be read (the Step's Baseline is used).
 	Current []float64
+	// Prewarm holds, per playbook step, the value an active prewarm window
+	// holds the step at (at least: further from its baseline is fine); NaN
+	// where no window holds it. nil when no prewarm window is active.
+	Prewarm []float64
+	// Frozen reports an active freeze window: no action starts.
+	// AllowRevert lets reverts that restore the replaced values go ahead
+	// during it.
+	Frozen      bool
+	AllowRevert bool
+	// Windows names the active prewarm and freeze windows, for messages.
+	Windows string
 }
 
 // Engagement records one engaged action and the value it replaced.
@@ -136,6 +151,16 @@ type State struct {
 	// ClearSince is when the risk one level down last went below clear;
 	// zero when it is not below clear.
 	ClearSince time.Time `json:"clear_since"`
+	// Prewarmed holds the steps a prewarm window set and no engagement of
+	// the stack owns, with the value each replaced (From, restored when it
+	// is released) and the value set. Outside the playbook order: a
+	// prewarm holds any step. When the forecast engages a prewarmed step,
+	// the stack takes it over, From included.
+	Prewarmed []Engagement `json:"prewarmed,omitempty"`
+	// PrewarmClearSince is when the risk at the current level last went
+	// below clear with a prewarmed step no window holds any more; zero
+	// otherwise.
+	PrewarmClearSince time.Time `json:"prewarm_clear_since,omitzero"`
 }
 
 // Level returns the number of engaged actions.
@@ -143,8 +168,11 @@ func (s State) Level() int { return len(s.Engaged) }
 
 // clone returns a deep copy of s, so a Decision never aliases its input.
 func (s State) clone() State {
-	out := State{ClearSince: s.ClearSince}
+	out := State{ClearSince: s.ClearSince, PrewarmClearSince: s.PrewarmClearSince}
 	out.Engaged = append([]Engagement(nil), s.Engaged...)
+	if len(s.Prewarmed) > 0 {
+		out.Prewarmed = append([]Engagement(nil), s.Prewarmed...)
+	}
 	if s.Changed != nil {
 		out.Changed = make(map[string]time.Time, len(s.Changed))
 		for k, v := range s.Changed {
@@ -173,13 +201,33 @@ type Decision struct {
 }
 
 // Decide returns what to do at now given the input and the state. It is pure.
+//
+// Schedules come first: a prewarm window sets the steps it holds (one per
+// decision, whatever the data, the forecast or the cooldown say: a
+// prewarm starts on time), then the usual decision runs, except that no
+// step goes below a value a prewarm window holds it at. During a freeze
+// window, every decision but an allowed revert is held back as Frozen.
 func Decide(s Settings, in Input, st State, now time.Time) Decision {
+	d := decide(s, in, st, now)
+	if in.Frozen && s.Mode != None {
+		return freeze(in, st, d)
+	}
+	return d
+}
+
+func decide(s Settings, in Input, st State, now time.Time) Decision {
 	next := st.clone()
 	d := Decision{Next: next}
-	switch {
-	case s.Mode == None:
+	if s.Mode == None {
 		d.Reason, d.Message = Disabled, "policy none never acts"
 		return d
+	}
+	if !in.Frozen {
+		if pd, ok := prewarm(s, in, d, now); ok {
+			return pd
+		}
+	}
+	switch {
 	case !in.DataOK:
 		d.Reason, d.Message = NoData, "a needed signal is missing, stale or NaN: no action, no revert"
 		return d
@@ -195,6 +243,9 @@ func Decide(s Settings, in Input, st State, now time.Time) Decision {
 		return escalate(s, in, d, now, forecastHigh, imminent)
 	}
 
+	if rd, ok := release(s, in, d, now); ok {
+		return rd
+	}
 	if st.Level() == 0 {
 		d.Next.ClearSince = time.Time{}
 		d.Reason, d.Message = Steady, fmt.Sprintf("nothing engaged; risk %.2f below trigger %.2f", in.Risk, s.Trigger)
@@ -246,13 +297,25 @@ func escalate(s Settings, in Input, d Decision, now time.Time, predictive, immin
 		d.Message = fmt.Sprintf("%s changed %s ago, cooldown %s", step.Name, now.Sub(t), step.Cooldown)
 		return d
 	}
-	from := step.Baseline
-	if i < len(in.Current) && !math.IsNaN(in.Current[i]) {
-		from = in.Current[i]
-	}
+	from, e := engageFrom(s, in, &d.Next, i, now)
 	wish := step.Engaged
 	to := math.Min(math.Max(wish, step.Min), step.Max)
-	e := Engagement{Step: i, From: from, To: to, At: now}
+	if v, ok := floor(s, in, i); ok {
+		to = further(step, to, v) // never below a prewarm's value
+	}
+	if e.Step < 0 {
+		e = Engagement{Step: i, From: from, To: to, At: now}
+	} else {
+		e.To = to
+	}
+	if to == from && !e.NoChange && e.From != from {
+		// A prewarmed step taken over at its value: the stack now owns
+		// restoring what the prewarm replaced.
+		d.Next.Engaged = append(d.Next.Engaged, e)
+		d.Reason = AtBound
+		d.Message = fmt.Sprintf("%s already at %g, held by a prewarm: engaged with no change, reverts to %g", step.Name, from, e.From)
+		return d
+	}
 	if to == from {
 		e.NoChange = true
 		d.Next.Engaged = append(d.Next.Engaged, e)
@@ -295,15 +358,19 @@ func provision(s Settings, in Input, d Decision, now time.Time) Decision {
 		return d
 	}
 	step := s.Playbook[i]
-	from := step.Baseline
-	if i < len(in.Current) && !math.IsNaN(in.Current[i]) {
-		from = in.Current[i]
-	}
+	from, e := engageFrom(s, in, &d.Next, i, now)
 	to := math.Min(math.Max(step.Engaged, step.Min), step.Max)
-	e := Engagement{Step: i, From: from, To: to, At: now, NoChange: to == from}
+	if v, ok := floor(s, in, i); ok {
+		to = further(step, to, v)
+	}
+	if e.Step < 0 {
+		e = Engagement{Step: i, From: from, To: to, At: now, NoChange: to == from}
+	} else {
+		e.To = to
+	}
 	d.Next.Engaged = append(d.Next.Engaged, e)
 	d.Message = fmt.Sprintf("static provisioning: %s %g → %g", step.Name, from, to)
-	if !e.NoChange {
+	if to != from {
 		d.Change = &Change{Step: i, Name: step.Name, From: from, Wish: step.Engaged, To: to}
 	}
 	return d
@@ -335,6 +402,21 @@ func revert(s Settings, in Input, d Decision, now time.Time) Decision {
 	d.Next.Engaged = d.Next.Engaged[:st.Level()-1]
 	d.Next.ClearSince = time.Time{}
 	d.Reason = Revert
+	if v, ok := floor(s, in, top.Step); ok && further(step, top.From, v) != top.From {
+		// A prewarm window holds the step above what it replaced: go back
+		// to the window's value only, and let the prewarm own the rest.
+		d.Next.Prewarmed = append(d.Next.Prewarmed, Engagement{Step: top.Step, From: top.From, To: v, At: now})
+		d.Message = fmt.Sprintf("risk without %s below clear %.2f for %s: %s back to the prewarm's %g (%s)", step.Name, s.Clear, step.RevertAfter, step.Name, v, in.Windows)
+		if top.To == v {
+			return d
+		}
+		if d.Next.Changed == nil {
+			d.Next.Changed = make(map[string]time.Time)
+		}
+		d.Next.Changed[step.Name] = now
+		d.Change = &Change{Step: top.Step, Name: step.Name, Revert: true, From: top.To, Wish: v, To: v}
+		return d
+	}
 	if top.NoChange {
 		d.Message = fmt.Sprintf("risk passed: %s released (it had made no change)", step.Name)
 		return d
@@ -353,4 +435,163 @@ func fmtTTB(d time.Duration) string {
 		return "never"
 	}
 	return d.String()
+}
+
+// floor returns the value a prewarm window holds step i at, within its
+// bounds; ok is false when none does.
+func floor(s Settings, in Input, i int) (float64, bool) {
+	if i >= len(in.Prewarm) || i >= len(s.Playbook) || math.IsNaN(in.Prewarm[i]) {
+		return 0, false
+	}
+	st := s.Playbook[i]
+	return math.Min(math.Max(in.Prewarm[i], st.Min), st.Max), true
+}
+
+// further returns whichever of a and b is further from the step's baseline
+// in the direction of its engaged value (the larger, for a step whose
+// engaged value is above its baseline).
+func further(st Step, a, b float64) float64 {
+	if st.Engaged < st.Baseline {
+		return math.Min(a, b)
+	}
+	return math.Max(a, b)
+}
+
+// current returns step i's value: as read, else as the state set it, else
+// its baseline.
+func current(s Settings, in Input, st State, i int) float64 {
+	if i < len(in.Current) && !math.IsNaN(in.Current[i]) {
+		return in.Current[i]
+	}
+	for _, e := range st.Engaged {
+		if e.Step == i {
+			return e.To
+		}
+	}
+	for _, e := range st.Prewarmed {
+		if e.Step == i {
+			return e.To
+		}
+	}
+	return s.Playbook[i].Baseline
+}
+
+// engageFrom returns the value step i replaces when the stack engages it,
+// and, when a prewarm holds it, the prewarm's engagement (removed from
+// next.Prewarmed: the stack takes it over, with the value the prewarm
+// replaced); else an Engagement with Step −1.
+func engageFrom(s Settings, in Input, next *State, i int, now time.Time) (float64, Engagement) {
+	from := current(s, in, *next, i)
+	for k, p := range next.Prewarmed {
+		if p.Step == i {
+			next.Prewarmed = append(next.Prewarmed[:k:k], next.Prewarmed[k+1:]...)
+			return from, Engagement{Step: i, From: p.From, To: from, At: now}
+		}
+	}
+	return from, Engagement{Step: -1}
+}
+
+// prewarm sets the first step that an active prewarm window holds at a
+// value the step is not at yet; ok is false when every held step is there.
+func prewarm(s Settings, in Input, d Decision, now time.Time) (Decision, bool) {
+	for i := range s.Playbook {
+		v, ok := floor(s, in, i)
+		if !ok {
+			continue
+		}
+		step := s.Playbook[i]
+		cur := current(s, in, d.Next, i)
+		if further(step, cur, v) == cur {
+			continue // at or beyond the window's value
+		}
+		owned := false
+		for k := range d.Next.Engaged {
+			if d.Next.Engaged[k].Step == i {
+				d.Next.Engaged[k].To, d.Next.Engaged[k].NoChange, owned = v, false, true
+			}
+		}
+		for k := range d.Next.Prewarmed {
+			if d.Next.Prewarmed[k].Step == i {
+				d.Next.Prewarmed[k].To, owned = v, true
+			}
+		}
+		if !owned {
+			d.Next.Prewarmed = append(d.Next.Prewarmed, Engagement{Step: i, From: cur, To: v, At: now})
+		}
+		if d.Next.Changed == nil {
+			d.Next.Changed = make(map[string]time.Time)
+		}
+		d.Next.Changed[step.Name] = now
+		d.Next.PrewarmClearSince = time.Time{}
+		d.Change = &Change{Step: i, Name: step.Name, From: cur, Wish: in.Prewarm[i], To: v}
+		d.Reason = Prewarm
+		d.Message = fmt.Sprintf("prewarm %s: %s %g → %g", in.Windows, step.Name, cur, v)
+		return d, true
+	}
+	return d, false
+}
+
+// release restores, once no window holds it and the risk at the current
+// level has stayed below clear for the step's revert window, the value a
+// prewarm replaced (the highest step first). ok is false when there is no
+// prewarmed step left without a window.
+func release(s Settings, in Input, d Decision, now time.Time) (Decision, bool) {
+	k := -1
+	for j, p := range d.Next.Prewarmed {
+		if _, held := floor(s, in, p.Step); !held && (k < 0 || p.Step > d.Next.Prewarmed[k].Step) {
+			k = j
+		}
+	}
+	if k < 0 {
+		d.Next.PrewarmClearSince = time.Time{}
+		return d, false
+	}
+	p := d.Next.Prewarmed[k]
+	step := s.Playbook[p.Step]
+	if in.Risk >= s.Clear {
+		d.Next.PrewarmClearSince = time.Time{}
+		d.Reason = Holding
+		d.Message = fmt.Sprintf("prewarm over; %s kept at %g while the risk %.2f ≥ clear %.2f", step.Name, p.To, in.Risk, s.Clear)
+		return d, true
+	}
+	if d.Next.PrewarmClearSince.IsZero() {
+		d.Next.PrewarmClearSince = now
+	}
+	if since := now.Sub(d.Next.PrewarmClearSince); since < step.RevertAfter {
+		d.Reason = RevertPending
+		d.Message = fmt.Sprintf("prewarm over; risk %.2f below clear for %s of %s before %s goes back to %g", in.Risk, since, step.RevertAfter, step.Name, p.From)
+		return d, true
+	}
+	if t, ok := d.Next.Changed[step.Name]; ok && now.Sub(t) < step.Cooldown {
+		d.Reason = Cooldown
+		d.Message = fmt.Sprintf("%s changed %s ago, cooldown %s", step.Name, now.Sub(t), step.Cooldown)
+		return d, true
+	}
+	d.Next.Prewarmed = append(d.Next.Prewarmed[:k:k], d.Next.Prewarmed[k+1:]...)
+	d.Next.PrewarmClearSince = time.Time{}
+	if d.Next.Changed == nil {
+		d.Next.Changed = make(map[string]time.Time)
+	}
+	d.Next.Changed[step.Name] = now
+	d.Reason = PrewarmEnd
+	d.Message = fmt.Sprintf("prewarm over, risk below clear %.2f for %s: %s %g → %g", s.Clear, step.RevertAfter, step.Name, p.To, p.From)
+	if p.To != p.From {
+		d.Change = &Change{Step: p.Step, Name: step.Name, Revert: true, From: p.To, Wish: p.From, To: p.From}
+	}
+	return d, true
+}
+
+// freeze holds d back during a freeze window, unless it is a revert and
+// the window allows reverts.
+func freeze(in Input, st State, d Decision) Decision {
+	if in.AllowRevert && (d.Reason == Revert || d.Reason == PrewarmEnd) {
+		return d
+	}
+	f := Decision{Reason: Frozen, Next: st.clone()}
+	if d.Change == nil {
+		// Nothing held back but a wait: the revert timers run on.
+		f.Next.ClearSince, f.Next.PrewarmClearSince = d.Next.ClearSince, d.Next.PrewarmClearSince
+	}
+	f.Message = fmt.Sprintf("freeze %s: %s held back: %s", in.Windows, d.Reason, d.Message)
+	return f
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -90,6 +91,44 @@ func TestDecide(t *testing.T) {
 		{name: "reactive revert", mode: Reactive, in: ok,
 			st: func() State { s := engaged(0); s.ClearSince = at(-15); return s }(), reason: Revert,
 			change: &Change{Step: 0, Name: "queue", Revert: true, From: 1, Wish: 0, To: 0}},
+		{name: "prewarm sets a step out of order", mode: Predictive, in: Input{DataOK: true, TimeToBreach: -1, Prewarm: []float64{nan, 2, nan}, Windows: "sale"},
+			reason: Prewarm, change: &Change{Step: 1, Name: "replicas", From: 0, Wish: 2, To: 2}},
+		{name: "prewarm needs no data and no forecast", mode: Reactive, in: Input{DataOK: false, Prewarm: []float64{nan, 5}},
+			reason: Prewarm, change: &Change{Step: 1, Name: "replicas", From: 0, Wish: 5, To: 3}},
+		{name: "prewarm ignores cooldown", mode: Predictive, in: Input{DataOK: true, Prewarm: []float64{1}},
+			st: State{Changed: map[string]time.Time{"queue": at(-1)}}, reason: Prewarm, change: &Change{Step: 0, Name: "queue", From: 0, Wish: 1, To: 1}},
+		{name: "prewarm raises an engaged step", mode: Predictive, in: Input{DataOK: true, RiskBelow: 0.8, Prewarm: []float64{nan, nan, 0.4}},
+			st: engaged(0, 1, 2), reason: Prewarm, change: &Change{Step: 2, Name: "cpu", From: 0.5, Wish: 0.4, To: 0.4}, level: 3},
+		{name: "prewarm in place: the usual decision", mode: Predictive, in: Input{DataOK: true, TimeToBreach: -1, Prewarm: []float64{nan, 2}, Current: []float64{0, 2, 1}},
+			st: State{Prewarmed: []Engagement{{Step: 1, From: 0, To: 2}}}, reason: Steady},
+		{name: "none ignores prewarm", mode: None, in: Input{DataOK: true, Prewarm: []float64{1}}, reason: Disabled},
+		{name: "escalate takes a prewarmed step over at its value", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute, LevelKnown: true},
+			st: State{Prewarmed: []Engagement{{Step: 0, From: 0, To: 1}}}, reason: AtBound, level: 1},
+		{name: "escalate above a prewarm's value", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute, LevelKnown: true, Prewarm: []float64{nan, 2}},
+			st:     func() State { s := engaged(0); s.Prewarmed = []Engagement{{Step: 1, From: 0, To: 2}}; return s }(),
+			reason: Escalate, change: &Change{Step: 1, Name: "replicas", From: 2, Wish: 5, To: 3}, level: 2},
+		{name: "revert stops at the prewarm's value", mode: Predictive, in: Input{DataOK: true, TimeToBreach: -1, Prewarm: []float64{nan, 2}},
+			st: func() State { s := engaged(0, 1); s.ClearSince = at(-15); return s }(), reason: Revert,
+			change: &Change{Step: 1, Name: "replicas", Revert: true, From: 3, Wish: 2, To: 2}, level: 1},
+		{name: "prewarm over, risk passed: restore", mode: Predictive, in: ok,
+			st: State{Prewarmed: []Engagement{{Step: 1, From: 0, To: 2}}, PrewarmClearSince: at(-15)}, reason: PrewarmEnd,
+			change: &Change{Step: 1, Name: "replicas", Revert: true, From: 2, Wish: 0, To: 0}},
+		{name: "prewarm over, risk high: hold", mode: Predictive, in: Input{DataOK: true, Risk: 0.3, TimeToBreach: -1},
+			st: State{Prewarmed: []Engagement{{Step: 1, From: 0, To: 2}}, PrewarmClearSince: at(-15)}, reason: Holding},
+		{name: "prewarm over: wait the revert window", mode: Predictive, in: ok,
+			st: State{Prewarmed: []Engagement{{Step: 1, From: 0, To: 2}}}, reason: RevertPending},
+		{name: "frozen: no escalation", mode: Predictive, in: Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute, LevelKnown: true, Frozen: true}, reason: Frozen},
+		{name: "frozen: no reactive floor", mode: Reactive, in: Input{DataOK: true, Firing: true, Frozen: true, AllowRevert: true}, reason: Frozen},
+		{name: "frozen: no prewarm", mode: Predictive, in: Input{DataOK: true, Prewarm: []float64{1}, Frozen: true}, reason: Frozen},
+		{name: "frozen: quiet steps say so too", mode: Predictive, in: Input{DataOK: true, Frozen: true}, reason: Frozen},
+		{name: "frozen: revert held back", mode: Predictive, in: Input{DataOK: true, Frozen: true},
+			st: func() State { s := engaged(0); s.ClearSince = at(-15); return s }(), reason: Frozen, level: 1, clearSet: true},
+		{name: "frozen: revert allowed", mode: Predictive, in: Input{DataOK: true, Frozen: true, AllowRevert: true},
+			st: func() State { s := engaged(0); s.ClearSince = at(-15); return s }(), reason: Revert,
+			change: &Change{Step: 0, Name: "queue", Revert: true, From: 1, Wish: 0, To: 0}},
+		{name: "frozen: prewarm release allowed", mode: Predictive, in: Input{DataOK: true, Frozen: true, AllowRevert: true},
+			st: State{Prewarmed: []Engagement{{Step: 1, From: 0, To: 2}}, PrewarmClearSince: at(-15)}, reason: PrewarmEnd,
+			change: &Change{Step: 1, Name: "replicas", Revert: true, From: 2, Wish: 0, To: 0}},
 		{name: "release at-bound engagement", mode: Predictive, in: ok,
 			st: State{Engaged: []Engagement{{Step: 0, From: 1, To: 1, At: at(-1), NoChange: true}}, ClearSince: at(-15)}, reason: Revert},
 	}
@@ -176,5 +215,51 @@ func TestParseMode(t *testing.T) {
 	}
 	if _, err := ParseMode("aggressive"); err == nil {
 		t.Error("ParseMode(aggressive): no error")
+	}
+}
+
+// TestPrewarmWindow walks a prewarm window with a risky spell inside it and
+// after it: the window's value holds during the window whatever the
+// forecast, the forecast adds on top, and after the window the usual
+// revert rule brings everything back to what it replaced.
+func TestPrewarmWindow(t *testing.T) {
+	s := settings(Predictive)
+	var st State
+	var got []string
+	replicas := 0.0
+	for m := 0; m < 150; m++ {
+		in := Input{DataOK: true, TimeToBreach: -1}
+		if m >= 10 && m < 100 {
+			in.Prewarm, in.Windows = []float64{math.NaN(), 2, math.NaN()}, "sale"
+		}
+		if m >= 30 && m < 40 {
+			in.Risk, in.RiskBelow, in.TimeToBreach, in.LevelKnown = 0.9, 0.9, time.Minute, true
+		}
+		d := Decide(s, in, st, at(m))
+		if d.Change != nil {
+			op := "+"
+			if d.Change.Revert {
+				op = "-"
+			}
+			got = append(got, fmt.Sprintf("%d%s%s=%g", m, op, d.Change.Name, d.Change.To))
+			if d.Change.Name == "replicas" {
+				replicas = d.Change.To
+			}
+		}
+		if m >= 10 && m < 100 && replicas < 2 {
+			t.Fatalf("minute %d: replicas %g below the prewarm's 2 (%s: %s)", m, replicas, d.Reason, d.Message)
+		}
+		st = d.Next
+	}
+	// cpu waits for the replicas' 5m warm-up; each revert waits 15m of
+	// low risk; replicas first go back to the window's 2, and to the 0 the
+	// prewarm replaced 15m after the window.
+	want := []string{"10+replicas=2", "30+queue=1", "31+replicas=3", "36+cpu=0.5",
+		"55-cpu=1", "71-replicas=2", "87-queue=0", "115-replicas=0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("changes:\n got %v\nwant %v", got, want)
+	}
+	if st.Level() != 0 || len(st.Prewarmed) != 0 {
+		t.Errorf("final state %+v, want nothing engaged or prewarmed", st)
 	}
 }

@@ -106,6 +106,9 @@
 // FlashCrowds flash crowds start anywhere they fit, last U(2, 3) hours, rise
 // linearly over U(5, 15) minutes, fall over their last 30 minutes, and add
 // U(0.5, 1.0)·(1 + Trend)^d, that is half to all of the mean level, on top.
+// Crowds are flash crowds of the same shape at set times: each starts at its
+// At, lasts its Duration, rises over its Rise (10 minutes by default) and
+// adds Height·(1 + Trend)^d.
 // The result is scaled (Scale) so that its largest value is Peak × capacity.
 // A trace is scaled instead so that its PeakQuantile (ScaleQuantile; 0.99 by
 // default) is Peak × capacity: a real trace's maximum is often one spike.

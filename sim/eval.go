@@ -22,6 +22,9 @@ type Report struct {
 	End      time.Time      `json:"end"`
 	Interval time.Duration  `json:"-"`
 	Policies []PolicyResult `json:"policies"`
+	// Windows are the schedule windows of every service that share an
+	// instant with the replay, in service and start order.
+	Windows []ReplayWindow `json:"windows,omitempty"`
 
 	Config *config.Config `json:"-"`
 	Runs   []*Run         `json:"-"` // the runs behind Policies, same order

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"time"
 
@@ -55,6 +56,7 @@ const (
 	flashFall      = 30 * time.Minute
 	flashHeightMin = 0.5 // a flash crowd adds U(flashHeightMin, flashHeightMax) × the mean level
 	flashHeightMax = 1.0
+	crowdRise      = 10 * time.Minute // a set crowd's default rise
 )
 
 // loadParams are the resolved parameters of Generate.
@@ -67,6 +69,7 @@ type loadParams struct {
 	trend       float64
 	bursts      float64
 	flashCrowds int
+	crowds      []event // flash crowds at set times
 }
 
 // resolveLoad applies defaults as config does and checks the ranges. The
@@ -75,7 +78,7 @@ type loadParams struct {
 // config.SetDefaults does; elsewhere zero means what it says: seed 0, daily 0
 // (no daily cycle), trend 0, bursts 0, flash_crowds 0.
 func resolveLoad(l config.Workload) (loadParams, error) {
-	if l == (config.Workload{}) {
+	if reflect.DeepEqual(l, config.Workload{}) {
 		l = config.DefaultWorkload
 	}
 	d := config.DefaultWorkload
@@ -122,6 +125,23 @@ func resolveLoad(l config.Workload) (loadParams, error) {
 	}
 	if p.flashCrowds < 0 {
 		bad("flash_crowds", p.flashCrowds, "≥ 0")
+	}
+	for i, c := range l.Crowds {
+		at, err := c.StartTime()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sim: load crowds[%d] at: %w", i, err))
+			continue
+		}
+		rise := time.Duration(c.Rise)
+		if rise == 0 {
+			rise = crowdRise
+		}
+		length := time.Duration(c.Duration)
+		if !(length > 0) || !(c.Height > 0) || rise > length {
+			bad(fmt.Sprintf("crowds[%d]", i), c, "duration > 0, height > 0, rise ≤ duration")
+			continue
+		}
+		p.crowds = append(p.crowds, event{flash: true, at: at.Sub(p.start), length: length, rise: rise, height: c.Height})
 	}
 	return p, errors.Join(errs...)
 }
@@ -195,6 +215,10 @@ func generate(p loadParams, step time.Duration) (*Trace, []event) {
 		})
 	}
 
+	// Crowds at set times, drawn after the random events so that adding
+	// one leaves the others where they were.
+	events = append(events, p.crowds...)
+
 	n := int((p.duration + step - 1) / step)
 	tr := &Trace{Start: p.start, Step: step, Values: make([]float64, n)}
 	trend := func(off time.Duration) float64 { return math.Pow(1+p.trend, float64(off)/day) }
@@ -211,8 +235,8 @@ func generate(p loadParams, step time.Duration) (*Trace, []event) {
 	// Bursts multiply the level; flash crowds then add to it. Each event
 	// covers the steps whose start lies in [at, at+length).
 	window := func(e event) (int, int) {
-		first := int(min((e.at+step-1)/step, time.Duration(n)))
-		end := int(min((e.at+e.length+step-1)/step, time.Duration(n)))
+		first := int(max(0, min((e.at+step-1)/step, time.Duration(n))))
+		end := int(max(0, min((e.at+e.length+step-1)/step, time.Duration(n))))
 		return first, end
 	}
 	for _, e := range events {

@@ -252,3 +252,42 @@ func TestScale(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateCrowds: a crowd at a set time lifts the load from its start,
+// to about its height above the mean at its plateau, and leaves the random
+// events where they were.
+func TestGenerateCrowds(t *testing.T) {
+	base := config.DefaultWorkload
+	base.FlashCrowds, base.Bursts, base.Daily = 0, 0, 0
+	with := base
+	with.Crowds = []config.Crowd{{At: "2026-01-06T19:00:00Z", Duration: config.Duration(3 * time.Hour), Height: 1}}
+	p0, err := resolveLoad(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, err := resolveLoad(with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := generate(p0, time.Minute)
+	b, _ := generate(p1, time.Minute)
+	at := func(tr *Trace, s string) float64 {
+		ts, _ := time.Parse(time.RFC3339, s)
+		return tr.At(ts)
+	}
+	for _, tc := range []struct {
+		t     string
+		ratio float64
+	}{
+		{"2026-01-06T18:59:00Z", 1}, {"2026-01-06T19:05:00Z", 1.5}, {"2026-01-06T20:00:00Z", 2}, {"2026-01-06T22:00:00Z", 1},
+	} {
+		if got := at(b, tc.t) / at(a, tc.t); math.Abs(got-tc.ratio) > 0.02 {
+			t.Errorf("at %s: load with crowd / without = %.3f, want %.2f", tc.t, got, tc.ratio)
+		}
+	}
+	bad := base
+	bad.Crowds = []config.Crowd{{At: "tomorrow", Duration: config.Duration(time.Hour), Height: 1}}
+	if _, err := resolveLoad(bad); err == nil {
+		t.Error("crowd at tomorrow: no error")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/policy"
+	"github.com/presage-dev/presage/schedule"
 )
 
 // ReplayOptions configures a replay.
@@ -92,6 +93,9 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 		}
 	}
 	rep := &Report{Start: start, End: end, Interval: interval, Config: cfg, none: none}
+	if rep.Windows, err = replayWindows(cfg, start, end); err != nil {
+		return nil, err
+	}
 	for _, m := range policies {
 		for _, r := range runs {
 			if r.Policy == m {
@@ -101,6 +105,36 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// ReplayWindow is a schedule window of one service during a replay.
+type ReplayWindow struct {
+	Service string `json:"service"`
+	schedule.Window
+}
+
+// replayWindows returns the schedule windows of every service within
+// [start, end).
+func replayWindows(cfg *config.Config, start, end time.Time) ([]ReplayWindow, error) {
+	var out []ReplayWindow
+	for _, s := range cfg.Services {
+		var ws []schedule.Window
+		for i, sch := range cfg.Schedules {
+			if !sch.AppliesTo(s.Name) {
+				continue
+			}
+			p, err := sch.Parse()
+			if err != nil {
+				return nil, fmt.Errorf("sim: replay: schedules[%d]: %w", i, err)
+			}
+			ws = append(ws, p.Windows(start, end, 0)...)
+		}
+		slices.SortStableFunc(ws, func(a, b schedule.Window) int { return a.Start.Compare(b.Start) })
+		for _, w := range ws {
+			out = append(out, ReplayWindow{Service: s.Name, Window: w})
+		}
+	}
+	return out, nil
 }
 
 // span returns the first and last step times over all loads.

@@ -18,6 +18,7 @@ import (
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/policy"
+	"github.com/presage-dev/presage/schedule"
 )
 
 // maxPoints bounds the points of one chart line: longer series are reduced
@@ -29,6 +30,13 @@ var policyColors = map[policy.Mode]color.RGBA{
 	policy.None:       {R: 0x99, G: 0x99, B: 0x99, A: 0xff},
 	policy.Reactive:   {R: 0xd6, G: 0x60, B: 0x1f, A: 0xff},
 	policy.Predictive: {R: 0x1f, G: 0x6f, B: 0xb4, A: 0xff},
+}
+
+// windowColors shade the schedule windows behind the engaged actions.
+var windowColors = map[schedule.Kind]color.NRGBA{
+	schedule.Prewarm: {R: 0x2c, G: 0xa0, B: 0x2c, A: 0x30},
+	schedule.Freeze:  {R: 0x60, G: 0x60, B: 0x60, A: 0x30},
+	schedule.Event:   {R: 0xe0, G: 0xb0, B: 0x00, A: 0x30},
 }
 
 func colorOf(m policy.Mode) color.RGBA {
@@ -344,6 +352,37 @@ func (rep *Report) actionsChart(name string) (string, *plot.Plot, error) {
 	s := rep.Config.Service(name)
 	lanes := 0
 	for _, r := range rep.Runs {
+		if r.Policy != policy.None {
+			lanes++
+		}
+	}
+	if lanes == 0 {
+		return "", nil, nil
+	}
+	// Schedule windows first, behind the lanes, across all of them.
+	top := float64(lanes) * float64(len(s.Playbook)+1)
+	shown := map[schedule.Kind]bool{}
+	for _, w := range rep.Windows {
+		c, ok := windowColors[w.Kind]
+		if w.Service != name || !ok {
+			continue
+		}
+		poly, err := plotter.NewPolygon(plotter.XYs{
+			{X: float64(w.Start.Unix()), Y: 0}, {X: float64(w.End.Unix()), Y: 0},
+			{X: float64(w.End.Unix()), Y: top}, {X: float64(w.Start.Unix()), Y: top},
+		})
+		if err != nil {
+			return "", nil, err
+		}
+		poly.Color, poly.LineStyle.Width = c, 0
+		p.Add(poly)
+		if !shown[w.Kind] {
+			p.Legend.Add(string(w.Kind)+" window", poly)
+			shown[w.Kind] = true
+		}
+	}
+	lanes = 0
+	for _, r := range rep.Runs {
 		if r.Policy == policy.None {
 			continue
 		}
@@ -368,10 +407,11 @@ func (rep *Report) actionsChart(name string) (string, *plot.Plot, error) {
 			}
 		}
 	}
-	if lanes == 0 {
-		return "", nil, nil
+	title := "Engaged actions by policy (shaded spans; height = actions engaged)"
+	if len(shown) > 0 {
+		title = "Engaged actions by policy (shaded spans; height = actions engaged, prewarmed ones included) and schedule windows (full height)"
 	}
-	return "Engaged actions by policy (shaded spans; height = actions engaged)", p, nil
+	return title, p, nil
 }
 
 type actionSpan struct {

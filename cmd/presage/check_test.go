@@ -66,6 +66,14 @@ var badFiles = map[string][]problem{
 		{4, "source.prometheus.url", `invalid URL "ftp://prometheus"`},
 		{3, "source.prometheus", "at most one of basic_auth, oauth2 & authorization"},
 	},
+	"schedules.bad.yaml": {
+		{11, "schedules[0].cron", `invalid cron expression "30 25 * * *"`},
+		{22, "schedules[2].services[1]", `unknown service "search"`},
+		{25, "schedules[2].actions.async-queue", `service "checkout" has no playbook action "async-queue"`},
+		{29, "schedules[3].timezone", `unknown time zone "Mars/Olympus"`},
+		{25, "schedules[2].actions.read-replicas", `overlaps prewarm "sale" (schedules[1]`},
+		{33, "schedules[4].at", `would block prewarm "sale"`},
+	},
 	"many.bad.yaml": {
 		{4, "global.history", "1m must be >= 2 × global.interval (2m)"},
 		{5, "global.listen", `invalid address "9797"`},

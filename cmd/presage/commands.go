@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -290,7 +291,9 @@ SIGINT or SIGTERM stops it cleanly.`, stderr)
 func runRecommend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("recommend", "-config FILE [-json] [flags]", `Run the same control loop in dry-run: each recommendation (service, action,
 reason, risk, time to breach) is printed, served as metrics and never
-applied; the policy goes on as if it had been. SIGINT or SIGTERM stops it.`, stderr)
+applied; the policy goes on as if it had been. Each service's schedule
+windows (active and next: name, kind, start, end) are printed at the start
+and whenever they change. SIGINT or SIGTERM stops it.`, stderr)
 	f := addLoopFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON lines instead of a table")
 	if err := parse(fs, args); err != nil {
@@ -301,9 +304,60 @@ applied; the policy goes on as if it had been. SIGINT or SIGTERM stops it.`, std
 }
 
 type recommendPrinter struct {
-	w      io.Writer
-	json   bool
-	header bool
+	w       io.Writer
+	json    bool
+	header  bool
+	windows map[string]string // by service: the windows last printed
+}
+
+// windowLine is one schedule window in recommend's output.
+type windowLine struct {
+	Name  string    `json:"name"`
+	Kind  string    `json:"kind"`
+	State string    `json:"state"` // active or next
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// windowsLine is recommend's JSON line for a service's schedule windows,
+// printed at the first step and whenever they change.
+type windowsLine struct {
+	Time    time.Time    `json:"time"`
+	Service string       `json:"service"`
+	Windows []windowLine `json:"windows"`
+}
+
+// printWindows prints the service's active and next schedule windows when
+// they differ from those last printed.
+func (p *recommendPrinter) printWindows(r controller.Record) {
+	var ws []windowLine
+	for _, w := range r.Windows {
+		ws = append(ws, windowLine{w.Name, string(w.Kind), controller.WindowActive, w.Start.UTC(), w.End.UTC()})
+	}
+	for _, w := range r.NextWindows {
+		ws = append(ws, windowLine{w.Name, string(w.Kind), controller.WindowNext, w.Start.UTC(), w.End.UTC()})
+	}
+	if len(ws) == 0 {
+		return
+	}
+	var b strings.Builder
+	for _, w := range ws {
+		fmt.Fprintf(&b, "%s %s (%s) %s → %s; ", w.State, w.Name, w.Kind, w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
+	}
+	sig := strings.TrimSuffix(b.String(), "; ")
+	if p.windows == nil {
+		p.windows = map[string]string{}
+	}
+	if p.windows[r.Service] == sig {
+		return
+	}
+	p.windows[r.Service] = sig
+	if p.json {
+		out, _ := json.Marshal(windowsLine{Time: r.Time.UTC(), Service: r.Service, Windows: ws})
+		fmt.Fprintln(p.w, string(out))
+		return
+	}
+	fmt.Fprintf(p.w, "%-20s  %-16s  windows: %s\n", r.Time.UTC().Format(time.RFC3339), r.Service, sig)
 }
 
 // recommendation is one line of recommend's JSON output.
@@ -323,6 +377,7 @@ type recommendation struct {
 
 // print writes each decision that recommends a change.
 func (p *recommendPrinter) print(r controller.Record) {
+	p.printWindows(r)
 	a := r.Action
 	if a == nil {
 		return

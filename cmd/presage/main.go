@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // schedules name IANA zones; the binary carries them
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -66,6 +66,7 @@ defaults to reactive,predictive.`, stderr)
 	decisions := fs.String("decisions", "", "write the decision log (one line per action) to `file`")
 	report := fs.String("report", "", "write a self-contained HTML report with charts to `file`")
 	record := fs.String("record", "", "write the 'none' run's signals to `file` as presage export does (for -signals)")
+	withSchedules := fs.Bool("schedules", true, "honour the configuration's schedules (prewarm, freeze, event); -schedules=false replays without them, for comparison")
 	var sweeps sweepFlags
 	fs.Var(&sweeps, "sweep", "`path=v1,v2,...`: replay each value of a configuration field (repeatable: the grid is the product)")
 	if err := parse(fs, args); err != nil {
@@ -104,6 +105,9 @@ defaults to reactive,predictive.`, stderr)
 	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
 		return err
+	}
+	if !*withSchedules {
+		cfg.Schedules = nil
 	}
 	writeJSON := func(v any) error {
 		if *jsonOut == "" {
