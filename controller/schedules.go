@@ -99,9 +99,11 @@ func (c *Controller) eventMask(s *service, window int, now time.Time) []bool {
 	if len(s.events) == 0 {
 		return nil
 	}
+	// The mask must last until the model is next refitted: the next
+	// scheduled refit, or as many more as a steady model may pass over.
 	ahead := s.horizon + 2
 	if s.next.After(now) {
-		ahead += int(s.next.Sub(now) / c.interval)
+		ahead += (1 + refitBackoffMax) * int(s.next.Sub(now)/c.interval)
 	}
 	start := now.Add(-time.Duration(window-1) * c.interval)
 	return schedule.Mask(s.events, start, c.interval, window+ahead)
