@@ -16,11 +16,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/internal/kubetest"
@@ -36,18 +33,11 @@ func objects(t *testing.T, file string) []runtime.Object {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []runtime.Object
-	for _, doc := range regexp.MustCompile(`(?m)^---\n`).Split(string(b), -1) {
-		if strings.TrimSpace(regexp.MustCompile(`(?m)^#.*$`).ReplaceAllString(doc, "")) == "" {
-			continue
-		}
-		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode([]byte(doc), nil, nil)
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", file, err, doc)
-		}
-		out = append(out, obj)
+	objs, err := kubetest.Decode(b)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
 	}
-	return out
+	return objs
 }
 
 // manifests holds the objects of presage.yaml by kind.
@@ -211,7 +201,7 @@ func TestApply(t *testing.T) {
 	env.Namespace(t, "shop")
 	for _, file := range []string{"presage.yaml", "rbac.yaml"} {
 		for _, o := range objects(t, file) {
-			if err := create(ctx, cs, o); err != nil {
+			if err := kubetest.Create(ctx, cs, o); err != nil {
 				t.Errorf("%s: create %T: %v", file, o, err)
 			}
 		}
@@ -223,34 +213,4 @@ func TestApply(t *testing.T) {
 	if *d.Spec.Replicas != 2 {
 		t.Errorf("stored Deployment has %d replicas", *d.Spec.Replicas)
 	}
-}
-
-func create(ctx context.Context, cs kubernetes.Interface, o runtime.Object) error {
-	opts := metav1.CreateOptions{FieldValidation: "Strict"}
-	var err error
-	switch o := o.(type) {
-	case *corev1.Namespace:
-		_, err = cs.CoreV1().Namespaces().Create(ctx, o, opts)
-	case *corev1.ServiceAccount:
-		_, err = cs.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, opts)
-	case *corev1.ConfigMap:
-		_, err = cs.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, opts)
-	case *corev1.Service:
-		_, err = cs.CoreV1().Services(o.Namespace).Create(ctx, o, opts)
-	case *appsv1.Deployment:
-		_, err = cs.AppsV1().Deployments(o.Namespace).Create(ctx, o, opts)
-	case *rbacv1.Role:
-		_, err = cs.RbacV1().Roles(o.Namespace).Create(ctx, o, opts)
-	case *rbacv1.RoleBinding:
-		_, err = cs.RbacV1().RoleBindings(o.Namespace).Create(ctx, o, opts)
-	default:
-		return errUnknown{o}
-	}
-	return err
-}
-
-type errUnknown struct{ o runtime.Object }
-
-func (e errUnknown) Error() string {
-	return "no create for " + e.o.GetObjectKind().GroupVersionKind().String()
 }

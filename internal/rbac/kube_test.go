@@ -3,57 +3,22 @@ package rbac
 import (
 	"bytes"
 	"context"
-	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller/leader"
 	"github.com/presage-dev/presage/internal/kubetest"
 )
-
-// apply creates the Roles and RoleBindings of a Write output as the admin.
-func apply(t *testing.T, cs kubernetes.Interface, manifest []byte) {
-	t.Helper()
-	ctx := context.Background()
-	for _, doc := range strings.Split(string(manifest), "\n---\n") {
-		var meta metav1.TypeMeta
-		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
-			t.Fatalf("%v\n%s", err, doc)
-		}
-		switch meta.Kind {
-		case "Role":
-			var r rbacv1.Role
-			if err := yaml.UnmarshalStrict([]byte(doc), &r); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := cs.RbacV1().Roles(r.Namespace).Create(ctx, &r, metav1.CreateOptions{}); err != nil {
-				t.Fatalf("create role %s/%s: %v", r.Namespace, r.Name, err)
-			}
-		case "RoleBinding":
-			var b rbacv1.RoleBinding
-			if err := yaml.UnmarshalStrict([]byte(doc), &b); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := cs.RbacV1().RoleBindings(b.Namespace).Create(ctx, &b, metav1.CreateOptions{}); err != nil {
-				t.Fatalf("create rolebinding %s/%s: %v", b.Namespace, b.Name, err)
-			}
-		default:
-			t.Fatalf("unexpected document kind %q:\n%s", meta.Kind, doc)
-		}
-	}
-}
 
 func deployment(name string) *appsv1.Deployment {
 	labels := map[string]string{"app": name}
@@ -124,7 +89,7 @@ func TestRolesOnAPIServer(t *testing.T) {
 		if err := Write(&buf, Rules(cfg, o), o); err != nil {
 			t.Fatal(err)
 		}
-		apply(t, admin, buf.Bytes())
+		env.Apply(t, buf.Bytes())
 		cs, err := kubernetes.NewForConfig(env.ServiceAccount(t, "presage", o.ServiceAccount))
 		if err != nil {
 			t.Fatal(err)
