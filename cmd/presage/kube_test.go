@@ -86,6 +86,10 @@ func TestKubeRecommendWritesNothing(t *testing.T) {
 		t.Errorf("recommend does not say it leaves leader election off\n%s", p.stderr.String())
 	}
 
+	// Until the kube actuators are wired into the loop, recommend's
+	// recorders read nothing from the API server; once they are, their
+	// Current reads (get scale, get ConfigMap, list pods) show up here and
+	// must stay reads.
 	evs := env.AuditEvents(t, "system:serviceaccount:presage:reader")
 	for _, ev := range evs {
 		if !readIsVerb[ev.Verb] {

@@ -20,7 +20,8 @@
 // These are the calls of the kube actuators (actuators/kube) and of
 // controller/leader; a new call there needs its rule here. The read-only set
 // (presage recommend) keeps the get and list verbs only and leaves the Lease
-// out: a dry run does not campaign.
+// out: a dry run does not campaign. presage records no Kubernetes Events, so
+// no rule grants them.
 package rbac
 
 import (
