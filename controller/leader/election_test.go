@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/config"
@@ -144,4 +145,48 @@ func TestElection(t *testing.T) {
 
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// TestElectionLost shows a leader that loses the Lease (another holder took
+// it: a renewal it could not make) stops applying at once, records
+// instead, and leads again once the other holder's lease expires.
+func TestElectionLost(t *testing.T) {
+	env := kubetest.Start(t)
+	env.Namespace(t, "presage")
+	lease := config.LeaderElection{Enabled: true, Namespace: "presage", Name: "presage",
+		LeaseDuration: config.Duration(3 * time.Second), RenewDeadline: config.Duration(2 * time.Second),
+		RetryPeriod: config.Duration(250 * time.Millisecond)}
+	a := startReplica(t, env.Client, lease, "a", false)
+	waitFor(t, "a leads", 30*time.Second, a.e.Leading)
+
+	// An intruder takes the Lease for 10s: a stops leading within its
+	// renew deadline, well before that.
+	ctx := context.Background()
+	leases := env.Client.CoordinationV1().Leases("presage")
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		l, err := leases.Get(ctx, "presage", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		id, secs, now := "intruder", int32(10), metav1.NowMicro()
+		l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, l.Spec.AcquireTime, l.Spec.RenewTime = &id, &secs, &now, &now
+		_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := waitFor(t, "a loses the lease", 30*time.Second, func() bool { return !a.e.Leading() })
+	t.Logf("a stopped leading %s after the intruder took the lease (renew deadline %s)", lost.Round(10*time.Millisecond), time.Duration(lease.RenewDeadline))
+	act := actuators.Action{Service: "checkout", Action: "replicas", Op: actuators.Engage, From: 2, To: 4}
+	if err := a.g.Apply(ctx, act); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(a.k.Applied()); n != 0 {
+		t.Fatalf("applied %d actions without the lease", n)
+	}
+	waitFor(t, "a leads again", 30*time.Second, a.e.Leading)
+	if got := a.k.Applied(); len(got) != 1 || got[0].To != 4 {
+		t.Errorf("on leading again applied %v, want the engage recorded meanwhile", got)
+	}
 }
