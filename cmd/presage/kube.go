@@ -8,6 +8,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/config"
@@ -52,6 +53,8 @@ func leaderElector(kubeconfig string, cfg *config.Config, dry bool, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
+	// client-go logs through klog: send it to presage's log, in one format.
+	klog.SetSlogLogger(log.With("component", "client-go"))
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes: %w", err)
