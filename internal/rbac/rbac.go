@@ -12,8 +12,8 @@
 //	target flag        configmaps         get, patch, update   the named ConfigMap
 //	target cpu_limits  pods               get, list, patch     any (a selector picks them; patch: the annotation)
 //	                   pods/resize        patch                any (in-place resize)
-//	                   apps deployments   get, patch           any (the pod template, where a resize is refused)
-//	                   apps replicasets   get                  any (from a pod to its Deployment)
+//	                   apps deployments,  get, patch           any (the pod's owner: its template, where a
+//	                   apps replicasets                        resize is refused; a ReplicaSet leads to its Deployment)
 //	leader election    leases             get, update          the named Lease
 //	                   leases             create               any (create cannot be narrowed by name)
 //
@@ -134,7 +134,7 @@ func Rules(cfg *config.Config, o Options) map[string][]Rule {
 				b.add(why, k.Namespace, "", "pods", "", "get", "list", "patch")
 				b.add(why, k.Namespace, "", "pods/resize", "", "patch")
 				b.add(why, k.Namespace, "apps", "deployments", "", "get", "patch")
-				b.add(why, k.Namespace, "apps", "replicasets", "", "get")
+				b.add(why, k.Namespace, "apps", "replicasets", "", "get", "patch")
 			}
 		}
 	}

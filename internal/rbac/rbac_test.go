@@ -95,7 +95,7 @@ func TestRules(t *testing.T) {
 			`batch "" pods [] get,list,patch`,
 			`batch "" pods/resize [] patch`,
 			`batch "apps" deployments [] get,patch`,
-			`batch "apps" replicasets [] get`,
+			`batch "apps" replicasets [] get,patch`,
 		}},
 		{name: "read-only: get and list, no lease", kubernetes: leaderCfg, kubes: []string{replicas, flag, cpu}, readOnly: true, want: []string{
 			`batch "" pods [] get,list`,
@@ -111,7 +111,7 @@ func TestRules(t *testing.T) {
 			`batch "" pods/resize [] patch`,
 			`batch "apps" deployments [] get,patch`,
 			`batch "apps" deployments/scale [web] get,update,patch`,
-			`batch "apps" replicasets [] get`,
+			`batch "apps" replicasets [] get,patch`,
 		}},
 	}
 	for _, tt := range tests {
