@@ -171,6 +171,15 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	if kc.used() {
 		state = controller.Reconcile(ctx, cfg, acts, state, time.Now(), log)
 	}
+	// With leader election every actuator applies only while this replica
+	// leads (recommend never campaigns: a Lease is a write).
+	elector, err := leaderElector(*f.kubeconfig, cfg, dry != nil, log, reg)
+	if err != nil {
+		return err
+	}
+	if elector != nil {
+		acts = gateActuators(elector, acts)
+	}
 	if dry != nil {
 		acts = dryActuators(cfg, dry, acts)
 	}
@@ -179,7 +188,12 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 		Speed: *f.speed, State: state, OnDecision: onDecision,
 	}
 	if cfg.Global.StateFile != "" && dry == nil {
-		opts.OnStateChange = func(st map[string]policy.State) error { return saveState(cfg.Global.StateFile, st) }
+		opts.OnStateChange = func(st map[string]policy.State) error {
+			if elector != nil && !elector.Leading() {
+				return nil // a follower replaced nothing
+			}
+			return saveState(cfg.Global.StateFile, st)
+		}
 	}
 	ctl, err := controller.New(opts)
 	if err != nil {
@@ -205,7 +219,20 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 			}
 		}()
 	}
-	log.Info("presage started", "mode", mode, "services", len(cfg.Services), "interval", time.Duration(cfg.Global.Interval), "speed", *f.speed, "dry_run", dry != nil)
+	log.Info("presage started", "mode", mode, "services", len(cfg.Services), "interval", time.Duration(cfg.Global.Interval), "speed", *f.speed, "dry_run", dry != nil, "leader_election", elector != nil)
+	if elector != nil {
+		// The Lease is released only after the loop has stopped: nothing
+		// applies once another replica may lead.
+		leCtx, stopLE := context.WithCancel(context.WithoutCancel(ctx))
+		leDone := make(chan struct{})
+		go func() {
+			defer close(leDone)
+			if err := elector.Run(leCtx); err != nil {
+				log.Error("leader election failed", "err", err)
+			}
+		}()
+		defer func() { stopLE(); <-leDone }()
+	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	runErr := make(chan error, 1)

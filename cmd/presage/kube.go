@@ -7,12 +7,15 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/actuators/kube"
 	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/controller/leader"
 )
 
 // restConfig returns the client config of the Kubernetes API: the kubeconfig
@@ -89,4 +92,40 @@ func (t readOnlyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, errReadOnly)
 	}
 	return t.next.RoundTrip(r)
+}
+
+// leaderElector returns the Elector of kubernetes.leader_election, or nil
+// when it is off or the run is dry (a dry run writes nothing, not even a
+// Lease: every recommend replica recommends).
+func leaderElector(kubeconfig string, cfg *config.Config, dry bool, log *slog.Logger, reg prometheus.Registerer) (*leader.Elector, error) {
+	le := cfg.Kubernetes.LeaderElection
+	if !le.Enabled {
+		return nil, nil
+	}
+	if dry {
+		log.Info("leader election is off in a dry run: it writes nothing, not even the Lease")
+		return nil, nil
+	}
+	rc, err := restConfig(kubeconfig, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// client-go logs through klog: send it to presage's log, in one format.
+	klog.SetSlogLogger(log.With("component", "client-go"))
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: %w", err)
+	}
+	return leader.New(leader.Options{Config: le, Client: cs, Logger: log, Registerer: reg})
+}
+
+// gateActuators makes every actuator apply only while e leads.
+func gateActuators(e *leader.Elector, acts map[string][]actuators.Actuator) map[string][]actuators.Actuator {
+	out := make(map[string][]actuators.Actuator, len(acts))
+	for s, as := range acts {
+		for _, a := range as {
+			out[s] = append(out[s], e.Gate(a))
+		}
+	}
+	return out
 }

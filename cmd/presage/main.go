@@ -31,6 +31,7 @@ var commands = []command{
 	{"export", "export the configured signals from Prometheus to a CSV that replay reads", runExport},
 	{"forecast", "forecast CSV series with prediction intervals, or -eval: score the models on M4 and NASA data", runForecast},
 	{"check", "validate a configuration file and report every problem", runCheck},
+	{"rbac", "print the least Kubernetes RBAC rules (Roles and RoleBindings) a configuration needs", runRBAC},
 	{"version", "print the version", runVersion},
 }
 

@@ -208,7 +208,7 @@ services:
 }
 
 func TestUsage(t *testing.T) {
-	commandLine := regexp.MustCompile(`(?m)^  (run|recommend|replay|sim|export|forecast|check|version) +\S`)
+	commandLine := regexp.MustCompile(`(?m)^  (run|recommend|replay|sim|export|forecast|check|rbac|version) +\S`)
 	for _, tt := range []struct {
 		name       string
 		args       []string
@@ -256,6 +256,7 @@ func TestCommandHelp(t *testing.T) {
 		"recommend": {"-config", "-log-level", "-speed", "-listen", "-json"},
 		"replay":    {"-config", "-trace", "-policies", "-json", "-decisions", "-report"},
 		"check":     {"-config"},
+		"rbac":      {"-config", "-namespace", "-service-account", "-name", "-read-only"},
 		"version":   nil,
 	}
 	var names []string
@@ -310,6 +311,8 @@ func TestBadFlags(t *testing.T) {
 		{"recommend without -config", []string{"recommend"}, "-config is required"},
 		{"replay without -config", []string{"replay"}, "-config is required"},
 		{"check without -config", []string{"check"}, "-config is required"},
+		{"rbac without -config", []string{"rbac"}, "-config is required"},
+		{"rbac unknown flag", []string{"rbac", "-bogus"}, "flag provided but not defined: -bogus"},
 		{"replay unknown policy", []string{"replay", "-config", examplePath, "-policies", "none,bogus"}, `-policies: policy: unknown mode "bogus"`},
 		{"run unknown policy", []string{"run", "-config", examplePath, "-policy", "bogus"}, `-policy: policy: unknown mode "bogus"`},
 		{"replay empty policy list", []string{"replay", "-config", examplePath, "-policies", ""}, `-policies: policy: unknown mode ""`},

@@ -40,7 +40,8 @@ type Env struct {
 	// Client is the admin's clientset.
 	Client kubernetes.Interface
 
-	env *envtest.Environment
+	env   *envtest.Environment
+	audit string // the audit log, when on
 }
 
 // Assets returns the folder holding kube-apiserver and etcd, or "" when
@@ -70,6 +71,12 @@ func Assets() string {
 // It skips t when the binaries are absent.
 func Start(t testing.TB) *Env {
 	t.Helper()
+	return start(t, nil)
+}
+
+// start starts the API server with extra flags.
+func start(t testing.TB, flags map[string]string) *Env {
+	t.Helper()
 	assets := Assets()
 	if assets == "" {
 		t.Skip("kube-apiserver and etcd not found: run scripts/kube-assets.sh and set KUBEBUILDER_ASSETS to the folder it prints (scripts/test.sh does both)")
@@ -83,6 +90,9 @@ func Start(t testing.TB) *Env {
 	api.Configure().
 		Set("advertise-address", "127.0.0.1").
 		Set("endpoint-reconciler-type", "none")
+	for k, v := range flags {
+		api.Configure().Set(k, v)
+	}
 	cfg, err := e.Start()
 	if err != nil {
 		t.Fatalf("start kube-apiserver and etcd from %s: %v", assets, err)

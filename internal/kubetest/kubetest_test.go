@@ -47,3 +47,29 @@ func TestStart(t *testing.T) {
 		t.Errorf("admin from kubeconfig: %v", err)
 	}
 }
+
+// TestAudit shows the audit log holds each request of a user with its verb,
+// object and answer.
+func TestAudit(t *testing.T) {
+	e := StartAudited(t)
+	cs, err := kubernetes.NewForConfig(e.ServiceAccount(t, "shop", "nobody"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, err = cs.CoreV1().ConfigMaps("shop").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) {
+		t.Fatalf("create: %v, want forbidden", err)
+	}
+	evs := e.AuditEvents(t, "system:serviceaccount:shop:nobody")
+	if len(evs) != 1 {
+		t.Fatalf("%d audit events of the service account, want 1: %+v", len(evs), evs)
+	}
+	ev := evs[0]
+	if ev.Verb != "create" || ev.ObjectRef == nil || ev.ObjectRef.Resource != "configmaps" || ev.ObjectRef.Namespace != "shop" || ev.Code() != 403 {
+		t.Errorf("audit event %+v, want a refused create of a configmap in shop", ev)
+	}
+	if len(e.AuditEvents(t, "")) <= 1 {
+		t.Error("no admin requests in the audit log")
+	}
+}
