@@ -7,21 +7,28 @@
 // to presage's ServiceAccount; no ClusterRole is needed. A rule names its
 // objects (resourceNames) wherever the configuration does:
 //
-//	target replicas    <resource>/scale   get, patch, update   the named object
-//	                   <resource>         get, patch           the named object (the presage.dev/original-* annotation)
-//	target flag        configmaps         get, patch, update   the named ConfigMap
-//	target cpu_limits  pods               get, list, patch     any (a selector picks them; patch: the annotation)
-//	                   pods/resize        patch                any (in-place resize)
-//	                   apps deployments,  get, patch           any (the pod's owner: its template, where a
-//	                   apps replicasets                        resize is refused; a ReplicaSet leads to its Deployment)
+//	target replicas    <resource>/scale   get, update          the named object (read and set the count)
+//	                   <resource>         get, patch           the named object (the presage.dev/original-* annotations)
+//	target flag        configmaps         get, update          the named ConfigMap (value and record in one update)
+//	target cpu_limits  pods               list, get, patch     any (a selector picks them; patch: the annotations)
+//	                   pods/resize        update               any (in-place resize)
+//	                   apps replicasets   get                  any (a refused resize: the pod's owner leads to
+//	                   apps deployments   list, get, update    any  its Deployment, whose template is changed;
+//	                                                                list: reverting and reading the templates)
 //	leader election    leases             get, update          the named Lease
 //	                   leases             create               any (create cannot be narrowed by name)
 //
 // These are the calls of the kube actuators (actuators/kube) and of
-// controller/leader; a new call there needs its rule here. The read-only set
-// (presage recommend) keeps the get and list verbs only and leaves the Lease
-// out: a dry run does not campaign. presage records no Kubernetes Events, so
-// no rule grants them.
+// controller/leader, and no more; a new call there needs its rule here
+// (TestRolesOnAPIServer drives the real actuators and the Elector as a
+// ServiceAccount bound to these rules). list cannot be narrowed by name,
+// nor can the calls on objects a selector picks.
+//
+// The read-only set (presage recommend) holds only what the actuators'
+// readers call (Current, Plan, Tracked): get on the scale and the object of
+// replicas, get on a flag's ConfigMap, list on pods and deployments for
+// cpu_limits; it leaves the Lease out: a dry run does not campaign. presage
+// records no Kubernetes Events, so no rule grants them.
 package rbac
 
 import (
@@ -46,8 +53,8 @@ type Options struct {
 	// the Roles. Defaults "presage" and "presage".
 	ServiceAccount string
 	Namespace      string
-	// ReadOnly keeps the read verbs (get, list) only: the rules of presage
-	// recommend, which writes nothing.
+	// ReadOnly keeps only what the actuators' readers call (get, list):
+	// the rules of presage recommend, which writes nothing.
 	ReadOnly bool
 }
 
@@ -91,11 +98,22 @@ type builder struct {
 	needs    map[grant]*need
 }
 
-func (b *builder) add(why, ns, group, resource, name string, verbs ...string) {
+// read grants verbs the actuators' readers call (Current, Plan, Tracked):
+// the read-only rules keep them.
+func (b *builder) read(why, ns, group, resource, name string, verbs ...string) {
+	b.add(why, ns, group, resource, name, verbs)
+}
+
+// write grants verbs only Apply (or the Elector) calls, reads included: the
+// read-only rules leave them out.
+func (b *builder) write(why, ns, group, resource, name string, verbs ...string) {
+	if !b.readOnly {
+		b.add(why, ns, group, resource, name, verbs)
+	}
+}
+
+func (b *builder) add(why, ns, group, resource, name string, verbs []string) {
 	for _, v := range verbs {
-		if b.readOnly && v != "get" && v != "list" {
-			continue
-		}
 		g := grant{ns, group, resource, v}
 		n := b.needs[g]
 		if n == nil {
@@ -126,22 +144,36 @@ func Rules(cfg *config.Config, o Options) map[string][]Rule {
 			why := fmt.Sprintf("%s/%s (%s)", s.Name, a.Name, k.Target)
 			switch k.Target {
 			case config.KubeReplicas:
-				b.add(why, k.Namespace, k.Group, k.Resource+"/scale", k.Name, "get", "patch", "update")
-				b.add(why, k.Namespace, k.Group, k.Resource, k.Name, "get", "patch")
+				// Replicas.read: get the scale and the object (its record).
+				b.read(why, k.Namespace, k.Group, k.Resource+"/scale", k.Name, "get")
+				b.read(why, k.Namespace, k.Group, k.Resource, k.Name, "get")
+				// Replicas.scale updates /scale; record and forget patch
+				// the annotations.
+				b.write(why, k.Namespace, k.Group, k.Resource+"/scale", k.Name, "update")
+				b.write(why, k.Namespace, k.Group, k.Resource, k.Name, "patch")
 			case config.KubeFlag:
-				b.add(why, k.Namespace, "", "configmaps", k.Name, "get", "patch", "update")
+				// Flag.read gets the ConfigMap; Apply updates value and
+				// record at once.
+				b.read(why, k.Namespace, "", "configmaps", k.Name, "get")
+				b.write(why, k.Namespace, "", "configmaps", k.Name, "update")
 			case config.KubeCPULimits:
-				b.add(why, k.Namespace, "", "pods", "", "get", "list", "patch")
-				b.add(why, k.Namespace, "", "pods/resize", "", "patch")
-				b.add(why, k.Namespace, "apps", "deployments", "", "get", "patch")
-				b.add(why, k.Namespace, "apps", "replicasets", "", "get", "patch")
+				// CPULimits.pods and .deployments list (Tracked, Plan,
+				// Apply); Apply gets and annotates (patch) each pod, resizes
+				// it (update pods/resize) and, where that is refused, gets
+				// the owning ReplicaSet and gets and updates its Deployment.
+				b.read(why, k.Namespace, "", "pods", "", "list")
+				b.read(why, k.Namespace, "apps", "deployments", "", "list")
+				b.write(why, k.Namespace, "", "pods", "", "get", "patch")
+				b.write(why, k.Namespace, "", "pods/resize", "", "update")
+				b.write(why, k.Namespace, "apps", "replicasets", "", "get")
+				b.write(why, k.Namespace, "apps", "deployments", "", "get", "update")
 			}
 		}
 	}
 	if le := cfg.Kubernetes.LeaderElection; le.Enabled && !o.ReadOnly {
 		ns := cmp.Or(le.Namespace, o.Namespace)
-		b.add("leader election", ns, "coordination.k8s.io", "leases", le.Name, "get", "update")
-		b.add("leader election", ns, "coordination.k8s.io", "leases", "", "create")
+		b.write("leader election", ns, "coordination.k8s.io", "leases", le.Name, "get", "update")
+		b.write("leader election", ns, "coordination.k8s.io", "leases", "", "create")
 	}
 	return b.rules()
 }

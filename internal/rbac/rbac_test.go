@@ -86,21 +86,20 @@ func TestRules(t *testing.T) {
 		}},
 		{name: "replicas of a custom resource", kubes: []string{replicas}, want: []string{
 			`shop "postgresql.cnpg.io" clusters [db] get,patch`,
-			`shop "postgresql.cnpg.io" clusters/scale [db] get,update,patch`,
+			`shop "postgresql.cnpg.io" clusters/scale [db] get,update`,
 		}},
 		{name: "two flags share a rule", kubes: []string{flag, flag2}, want: []string{
-			`shop "" configmaps [flags,other-flags] get,update,patch`,
+			`shop "" configmaps [flags,other-flags] get,update`,
 		}},
 		{name: "cpu limits cannot be narrowed", kubes: []string{cpu}, want: []string{
 			`batch "" pods [] get,list,patch`,
-			`batch "" pods/resize [] patch`,
-			`batch "apps" deployments [] get,patch`,
-			`batch "apps" replicasets [] get,patch`,
+			`batch "" pods/resize [] update`,
+			`batch "apps" deployments [] get,list,update`,
+			`batch "apps" replicasets [] get`,
 		}},
 		{name: "read-only: get and list, no lease", kubernetes: leaderCfg, kubes: []string{replicas, flag, cpu}, readOnly: true, want: []string{
-			`batch "" pods [] get,list`,
-			`batch "apps" deployments [] get`,
-			`batch "apps" replicasets [] get`,
+			`batch "" pods [] list`,
+			`batch "apps" deployments [] list`,
 			`shop "" configmaps [flags] get`,
 			`shop "postgresql.cnpg.io" clusters [db] get`,
 			`shop "postgresql.cnpg.io" clusters/scale [db] get`,
@@ -108,10 +107,11 @@ func TestRules(t *testing.T) {
 		{name: "replicas of a deployment beside cpu limits: the wider grant wins", kubes: []string{
 			"target: replicas\nnamespace: batch\nname: web\n", cpu}, want: []string{
 			`batch "" pods [] get,list,patch`,
-			`batch "" pods/resize [] patch`,
-			`batch "apps" deployments [] get,patch`,
-			`batch "apps" deployments/scale [web] get,update,patch`,
-			`batch "apps" replicasets [] get,patch`,
+			`batch "" pods/resize [] update`,
+			`batch "apps" deployments [] get,list,update`,
+			`batch "apps" deployments [web] patch`,
+			`batch "apps" deployments/scale [web] get,update`,
+			`batch "apps" replicasets [] get`,
 		}},
 	}
 	for _, tt := range tests {
