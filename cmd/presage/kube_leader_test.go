@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/presage-dev/presage/internal/kubetest"
@@ -27,49 +30,95 @@ const leaderElection = `kubernetes:
     retry_period: 250ms
 `
 
-// kubeActionsConfig is a config with one action of each kube target and
-// leader election on, reading an unreachable Prometheus every second.
-const kubeActionsConfig = `global:
-  interval: 1s
-  history: 1h
+// kubeRecommendConfig is a hot simulated service (incidents from the
+// start, so the policy engages its whole playbook) whose actions change
+// Kubernetes objects in namespace shop: a ConfigMap flag, a Deployment's
+// replicas within a connection budget of 3, the CPU limits of the pods
+// labelled tier=low; and leader election on.
+const kubeRecommendConfig = `global:
   listen: ""
-source:
-  kind: prometheus
-  prometheus:
-    url: http://127.0.0.1:1
-    timeout: 200ms
-    retries: 0
 ` + leaderElection + `services:
   - name: checkout
     signals:
-      latency: {query: p99}
-    incident: {above: 0.5}
+      latency: {sim: latency_p99}
+      requests: {sim: requests}
+    incident: {above: 0.5, consecutive: 1}
     playbook:
       - name: async-queue
         actuator: {kind: kube, kube: {target: flag, namespace: shop, name: checkout-flags, key: async_queue}}
-        min: 0
-        max: 1
       - name: read-replicas
-        actuator: {kind: kube, kube: {target: replicas, namespace: shop, name: checkout-db}}
+        actuator:
+          kind: kube
+          kube:
+            target: replicas
+            namespace: shop
+            name: checkout-db
+            connections: {max_connections: 300, per_replica: 100}
         min: 1
-        max: 4
+        max: 5
       - name: neighbour-cpu
         actuator: {kind: kube, kube: {target: cpu_limits, namespace: shop, selector: tier=low}}
         min: 0.5
         max: 1
+    sim:
+      load: {peak: 3, daily: 0, bursts: 0, flash_crowds: 0, duration: 1d}
 `
 
 var readIsVerb = map[string]bool{"get": true, "list": true, "watch": true}
 
 // TestKubeRecommendWritesNothing runs presage recommend as a ServiceAccount
-// bound to the rules of `presage rbac -read-only`, with kube actions and
-// leader election configured, and reads the API server's audit log: every
-// request it made is a read, and it did not campaign (no Lease).
+// bound to the rules of `presage rbac -read-only`, on a hot service whose
+// kube actions the policy engages (a flag, replicas, CPU limits) and with
+// leader election configured, and reads the API server's audit log: the
+// kube actuators read every configured object (get the ConfigMap, the
+// Deployment and its scale; list the pods and Deployments), every request
+// is a read, it did not campaign (no Lease), and the objects are as they
+// were, though recommend recommended engaging each action.
 func TestKubeRecommendWritesNothing(t *testing.T) {
 	env := kubetest.StartAudited(t)
+	ctx := context.Background()
 	env.Namespace(t, "shop")
 	env.Namespace(t, "presage")
-	cfg := writeTestFile(t, t.TempDir(), "kube.yaml", kubeActionsConfig)
+	if _, err := env.Client.CoreV1().ConfigMaps("shop").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "checkout-flags"}, Data: map[string]string{"async_queue": "false"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	two := int32(2)
+	labels := map[string]string{"app": "db"}
+	if _, err := env.Client.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "checkout-db"},
+		Spec: appsv1.DeploymentSpec{Replicas: &two, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Image: "db:1"}}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cpu := resource.MustParse("1")
+	if _, err := env.Client.CoreV1().Pods("shop").Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "worker", Labels: map[string]string{"tier": "low"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1",
+			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: cpu}}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	objects := func() (string, int32, string, int) {
+		cm, err := env.Client.CoreV1().ConfigMaps("shop").Get(ctx, "checkout-flags", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := env.Client.AppsV1().Deployments("shop").Get(ctx, "checkout-db", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := env.Client.CoreV1().Pods("shop").Get(ctx, "worker", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cm.Data["async_queue"], *d.Spec.Replicas, p.Spec.Containers[0].Resources.Limits.Cpu().String(),
+			len(cm.Annotations) + len(d.Annotations) + len(p.Annotations)
+	}
+
+	cfg := writeTestFile(t, t.TempDir(), "kube.yaml", kubeRecommendConfig)
 	rules := cli(t, "rbac", "-config", cfg, "-read-only", "-service-account", "reader")
 	if rules.code != 0 {
 		t.Fatalf("presage rbac -read-only: %v", rules)
@@ -77,27 +126,51 @@ func TestKubeRecommendWritesNothing(t *testing.T) {
 	env.Apply(t, []byte(rules.stdout))
 	kc := kubetest.Kubeconfig(t, env.ServiceAccount(t, "presage", "reader"))
 
-	p := startPresage(t, "recommend", "-config", cfg, "-kubeconfig", kc)
+	p := startPresage(t, "recommend", "-config", cfg, "-kubeconfig", kc, "-speed", "600", "-json")
 	p.waitFor(t, &p.stderr, startedLine, startTimeout)
-	// Three steps.
-	p.waitFor(t, &p.stderr, regexp.MustCompile(`(?s)(msg="source read failed".*){3}`), startTimeout)
+	// recommend would have engaged every action: the flag, the replicas
+	// (planned by the real actuator from the live count, within the
+	// budget) and the CPU limits.
+	p.waitFor(t, &p.stdout, regexp.MustCompile(`(?s)"action":"async-queue","op":"engage".*"action":"read-replicas","op":"engage","from":2,"to":3.*"action":"neighbour-cpu","op":"engage"`), startTimeout)
 	stop(t, p)
 	if !strings.Contains(p.stderr.String(), "leader election is off in a dry run") {
 		t.Errorf("recommend does not say it leaves leader election off\n%s", p.stderr.String())
 	}
+	if strings.Contains(p.stderr.String(), "dry run: writes are refused") {
+		t.Errorf("recommend attempted a write (its client refused it):\n%s", p.stderr.String())
+	}
 
-	// Until the kube actuators are wired into the loop, recommend's
-	// recorders read nothing from the API server; once they are, their
-	// Current reads (get scale, get ConfigMap, list pods) show up here and
-	// must stay reads.
 	evs := env.AuditEvents(t, "system:serviceaccount:presage:reader")
+	reads := map[string]int{}
 	for _, ev := range evs {
 		if !readIsVerb[ev.Verb] {
 			t.Errorf("recommend sent a %s %s (answer %d)", ev.Verb, ev.RequestURI, ev.Code())
+			continue
+		}
+		if ev.Code() == 403 {
+			t.Errorf("recommend's read %s %s was refused: the read-only rules lack it", ev.Verb, ev.RequestURI)
+		}
+		if o := ev.ObjectRef; o != nil {
+			res := o.Resource
+			if o.Subresource != "" {
+				res += "/" + o.Subresource
+			}
+			reads[fmt.Sprintf("%s %s %s", ev.Verb, res, o.Name)]++
 		}
 	}
-	t.Logf("recommend made %d requests to the API server, all reads", len(evs))
-	_, err := env.Client.CoordinationV1().Leases("presage").Get(context.Background(), "presage", metav1.GetOptions{})
+	for _, want := range []string{
+		"get configmaps checkout-flags", "get deployments checkout-db", "get deployments/scale checkout-db",
+		"list pods ", "list deployments ",
+	} {
+		if reads[want] == 0 {
+			t.Errorf("recommend did not read %q; its reads: %v", want, reads)
+		}
+	}
+	t.Logf("recommend made %d requests to the API server, all reads: %v", len(evs), reads)
+	if flag, n, limit, ann := objects(); flag != "false" || n != 2 || limit != "1" || ann != 0 {
+		t.Errorf("after recommend: flag %s, %d replicas, worker CPU limit %s, %d annotations; want false, 2, 1, none", flag, n, limit, ann)
+	}
+	_, err := env.Client.CoordinationV1().Leases("presage").Get(ctx, "presage", metav1.GetOptions{})
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("Lease after recommend: %v, want not found", err)
 	}
