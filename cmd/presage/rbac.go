@@ -16,14 +16,15 @@ the Lease (leader election). cpu_limits picks pods by a label selector, so
 its rules cannot be narrowed by name. Every object presage touches is
 namespaced: no ClusterRole is needed.
 
--read-only prints the rules of presage recommend: the get and list verbs
-only, no Lease (a dry run does not campaign for leadership).`, stderr)
+-read-only prints the rules of presage recommend: only the reads the
+actuators make (get, list), no Lease (a dry run does not campaign for
+leadership).`, stderr)
 	path := fs.String("config", "", "configuration `file`")
 	o := rbac.Options{}
 	fs.StringVar(&o.Namespace, "namespace", "presage", "`namespace` presage runs in: its ServiceAccount's, and the Lease's when kubernetes.leader_election.namespace is empty")
 	fs.StringVar(&o.ServiceAccount, "service-account", "presage", "`name` of presage's ServiceAccount")
 	fs.StringVar(&o.Name, "name", "", "`name` of the Roles and RoleBindings (default presage, or presage-readonly with -read-only)")
-	fs.BoolVar(&o.ReadOnly, "read-only", false, "read verbs only: the rules of presage recommend")
+	fs.BoolVar(&o.ReadOnly, "read-only", false, "the actuators' reads only: the rules of presage recommend")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -12,8 +12,15 @@
 //
 // When a follower becomes the leader, each Gate applies the last action its
 // controller decided while following, where the target does not already
-// hold that value, so the targets agree with the new leader's policy state
-// before its next step. When the leader loses the lease (it could not renew
+// hold that value (the real actuator's Current), so the targets agree with
+// the new leader's policy state before its next step. A Gate that recorded
+// nothing leaves its target as the previous leader left it; a failed
+// take-over apply is logged and tried again only at a later take-over, and
+// the next action the policy decides is applied as usual. The new leader's policy state is not reconciled with
+// the targets' records again (controller.Reconcile runs once, at start): a
+// change the previous leader made that this replica's policy does not hold
+// stays, recorded on the target, until the policy engages and reverts that
+// action or presage restarts. When the leader loses the lease (it could not renew
 // it within renew_deadline, before the lease_duration the others wait
 // expires), its Gates stop applying at once and it campaigns again as a
 // follower. A leader that stops cleanly releases the lease, so a follower
