@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -112,20 +111,8 @@ func kubeObjects(t *testing.T, env *kubetest.Env, ns string) (*config.Config, fu
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: "flags"}, Data: map[string]string{"queue": "false"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	two := int32(2)
-	labels := map[string]string{"app": "db"}
-	if _, err := env.Client.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "db"},
-		Spec: appsv1.DeploymentSpec{Replicas: &two, Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Image: "db:1"}}}}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	env.ConfigMap(t, ns, "flags", map[string]string{"queue": "false"})
+	env.Deployment(t, ns, "db", 2, corev1.ResourceRequirements{})
 	flag := func() string {
 		cm, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "flags", metav1.GetOptions{})
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -79,20 +78,8 @@ func TestKubeRecommendWritesNothing(t *testing.T) {
 	ctx := context.Background()
 	env.Namespace(t, "shop")
 	env.Namespace(t, "presage")
-	if _, err := env.Client.CoreV1().ConfigMaps("shop").Create(ctx, &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: "checkout-flags"}, Data: map[string]string{"async_queue": "false"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	two := int32(2)
-	labels := map[string]string{"app": "db"}
-	if _, err := env.Client.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "checkout-db"},
-		Spec: appsv1.DeploymentSpec{Replicas: &two, Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Image: "db:1"}}}}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	env.ConfigMap(t, "shop", "checkout-flags", map[string]string{"async_queue": "false"})
+	env.Deployment(t, "shop", "checkout-db", 2, corev1.ResourceRequirements{})
 	cpu := resource.MustParse("1")
 	if _, err := env.Client.CoreV1().Pods("shop").Create(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "worker", Labels: map[string]string{"tier": "low"}},

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -107,20 +106,8 @@ func TestRunKube(t *testing.T) {
 	ctx := context.Background()
 	const ns = "shop"
 	env.Namespace(t, ns)
-	if _, err := env.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: "flags"}, Data: map[string]string{"queue": "false"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	two := int32(2)
-	labels := map[string]string{"app": "db"}
-	if _, err := env.Client.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "db"},
-		Spec: appsv1.DeploymentSpec{Replicas: &two, Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Image: "db:1"}}}}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	env.ConfigMap(t, ns, "flags", map[string]string{"queue": "false"})
+	env.Deployment(t, ns, "db", 2, corev1.ResourceRequirements{})
 	dir := t.TempDir()
 	cfg := writeTestFile(t, dir, "kube.yaml", fmt.Sprintf(kubeRunConfig, ns))
 	kc := kubetest.Kubeconfig(t, env.Config)

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -155,5 +156,31 @@ func (e *Env) Namespace(t testing.TB, name string) {
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	if err != nil && !isAlreadyExists(err) {
 		t.Fatalf("create namespace %s: %v", name, err)
+	}
+}
+
+// ConfigMap creates the ConfigMap namespace/name holding data.
+func (e *Env) ConfigMap(t testing.TB, namespace, name string, data map[string]string) {
+	t.Helper()
+	_, err := e.Client.CoreV1().ConfigMaps(namespace).Create(context.Background(),
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: data}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create ConfigMap %s/%s: %v", namespace, name, err)
+	}
+}
+
+// Deployment creates the Deployment namespace/name of replicas pods
+// labelled app=name, each one container "app" with res. Nothing runs them.
+func (e *Env) Deployment(t testing.TB, namespace, name string, replicas int32, res corev1.ResourceRequirements) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	_, err := e.Client.AppsV1().Deployments(namespace).Create(context.Background(), &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1", Resources: res}}}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create Deployment %s/%s: %v", namespace, name, err)
 	}
 }
