@@ -40,8 +40,8 @@ func (e *Elector) Gate(real actuators.Actuator) *Gate {
 }
 
 // Apply applies a through the real actuator while leading; otherwise it
-// records a (the last one is applied if this replica takes over) and
-// returns nil.
+// records a and returns nil (see takeOver for what becomes of the last
+// one).
 func (g *Gate) Apply(ctx context.Context, a actuators.Action) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
