@@ -77,7 +77,7 @@ func TestGate(t *testing.T) {
 		name      string
 		start     float64 // the real knob's value
 		reader    bool
-		tracker   bool // the real actuator records its changes on the target
+		tracker   bool               // the real actuator records its changes on the target
 		following []actuators.Action // applied while following
 		wantTake  []float64          // Tos applied at take-over
 	}{
