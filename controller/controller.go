@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -117,6 +118,10 @@ type Controller struct {
 	full     bool     // Options.FullPaths
 	recs     []Record // the step's records, reused
 	changes  []bool
+
+	// reconcile asks the next Step to reconcile the policy state with the
+	// targets first (RequestReconcile).
+	reconcile atomic.Bool
 
 	mu        sync.Mutex // guards the fields below (read by /readyz)
 	lastOK    time.Time  // step time of the last successful source read
@@ -345,13 +350,14 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	}
 	c.mu.Unlock()
 
+	reconciled := c.reconcile.Swap(false) && c.reconcileState(ctx, now)
 	c.warm(ctx, snap, now)
 	if len(c.recs) != len(c.services) {
 		c.recs, c.changes = make([]Record, len(c.services)), make([]bool, len(c.services))
 	}
 	recs, changes := c.recs, c.changes
 	c.each(func(i int) { recs[i], changes[i] = c.stepService(ctx, c.services[i], snap, now) })
-	changed := false
+	changed := reconciled
 	for i, s := range c.services {
 		changed = changed || changes[i]
 		c.logDecision(ctx, s, recs[i])

@@ -199,6 +199,12 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	if err != nil {
 		return err
 	}
+	if elector != nil {
+		// On gaining the Lease the policy state becomes what the targets
+		// record: the previous leader's changes, not this replica's
+		// follower decisions.
+		elector.OnTakeOver(ctl.RequestReconcile)
+	}
 
 	listen := cfg.Global.Listen
 	if *f.listen != "" {

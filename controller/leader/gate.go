@@ -40,8 +40,8 @@ func (e *Elector) Gate(real actuators.Actuator) *Gate {
 }
 
 // Apply applies a through the real actuator while leading; otherwise it
-// records a (the last one is applied if this replica takes over) and
-// returns nil.
+// records a and returns nil (see takeOver for what becomes of the last
+// one).
 func (g *Gate) Apply(ctx context.Context, a actuators.Action) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -79,14 +79,27 @@ func (g *Gate) Plan(ctx context.Context, a actuators.Action) (actuators.Action, 
 	return a, "", "", nil
 }
 
-// takeOver applies the last action recorded while following, unless the
-// target already holds its value, so the target matches the policy state
-// of the controller that now leads.
+// Unwrap returns the real actuator, which Reconcile reads the records of
+// (controller.Tracker): reading changes nothing.
+func (g *Gate) Unwrap() actuators.Actuator { return g.real }
+
+// takeOver runs when this replica gains the Lease. For a real actuator that
+// records its changes on the target (actuators.Tracker) it applies nothing
+// and forgets the action recorded while following: the target is the truth,
+// and the controller's policy state is reconciled with it instead
+// (Elector.OnTakeOver). For any other actuator (a webhook records nothing
+// anywhere presage can read), it applies the last action recorded while
+// following, unless the target already holds its value, so the target
+// matches the policy state of the controller that now leads.
 func (g *Gate) takeOver(ctx context.Context) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	a := g.pending
 	if a == nil {
+		return
+	}
+	if _, ok := g.real.(actuators.Tracker); ok {
+		g.pending = nil
 		return
 	}
 	if r, ok := g.real.(actuators.Reader); ok {

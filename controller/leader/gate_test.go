@@ -50,6 +50,14 @@ func (k readingKnob) Current(context.Context) (float64, error) {
 	return k.value, nil
 }
 
+// trackingKnob is a readingKnob that records its changes on its target
+// (it reports none: the Gate only asks whether it tracks).
+type trackingKnob struct{ readingKnob }
+
+func (trackingKnob) Tracked(context.Context) (actuators.Tracked, bool, error) {
+	return actuators.Tracked{}, false, nil
+}
+
 func testElector(t *testing.T, reg prometheus.Registerer) *Elector {
 	t.Helper()
 	e, err := New(Options{Config: config.DefaultLeaderElection, Client: fake.NewClientset(), Identity: "a", Registerer: reg})
@@ -69,6 +77,7 @@ func TestGate(t *testing.T) {
 		name      string
 		start     float64 // the real knob's value
 		reader    bool
+		tracker   bool               // the real actuator records its changes on the target
 		following []actuators.Action // applied while following
 		wantTake  []float64          // Tos applied at take-over
 	}{
@@ -78,6 +87,10 @@ func TestGate(t *testing.T) {
 		{name: "the old leader did the same", start: 4, reader: true, following: []actuators.Action{engage}},
 		{name: "the old leader engaged, this one reverted", start: 4, reader: true, following: []actuators.Action{engage, revert}, wantTake: []float64{2}},
 		{name: "cannot read: applies", start: 4, following: []actuators.Action{engage}, wantTake: []float64{4}},
+		// A tracking target is reconciled instead (OnTakeOver): nothing is
+		// replayed.
+		{name: "tracking: engaged while following", start: 2, reader: true, tracker: true, following: []actuators.Action{engage}},
+		{name: "tracking: the old leader engaged, this one reverted", start: 4, reader: true, tracker: true, following: []actuators.Action{engage, revert}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,7 +101,15 @@ func TestGate(t *testing.T) {
 			if tt.reader {
 				real = readingKnob{k}
 			}
+			if tt.tracker {
+				real = trackingKnob{readingKnob{k}}
+			}
 			g := e.Gate(real)
+			if g.Unwrap() != real {
+				t.Error("Unwrap is not the real actuator")
+			}
+			hooked := 0
+			e.OnTakeOver(func() { hooked++ })
 			ctx := context.Background()
 			for _, a := range tt.following {
 				if err := g.Apply(ctx, a); err != nil {
@@ -106,6 +127,9 @@ func TestGate(t *testing.T) {
 			e.started(ctx)
 			if got := testutil.ToFloat64(e.gauge); got != 1 {
 				t.Errorf("presage_leader = %g after taking over, want 1", got)
+			}
+			if hooked != 1 {
+				t.Errorf("OnTakeOver's function ran %d times, want 1", hooked)
 			}
 			var tos []float64
 			for _, a := range k.Applied() {

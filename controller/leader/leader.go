@@ -56,8 +56,9 @@ type Elector struct {
 	gauge    prometheus.Gauge
 	recorded *prometheus.CounterVec
 
-	mu    sync.Mutex
-	gates []*Gate
+	mu       sync.Mutex
+	gates    []*Gate
+	takeOver []func()
 }
 
 // New returns an Elector; Run campaigns.
@@ -101,6 +102,17 @@ func New(o Options) (*Elector, error) {
 		o.Registerer.MustRegister(e.gauge, e.recorded)
 	}
 	return e, nil
+}
+
+// OnTakeOver registers fn to be called each time this replica gains the
+// Lease, after its Gates have taken over; cmd/presage passes the
+// controller's RequestReconcile, so the new leader's policy state becomes
+// what the targets record. fn runs on the election's goroutine and must
+// not block.
+func (e *Elector) OnTakeOver(fn func()) {
+	e.mu.Lock()
+	e.takeOver = append(e.takeOver, fn)
+	e.mu.Unlock()
 }
 
 // Identity returns this replica's name in the Lease.
@@ -152,9 +164,13 @@ func (e *Elector) started(ctx context.Context) {
 	e.log.Info("leading: actions are applied")
 	e.mu.Lock()
 	gates := append([]*Gate(nil), e.gates...)
+	hooks := append([]func(){}, e.takeOver...)
 	e.mu.Unlock()
 	for _, g := range gates {
 		g.takeOver(ctx)
+	}
+	for _, fn := range hooks {
+		fn()
 	}
 }
 
