@@ -46,11 +46,27 @@ func TestEnvelope(t *testing.T) {
 		t.Errorf("deviations %v", e.dev)
 	}
 	// 100 + 1.5×6 = 109 at the third step.
-	if !e.below(point, 109.5) || e.below(point, 108) {
+	if !e.below(point, 109.5, 1, 0) || e.below(point, 108, 1, 0) {
 		t.Errorf("below: the widened envelope reaches 109")
 	}
 	// The relative spread (6% at the third step) carries to a higher level.
-	if e.below([]float64{200, 200, 200}, 210) {
+	if e.below([]float64{200, 200, 200}, 210, 1, 0) {
 		t.Errorf("below: at a forecast of 200 the relative spread reaches 218")
+	}
+	// The widened upper bounds are 101.5, 104.5 and 109: a pattern of k
+	// samples in a row completes only where k steps in a row reach the
+	// level, the run already above counting at the start.
+	for _, c := range []struct {
+		level  float64
+		k, run int
+		below  bool
+	}{
+		{108, 1, 0, false}, {108, 2, 0, true}, {108, 2, 1, true},
+		{104, 2, 0, false}, {104, 3, 0, true}, {104, 3, 1, true},
+		{101, 3, 0, false}, {101, 4, 0, true}, {101, 4, 1, false}, {101, 5, 1, true},
+	} {
+		if got := e.below(point, c.level, c.k, c.run); got != c.below {
+			t.Errorf("below(%v, k %d, run %d) = %v", c.level, c.k, c.run, got)
+		}
 	}
 }

@@ -143,39 +143,98 @@ func (hw *HoltWinters) Paths(h, n int, rng *rand.Rand) [][]float64 {
 }
 
 // fillPaths fills out with sample paths (see Paths), each of len(out[0]).
+//
+// The residuals are drawn first, into the paths themselves, in the order
+// the recursion takes them (path by path, step by step); the recursion then
+// runs over four paths at once. One path's recursion is a chain of
+// dependent additions that kept the processor waiting; four independent
+// chains fill that wait. The paths are the same, bit for bit, as drawing
+// and filtering one path after the other.
 func (hw *HoltWinters) fillPaths(out [][]float64, rng *rand.Rand) {
 	h := len(out[0])
 	d := newDrawer(hw.resid, rng)
+	for _, path := range out {
+		d.fill(path)
+	}
+	if hw.m > 0 && h > hw.m {
+		hw.filterPathsSeasonal(out)
+		return
+	}
+	// The season of each step ahead (the horizon is within one period).
+	var sbuf [64]float64
+	seas := sbuf[:0]
+	if h > len(sbuf) {
+		seas = make([]float64, h)
+	}
+	seas = seas[:h]
+	if hw.m > 0 {
+		idx := hw.pos
+		for j := range seas {
+			seas[j] = hw.season[idx]
+			if idx++; idx == hw.m {
+				idx = 0
+			}
+		}
+	} else {
+		clear(seas)
+	}
+	p, c, sc := hw.p, hw.center, hw.scale
+	i := 0
+	for ; i+4 <= len(out); i += 4 {
+		p0, p1, p2, p3 := out[i][:h], out[i+1][:h], out[i+2][:h], out[i+3][:h]
+		l0, l1, l2, l3 := hw.level, hw.level, hw.level, hw.level
+		b0, b1, b2, b3 := hw.trend, hw.trend, hw.trend, hw.trend
+		for j, s := range seas {
+			e0, e1, e2, e3 := p0[j], p1[j], p2[j], p3[j]
+			f0, f1, f2, f3 := l0+p.Phi*b0, l1+p.Phi*b1, l2+p.Phi*b2, l3+p.Phi*b3
+			p0[j] = bound(c + sc*(f0+s+e0))
+			p1[j] = bound(c + sc*(f1+s+e1))
+			p2[j] = bound(c + sc*(f2+s+e2))
+			p3[j] = bound(c + sc*(f3+s+e3))
+			l0, l1, l2, l3 = f0+p.Alpha*e0, f1+p.Alpha*e1, f2+p.Alpha*e2, f3+p.Alpha*e3
+			b0, b1, b2, b3 = p.Phi*b0+p.Beta*e0, p.Phi*b1+p.Beta*e1, p.Phi*b2+p.Beta*e2, p.Phi*b3+p.Beta*e3
+		}
+	}
+	for _, path := range out[i:] {
+		path = path[:h]
+		l, b := hw.level, hw.trend
+		for j, s := range seas {
+			e := path[j]
+			f := l + p.Phi*b
+			path[j] = bound(c + sc*(f+s+e))
+			l = f + p.Alpha*e
+			b = p.Phi*b + p.Beta*e
+		}
+	}
+}
+
+// filterPathsSeasonal runs the recursion over paths that hold their
+// residuals, one path after the other, for a horizon beyond one period.
+func (hw *HoltWinters) filterPathsSeasonal(out [][]float64) {
+	h := len(out[0])
 	// Seasonal states updated within a path are needed again only m steps
 	// later, so one scratch slice of length h serves every path.
-	var fresh []float64
-	if hw.m > 0 && h > hw.m {
-		fresh = make([]float64, h)
-	}
+	fresh := make([]float64, h)
 	p := hw.p
 	for _, path := range out {
 		l, b, idx := hw.level, hw.trend, hw.pos
 		for j := range path {
 			var s float64
-			switch {
-			case hw.m == 0:
-			case j < hw.m:
+			if j < hw.m {
 				s = hw.season[idx]
 				idx++
 				if idx == hw.m {
 					idx = 0
 				}
-			default:
+			} else {
 				s = fresh[j-hw.m]
 			}
-			e := d.draw()
+			e := path[j]
 			f := l + p.Phi*b
 			path[j] = bound(hw.center + hw.scale*(f+s+e))
 			l = f + p.Alpha*e
 			b = p.Phi*b + p.Beta*e
-			if fresh != nil {
-				fresh[j] = s + p.Gamma*e
-			}
+			fresh[j] = s + p.Gamma*e
 		}
 	}
 }

@@ -418,6 +418,29 @@ func (d *drawer) draw() float64 {
 	return d.pool[(d.bits>>32)*d.n>>32]
 }
 
+// fill sets every value of out to the next draw: the same draws, in the
+// same order, as calling draw for each, two to a random value in one go.
+func (d *drawer) fill(out []float64) {
+	if d.n == 0 {
+		clear(out)
+		return
+	}
+	j := 0
+	if d.have && len(out) > 0 {
+		out[0] = d.draw()
+		j = 1
+	}
+	pool, n := d.pool, d.n
+	for ; j+2 <= len(out); j += 2 {
+		u := d.rng.Uint64()
+		out[j] = pool[(u>>32)*n>>32]
+		out[j+1] = pool[(u&math.MaxUint32)*n>>32]
+	}
+	if j < len(out) {
+		out[j] = d.draw()
+	}
+}
+
 // maxAbs returns the largest magnitude of the finite values of y, 1 when
 // there is none or it is 0.
 func maxAbs(y []float64) float64 {

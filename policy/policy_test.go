@@ -263,3 +263,24 @@ func TestPrewarmWindow(t *testing.T) {
 		t.Errorf("final state %+v, want nothing engaged or prewarmed", st)
 	}
 }
+
+// The state's Changed map is shared between a state and the next one a
+// decision returns and copied on write: a decision that changes a step
+// leaves the map of the state it started from as it was.
+func TestDecideLeavesInputChanged(t *testing.T) {
+	st := engaged(0)
+	risky := Input{DataOK: true, Risk: 0.8, TimeToBreach: time.Minute, RiskBelow: 0.8, LevelKnown: true}
+	d := Decide(settings(Predictive), risky, st, at(0))
+	if d.Reason != Escalate || d.Next.Changed["replicas"] != at(0) {
+		t.Fatalf("decision %s, next changed %v: want Escalate with replicas changed now", d.Reason, d.Next.Changed)
+	}
+	if len(st.Changed) != 1 || st.Changed["queue"] != at(-60) {
+		t.Errorf("input state's Changed became %v", st.Changed)
+	}
+	ok := Input{DataOK: true, RiskBelow: 0}
+	st.ClearSince = at(-20)
+	d = Decide(settings(Predictive), ok, st, at(0))
+	if d.Reason != Revert || len(st.Changed) != 1 || st.Changed["queue"] != at(-60) {
+		t.Errorf("revert: reason %s, input state's Changed %v", d.Reason, st.Changed)
+	}
+}

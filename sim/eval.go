@@ -55,12 +55,26 @@ type PolicyResult struct {
 	// horizon by an incident in the 'none' run (an incident that would have
 	// happened); null without engagements.
 	Precision *float64 `json:"precision"`
+	// PrecisionByReason splits Precision by the reason of the engagement
+	// (policy.Reason: Imminent, Escalate, ReactiveFloor…), in the order of
+	// policy.Reasons, to see which kind of engagement lowers it.
+	PrecisionByReason []ReasonPrecision `json:"precision_by_reason,omitempty"`
 	// Missed counts the incidents of the 'none' run that this policy met
 	// with no action engaged.
 	Missed int `json:"missed"`
 	// NoneIncidents is the number of incidents of the 'none' run.
 	NoneIncidents int             `json:"none_incidents"`
 	Services      []ServiceResult `json:"services"`
+}
+
+// ReasonPrecision is the precision of the engagements of one reason.
+type ReasonPrecision struct {
+	Reason policy.Reason `json:"reason"`
+	// Engagements counts them, Justified those followed within the
+	// forecast horizon by an incident of the 'none' run.
+	Engagements int     `json:"engagements"`
+	Justified   int     `json:"justified"`
+	Precision   float64 `json:"precision"`
 }
 
 // ServiceResult is one service's share of a PolicyResult.
@@ -134,6 +148,7 @@ func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyRe
 	res := PolicyResult{Name: r.Policy.String()}
 	var leads []float64
 	var engaged, justified int
+	byReason := map[policy.Reason]*ReasonPrecision{}
 	for _, s := range cfg.Services {
 		inc := model.Incidents(latencies(r.Steps[s.Name]), pattern(s))
 		sr := ServiceResult{Name: s.Name, Incidents: len(inc)}
@@ -184,8 +199,15 @@ func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyRe
 				continue
 			}
 			engaged++
+			rp := byReason[d.Reason]
+			if rp == nil {
+				rp = &ReasonPrecision{Reason: d.Reason}
+				byReason[d.Reason] = rp
+			}
+			rp.Engagements++
 			if slices.ContainsFunc(noneInc, func(in model.Incident) bool { return in.End >= i && in.Start <= i+horizon }) {
 				justified++
+				rp.Justified++
 			}
 		}
 	}
@@ -194,6 +216,12 @@ func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyRe
 		if engaged > 0 {
 			p := float64(justified) / float64(engaged)
 			res.Precision = &p
+		}
+		for _, reason := range policy.Reasons {
+			if rp := byReason[reason]; rp != nil {
+				rp.Precision = float64(rp.Justified) / float64(rp.Engagements)
+				res.PrecisionByReason = append(res.PrecisionByReason, *rp)
+			}
 		}
 	}
 	return res
@@ -222,8 +250,40 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := rep.writePrecisionByReason(w); err != nil {
+		return err
+	}
 	_, err := fmt.Fprintln(w, "\nincidents: latency above the threshold for K samples in a row; lead: how long before an incident of the 'none' run the policy had engaged;\nprecision: engagements followed within the horizon by an incident of the 'none' run; missed: 'none' incidents met with nothing engaged.")
 	return err
+}
+
+// writePrecisionByReason writes, for each policy with engagements, the
+// precision of its engagements by reason.
+func (rep *Report) writePrecisionByReason(w io.Writer) error {
+	first := true
+	for _, p := range rep.Policies {
+		if len(p.PrecisionByReason) == 0 {
+			continue
+		}
+		if first {
+			if _, err := fmt.Fprintln(w, "\nprecision by engagement reason:"); err != nil {
+				return err
+			}
+			first = false
+		}
+		line := fmt.Sprintf("  %s:", p.Name)
+		for i, rp := range p.PrecisionByReason {
+			sep := " "
+			if i > 0 {
+				sep = ", "
+			}
+			line += fmt.Sprintf("%s%s %.0f%% (%d/%d)", sep, rp.Reason, 100*rp.Precision, rp.Justified, rp.Engagements)
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WriteDecisions writes the decision log: one line per change a policy

@@ -160,8 +160,22 @@ func replayOne(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 	steps := int(end.Sub(start) / interval)
 	src.SetOptions(SourceOptions{Steps: steps, ReuseSnapshot: true})
 	run := &Run{Policy: mode, Decisions: map[string][]controller.Record{}, Steps: map[string][]Record{}, Cost: map[string]Cost{}}
-	for _, s := range cfg.Services {
-		run.Decisions[s.Name] = make([]controller.Record, 0, steps)
+	// The records come in service order (Options.OnDecision): each goes to
+	// the next service's slice without a map lookup by name.
+	decs := make([][]controller.Record, len(cfg.Services))
+	for i := range decs {
+		decs[i] = make([]controller.Record, 0, steps)
+	}
+	next := 0
+	onDecision := func(r controller.Record) {
+		if next >= len(decs) || cfg.Services[next].Name != r.Service {
+			next = slices.IndexFunc(cfg.Services, func(s config.Service) bool { return s.Name == r.Service })
+		}
+		decs[next] = append(decs[next], r)
+		next++
+		if next == len(decs) {
+			next = 0
+		}
 	}
 	if log != nil {
 		log = log.With("policy", mode.String())
@@ -169,7 +183,7 @@ func replayOne(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 	ctl, err := controller.New(controller.Options{
 		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log,
 		Workers: o.Workers, FullPaths: o.FullPaths,
-		OnDecision: func(r controller.Record) { run.Decisions[r.Service] = append(run.Decisions[r.Service], r) },
+		OnDecision: onDecision,
 	})
 	if err != nil {
 		return nil, err
@@ -184,7 +198,8 @@ func replayOne(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 			return nil, fmt.Errorf("replay %s at %s: %w", mode, t.Format(time.RFC3339), err)
 		}
 	}
-	for _, s := range cfg.Services {
+	for i, s := range cfg.Services {
+		run.Decisions[s.Name] = decs[i]
 		run.Steps[s.Name] = src.byName[s.Name].history // the source is done: no copy
 		run.Cost[s.Name] = src.Plant(s.Name).Cost()
 	}

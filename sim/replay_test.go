@@ -261,3 +261,41 @@ func TestNASAReplay(t *testing.T) {
 			predictive.Incidents, reactive.Incidents, none.Incidents)
 	}
 }
+
+// TestPrecisionByReason: the engagements split by reason add up to the
+// policy's engagements and its precision, and the table shows the split.
+func TestPrecisionByReason(t *testing.T) {
+	rep := replay(t, loadTestConfig(t, "testdata/replay.short.yaml"))
+	for _, p := range rep.Policies {
+		var n, ok int
+		for i, rp := range p.PrecisionByReason {
+			if i > 0 && slices.Index(policy.Reasons, rp.Reason) <= slices.Index(policy.Reasons, p.PrecisionByReason[i-1].Reason) {
+				t.Errorf("%s: reasons out of order: %v", p.Name, p.PrecisionByReason)
+			}
+			if rp.Engagements == 0 || rp.Justified > rp.Engagements || rp.Precision != float64(rp.Justified)/float64(rp.Engagements) {
+				t.Errorf("%s: %+v", p.Name, rp)
+			}
+			n, ok = n+rp.Engagements, ok+rp.Justified
+		}
+		switch {
+		case p.Precision == nil:
+			if n != 0 {
+				t.Errorf("%s: no precision but %d engagements by reason", p.Name, n)
+			}
+		case n != p.Engagements || float64(ok)/float64(n) != *p.Precision:
+			t.Errorf("%s: by reason %d/%d, overall %d engagements, precision %v", p.Name, ok, n, p.Engagements, *p.Precision)
+		}
+	}
+	pred := rep.Policies[slices.IndexFunc(rep.Policies, func(p PolicyResult) bool { return p.Name == "predictive" })]
+	if len(pred.PrecisionByReason) == 0 {
+		t.Fatal("predictive: no precision by reason")
+	}
+	var table bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "precision by engagement reason:\n") ||
+		!strings.Contains(table.String(), "  predictive: "+string(pred.PrecisionByReason[0].Reason)+" ") {
+		t.Errorf("table without the precision by reason:\n%s", table.String())
+	}
+}
