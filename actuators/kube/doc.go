@@ -6,7 +6,8 @@
 //   - Replicas (target replicas) scales any object with the scale
 //     subresource, named by group, version, resource, namespace and name,
 //     through its /scale. Plan steps from the live count,
-//     max(current, min(engaged, current+step)), and never past the
+//     max(current, min(engaged, current+step)) (a prewarm window's decision
+//     goes straight to the window's value), and never past the
 //     database's connection budget, ConnectionBudget.MaxReplicas(); when
 //     the budget lowers it the reason is actuators.ConnectionBudget.
 //   - CPULimits (target cpu_limits) sets the CPU limit of the chosen

@@ -217,6 +217,17 @@ func testReplicas(t *testing.T, env *kubetest.Env, ns string) {
 	if n, err := testutil.GatherAndCount(reg, "presage_overridden_total"); err != nil || n != 0 {
 		t.Errorf("overridden series %d %v, want none", n, err)
 	}
+
+	// A prewarm window asks for its value at once, not one step: 2 → 4
+	// (still within the budget).
+	pw := engage(4)
+	pw.Reason = "Prewarm"
+	if p, reason := plan(t, r, pw); p.To != 4 || reason != "" {
+		t.Errorf("prewarm to 4: planned %g reason %q, want 4 in one change", p.To, reason)
+	}
+	if n, _ := replicasOf(t, env.Client, ns, "db"); n != 4 {
+		t.Errorf("after the prewarm: %d replicas, want 4", n)
+	}
 }
 
 // testReplicasCrash stops presage at each point of a change and shows

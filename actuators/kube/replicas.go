@@ -155,8 +155,13 @@ func (r *Replicas) cap(cur, want int64, useStep bool) (to int64, reason, msg str
 	return to, reason, msg
 }
 
+// reasonPrewarm is policy.Prewarm: the decision of a prewarm window, which
+// sets the value the window names whatever the step.
+const reasonPrewarm = "Prewarm"
+
 // Plan reads the object and returns the change Apply would make: an
-// engagement steps from the live count and stays within the connection
+// engagement steps from the live count (a prewarm goes straight to its
+// value) and stays within the connection
 // budget; a revert restores the recorded original; a count someone else
 // changed is left as it is (reason Overridden).
 func (r *Replicas) Plan(ctx context.Context, a actuators.Action) (actuators.Action, string, string, error) {
@@ -172,7 +177,8 @@ func (r *Replicas) Plan(ctx context.Context, a actuators.Action) (actuators.Acti
 	}
 	switch a.Op {
 	case actuators.Engage:
-		to, reason, msg := r.cap(l.replicas, int64(a.To), true)
+		// A prewarm window asks for its value, not for one more step.
+		to, reason, msg := r.cap(l.replicas, int64(a.To), a.Reason != reasonPrewarm)
 		p.To = float64(to)
 		return p, reason, msg, nil
 	default:
