@@ -64,8 +64,9 @@ func startKube(t *testing.T, env *kubetest.Env, cfg *config.Config, saved map[st
 	return startKubeWith(t, env, cfg, saved, lat, first, nil)
 }
 
-// startKubeWith is startKube calling between(step) after each step.
-func startKubeWith(t *testing.T, env *kubetest.Env, cfg *config.Config, saved map[string]policy.State, lat []float64, first int, between func(step int)) *kubeRun {
+// kubeActuators builds the kube actuators of the playbook of cfg's first
+// service ("web"), each passed through wrap when it is not nil.
+func kubeActuators(t *testing.T, env *kubetest.Env, cfg *config.Config, wrap func(actuators.Actuator) actuators.Actuator) []actuators.Actuator {
 	t.Helper()
 	c, err := kube.NewClient(env.Config, prometheus.NewRegistry(), nil)
 	if err != nil {
@@ -77,12 +78,22 @@ func startKubeWith(t *testing.T, env *kubetest.Env, cfg *config.Config, saved ma
 		if err != nil {
 			t.Fatal(err)
 		}
+		if wrap != nil {
+			act = wrap(act)
+		}
 		acts = append(acts, act)
 	}
-	all := map[string][]actuators.Actuator{"web": acts}
+	return acts
+}
+
+// startKubeWith is startKube calling between(step) after each step.
+func startKubeWith(t *testing.T, env *kubetest.Env, cfg *config.Config, saved map[string]policy.State, lat []float64, first int, between func(step int)) *kubeRun {
+	t.Helper()
+	all := map[string][]actuators.Actuator{"web": kubeActuators(t, env, cfg, nil)}
 	start := t0.Add(time.Duration(first) * time.Minute)
 	st := Reconcile(context.Background(), cfg, all, saved, start, nil)
 	r := &kubeRun{}
+	var err error
 	r.ctl, err = New(Options{Config: cfg, Source: &script{lat: lat, load: repeat(50, len(lat))}, Mode: policy.Reactive,
 		Actuators: all, State: st, OnDecision: func(rec Record) { r.recs = append(r.recs, rec) },
 		OnStateChange: func(s map[string]policy.State) error { r.saved = s; return nil }})

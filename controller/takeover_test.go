@@ -6,10 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/presage-dev/presage/actuators"
-	"github.com/presage-dev/presage/actuators/kube"
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller/leader"
 	"github.com/presage-dev/presage/internal/kubetest"
@@ -30,23 +27,12 @@ type leaderReplica struct {
 
 func startLeaderReplica(t *testing.T, env *kubetest.Env, cfg *config.Config, lease config.LeaderElection, id string, lat []float64) *leaderReplica {
 	t.Helper()
-	c, err := kube.NewClient(env.Config, prometheus.NewRegistry(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	e, err := leader.New(leader.Options{Config: lease, Client: env.Client, Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var acts []actuators.Actuator
-	for _, a := range cfg.Services[0].Playbook {
-		act, err := c.New("web", a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		acts = append(acts, e.Gate(act))
-	}
-	all := map[string][]actuators.Actuator{"web": acts}
+	gate := func(a actuators.Actuator) actuators.Actuator { return e.Gate(a) }
+	all := map[string][]actuators.Actuator{"web": kubeActuators(t, env, cfg, gate)}
 	r := &leaderReplica{e: e, src: &script{lat: lat, load: repeat(50, len(lat))}}
 	r.ctl, err = New(Options{Config: cfg, Source: r.src, Mode: policy.Reactive, Actuators: all,
 		State:      Reconcile(context.Background(), cfg, all, nil, t0, nil),
