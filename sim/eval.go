@@ -155,10 +155,8 @@ func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyRe
 		for _, in := range inc {
 			sr.BreachMinutes += float64(in.Len()) * min
 		}
-		for _, d := range r.Decisions[s.Name] {
-			if d.Action == nil {
-				continue
-			}
+		decs := r.Decisions.Service(s.Name)
+		for _, d := range decs.Actions() {
 			if d.Err != nil {
 				res.Failed++
 				continue
@@ -180,22 +178,21 @@ func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyRe
 		// Counterfactual measures against the 'none' run.
 		noneInc := model.Incidents(latencies(none.Steps[s.Name]), pattern(s))
 		res.NoneIncidents += len(noneInc)
-		decs := r.Decisions[s.Name]
 		for _, in := range noneInc {
 			i := in.Start - 1 // the level the policy held just before the breach
-			if i < 0 || i >= len(decs) || decs[i].Level == 0 {
+			if i < 0 || i >= decs.Len() || decs.Level(i) == 0 {
 				res.Missed++
 				continue
 			}
 			j := i
-			for j > 0 && decs[j-1].Level > 0 {
+			for j > 0 && decs.Level(j-1) > 0 {
 				j--
 			}
 			leads = append(leads, float64(in.Start-j)*min)
 		}
 		horizon := s.Forecast.HorizonSteps(cfg.Global.Interval)
-		for i, d := range decs {
-			if d.Action == nil || d.Err != nil || d.Action.Op != actuators.Engage {
+		for i, d := range decs.Actions() {
+			if d.Err != nil || d.Action.Op != actuators.Engage {
 				continue
 			}
 			engaged++
@@ -291,10 +288,7 @@ func (rep *Report) writePrecisionByReason(w io.Writer) error {
 func (rep *Report) WriteDecisions(w io.Writer) error {
 	for _, r := range rep.Runs {
 		for _, s := range rep.Config.Services {
-			for _, d := range r.Decisions[s.Name] {
-				if d.Action == nil {
-					continue
-				}
+			for _, d := range r.Decisions.Service(s.Name).Actions() {
 				if err := writeDecision(w, r.Policy, d); err != nil {
 					return err
 				}

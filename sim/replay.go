@@ -39,8 +39,10 @@ type ReplayOptions struct {
 // simulated services did, step by step.
 type Run struct {
 	Policy policy.Mode
-	// Decisions and Steps hold, per service name, one entry per step.
-	Decisions map[string][]controller.Record
+	// Decisions holds, per service, one decision record per step (see
+	// Decisions for what it keeps), Steps per service name one plant
+	// record per step.
+	Decisions *Decisions
 	Steps     map[string][]Record
 	// Cost is the resource cost per service.
 	Cost map[string]Cost
@@ -159,21 +161,22 @@ func replayOne(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 	}
 	steps := int(end.Sub(start) / interval)
 	src.SetOptions(SourceOptions{Steps: steps, ReuseSnapshot: true})
-	run := &Run{Policy: mode, Decisions: map[string][]controller.Record{}, Steps: map[string][]Record{}, Cost: map[string]Cost{}}
-	// The records come in service order (Options.OnDecision): each goes to
-	// the next service's slice without a map lookup by name.
-	decs := make([][]controller.Record, len(cfg.Services))
-	for i := range decs {
-		decs[i] = make([]controller.Record, 0, steps)
+	names := make([]string, len(cfg.Services))
+	for i, s := range cfg.Services {
+		names[i] = s.Name
 	}
+	decs := newDecisions(names, start, interval, mode, steps)
+	run := &Run{Policy: mode, Decisions: decs, Steps: map[string][]Record{}, Cost: map[string]Cost{}}
+	// The records come in service order (Options.OnDecision): each goes to
+	// the next service's store without a map lookup by name.
 	next := 0
 	onDecision := func(r controller.Record) {
-		if next >= len(decs) || cfg.Services[next].Name != r.Service {
-			next = slices.IndexFunc(cfg.Services, func(s config.Service) bool { return s.Name == r.Service })
+		if next >= len(decs.svc) || decs.svc[next].name != r.Service {
+			next = decs.index[r.Service]
 		}
-		decs[next] = append(decs[next], r)
+		decs.svc[next].add(r)
 		next++
-		if next == len(decs) {
+		if next == len(decs.svc) {
 			next = 0
 		}
 	}
@@ -198,8 +201,7 @@ func replayOne(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 			return nil, fmt.Errorf("replay %s at %s: %w", mode, t.Format(time.RFC3339), err)
 		}
 	}
-	for i, s := range cfg.Services {
-		run.Decisions[s.Name] = decs[i]
+	for _, s := range cfg.Services {
 		run.Steps[s.Name] = src.byName[s.Name].history // the source is done: no copy
 		run.Cost[s.Name] = src.Plant(s.Name).Cost()
 	}

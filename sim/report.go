@@ -283,7 +283,7 @@ func (rep *Report) forecastChart(name string) (string, *plot.Plot, error) {
 	if run == nil {
 		return "", nil, nil
 	}
-	p, err := forecastPlot(rep.Config.Service(name), run.Decisions[name])
+	p, err := forecastPlot(rep.Config.Service(name), run.Decisions.Records(name))
 	if err != nil {
 		return "", nil, err
 	}
@@ -389,7 +389,7 @@ func (rep *Report) actionsChart(name string) (string, *plot.Plot, error) {
 		base := float64(lanes) * float64(len(s.Playbook)+1)
 		lanes++
 		added := false
-		for _, span := range engagedSpans(r.Decisions[name]) {
+		for _, span := range engagedSpans(r.Decisions.Records(name)) {
 			poly, err := plotter.NewPolygon(plotter.XYs{
 				{X: float64(span.from.Unix()), Y: base}, {X: float64(span.to.Unix()), Y: base},
 				{X: float64(span.to.Unix()), Y: base + float64(span.level)}, {X: float64(span.from.Unix()), Y: base + float64(span.level)},

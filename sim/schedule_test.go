@@ -59,7 +59,7 @@ func TestReplayPrewarm(t *testing.T) {
 	}
 	w := with.Windows[0]
 	var prewarmed []string
-	for _, d := range with.Runs[0].Decisions["checkout"] {
+	for _, d := range with.Runs[0].Decisions.Records("checkout") {
 		if d.Reason == policy.Prewarm {
 			if d.Time.Before(w.Start) || d.Time.Sub(w.Start) > 5*time.Minute {
 				t.Errorf("Prewarm decision at %s, want within 5m of the window's start %s", d.Time, w.Start)
@@ -97,8 +97,8 @@ func TestReplayEvent(t *testing.T) {
 	with, without := replayWithout(t, "../testdata/replay.event.yaml")
 	friday := time.Date(2026, 1, 9, 19, 0, 0, 0, time.UTC)
 	horizon := 30 * time.Minute
-	ew, lw := eventScore(with.Runs[0].Decisions["checkout"], friday, horizon)
-	eo, lo := eventScore(without.Runs[0].Decisions["checkout"], friday, horizon)
+	ew, lw := eventScore(with.Runs[0].Decisions.Records("checkout"), friday, horizon)
+	eo, lo := eventScore(without.Runs[0].Decisions.Records("checkout"), friday, horizon)
 	pw, po := with.Policies[0], without.Policies[0]
 	t.Logf("forecasts made before Friday's start, of its first 30m: mean abs error %.1f%% with the event, %.1f%% without", 100*ew, 100*eo)
 	t.Logf("first engagement: %s with, %s without (relative to 19:00); incidents %d with, %d without",
