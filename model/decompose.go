@@ -45,15 +45,7 @@ func Seasonal(y []float64, m int) bool {
 func centered(y []float64) (x []float64, ok bool) {
 	var mean float64
 	var c int
-	big := 0.0
-	for _, v := range y {
-		if finite(v) {
-			big = math.Max(big, math.Abs(v))
-		}
-	}
-	if big == 0 {
-		big = 1
-	}
+	big := maxAbs(y)
 	for _, v := range y {
 		if finite(v) {
 			mean += v / big
@@ -103,15 +95,7 @@ func Decompose(y []float64, m int, multiplicative bool) []float64 {
 		return idx
 	}
 	// Work on y/big so that the prefix sums cannot overflow.
-	big := 0.0
-	for _, v := range y {
-		if finite(v) {
-			big = math.Max(big, math.Abs(v))
-		}
-	}
-	if big == 0 {
-		big = 1
-	}
+	big := maxAbs(y)
 	// Prefix sums of the scaled values and of the missing ones.
 	ps := make([]float64, n+1)
 	miss := make([]int, n+1)

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 )
 
@@ -157,12 +156,7 @@ func checkHoltWintersMult(y []float64, m int) error {
 func newScaledMult(y []float64, m int) (*HoltWintersMult, []float64) {
 	var mean float64
 	var c int
-	big := 0.0
-	for _, v := range y {
-		if finite(v) {
-			big = math.Max(big, v)
-		}
-	}
+	big := maxAbs(y) // the largest value: y is checked > 0
 	for _, v := range y {
 		if finite(v) {
 			mean += v / big
