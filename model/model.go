@@ -455,12 +455,3 @@ func maxAbs(y []float64) float64 {
 	}
 	return big
 }
-
-// scaled returns a copy of x with every element multiplied by c.
-func scaled(x []float64, c float64) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = v * c
-	}
-	return out
-}

@@ -225,6 +225,15 @@ func TestHoltWintersRecursion(t *testing.T) {
 	}
 }
 
+// scaled returns a copy of x with every element multiplied by c.
+func scaled(x []float64, c float64) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = v * c
+	}
+	return out
+}
+
 func TestNewHoltWintersErrors(t *testing.T) {
 	y := seasonal(30, 6, 10, 0.5, 3, 1, 7)
 	for _, tc := range []struct {
