@@ -136,19 +136,10 @@ func Decompose(y []float64, m int, multiplicative bool) []float64 {
 		sum[t%m] += r
 		cnt[t%m]++
 	}
-	var mean float64
-	var k int
-	for j := range idx {
-		if cnt[j] > 0 {
-			idx[j] = sum[j] / float64(cnt[j])
-			mean += idx[j]
-			k++
-		}
-	}
-	if k == 0 {
+	mean, ok := phaseMeans(idx, sum, cnt)
+	if !ok {
 		return idx
 	}
-	mean /= float64(k)
 	for j := range idx {
 		if cnt[j] == 0 {
 			continue
@@ -165,6 +156,23 @@ func Decompose(y []float64, m int, multiplicative bool) []float64 {
 		}
 	}
 	return idx
+}
+
+// phaseMeans sets out[j] to sum[j]/cnt[j] for each phase j with cnt[j] > 0
+// and returns the mean of those; ok is false when there is none.
+func phaseMeans(out, sum []float64, cnt []int) (mean float64, ok bool) {
+	var k int
+	for j := range out {
+		if cnt[j] > 0 {
+			out[j] = sum[j] / float64(cnt[j])
+			mean += out[j]
+			k++
+		}
+	}
+	if k == 0 {
+		return 0, false
+	}
+	return mean / float64(k), true
 }
 
 // allPositive reports whether every finite value of y is > 0 (and at least

@@ -187,7 +187,8 @@ func initDoubleSeasonal(z []float64, m1, m2 int) dsInit {
 	}
 	d := make([]float64, m1)
 	w := make([]float64, m2)
-	phaseMeans := func(out []float64, m int, dev func(t int) float64) {
+	// centred sets out to the phase means of dev, centred to sum to zero.
+	centred := func(out []float64, m int, dev func(t int) float64) {
 		sum := make([]float64, m)
 		cnt := make([]int, m)
 		for t, v := range z[:n] {
@@ -196,25 +197,16 @@ func initDoubleSeasonal(z []float64, m1, m2 int) dsInit {
 				cnt[t%m]++
 			}
 		}
-		var total float64
-		var k int
-		for j := range out {
-			if cnt[j] > 0 {
-				out[j] = sum[j] / float64(cnt[j])
-				total += out[j]
-				k++
-			}
-		}
-		if k > 0 {
+		if mean, ok := phaseMeans(out, sum, cnt); ok {
 			for j := range out {
 				if cnt[j] > 0 {
-					out[j] -= total / float64(k)
+					out[j] -= mean
 				}
 			}
 		}
 	}
-	phaseMeans(d, m1, func(t int) float64 { return z[t] - level })
-	phaseMeans(w, m2, func(t int) float64 { return z[t] - level - d[t%m1] })
+	centred(d, m1, func(t int) float64 { return z[t] - level })
+	centred(w, m2, func(t int) float64 { return z[t] - level - d[t%m1] })
 	return dsInit{level: level, d: d, w: w}
 }
 
