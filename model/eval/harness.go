@@ -75,9 +75,9 @@ type Result struct {
 }
 
 type obs struct {
-	smape, mase     float64
-	in80, in95      bool
-	intervals, used bool
+	smape, mase float64
+	in80, in95  bool
+	intervals   bool
 }
 
 type tally struct {
@@ -90,9 +90,6 @@ type tally struct {
 }
 
 func (t *tally) add(o obs) {
-	if !o.used {
-		return
-	}
 	t.smape += o.smape
 	t.mase += o.mase
 	t.n++
@@ -254,8 +251,7 @@ func evalOrigin(task Task, names []string, values []float64, origin int, tallies
 			if task.ClipZero {
 				f = math.Max(f, 0)
 			}
-			o := obs{used: true}
-			o.smape = SMAPE([]float64{y}, []float64{f})[0]
+			o := obs{smape: smape(y, f)}
 			o.mase = math.Abs(y-f) / scale
 			if paths != nil {
 				q := model.Quantiles(paths, j+1, 0.025, 0.1, 0.9, 0.975)

@@ -19,16 +19,21 @@ func SMAPE(y, f []float64) []float64 {
 	}
 	out := make([]float64, len(y))
 	for t := range y {
-		switch d := math.Abs(y[t]) + math.Abs(f[t]); {
-		case !finite(y[t]):
-			out[t] = math.NaN()
-		case d == 0:
-			out[t] = 0
-		default:
-			out[t] = 200 * math.Abs(y[t]-f[t]) / d
-		}
+		out[t] = smape(y[t], f[t])
 	}
 	return out
+}
+
+// smape is SMAPE at one step.
+func smape(y, f float64) float64 {
+	switch d := math.Abs(y) + math.Abs(f); {
+	case !finite(y):
+		return math.NaN()
+	case d == 0:
+		return 0
+	default:
+		return 200 * math.Abs(y-f) / d
+	}
 }
 
 // MASEScale returns the denominator of the M4 MASE for the in-sample series
