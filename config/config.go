@@ -842,17 +842,6 @@ func (s Schedule) AppliesTo(name string) bool {
 	return len(s.Services) == 0 || slices.Contains(s.Services, name)
 }
 
-// SchedulesFor returns the schedules that apply to the service called name.
-func (c *Config) SchedulesFor(name string) []Schedule {
-	var out []Schedule
-	for _, s := range c.Schedules {
-		if s.AppliesTo(name) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // StartTime parses Start.
 func (l Workload) StartTime() (time.Time, error) {
 	return time.Parse(time.RFC3339, l.Start)

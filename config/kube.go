@@ -177,18 +177,6 @@ func (l *LeaderElection) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(l))
 }
 
-// UsesKube reports whether any action of c has a kube actuator.
-func (c *Config) UsesKube() bool {
-	for _, s := range c.Services {
-		for _, a := range s.Playbook {
-			if a.Actuator.Kind == ActuatorKube {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // cpuQuantity matches the CPU quantities a floor may use: cores ("2",
 // "0.5") or millicores ("100m").
 var cpuQuantity = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?|[0-9]+m)$`)

@@ -374,31 +374,26 @@ func (ac *Actuator) validate(v *validator, path string) {
 		case !slices.Contains(knobs, ac.Knob):
 			v.addf(path+".knob", "unknown knob %q (want %s)", ac.Knob, oneOf(knobs...))
 		}
-		if w.URL != "" || w.AuthFile != "" || w.AuthEnv != "" {
-			v.add(path+".webhook", "only for actuator kind webhook")
-		}
-		if ac.Kube.Target != "" {
-			v.add(path+".kube", "only for actuator kind kube")
-		}
-	case ActuatorWebhook:
-		if ac.Knob != "" {
-			v.add(path+".knob", "only for actuator kind sim")
-		}
-		if ac.Kube.Target != "" {
-			v.add(path+".kube", "only for actuator kind kube")
-		}
-		w.validate(v, path+".webhook")
-	case ActuatorKube:
-		if ac.Knob != "" {
-			v.add(path+".knob", "only for actuator kind sim")
-		}
-		if w.URL != "" || w.AuthFile != "" || w.AuthEnv != "" {
-			v.add(path+".webhook", "only for actuator kind webhook")
-		}
+	case ActuatorWebhook, ActuatorKube:
 	case "":
 		v.addf(path+".kind", "required (want %s)", oneOf(actuatorKinds...))
+		return
 	default:
 		v.addf(path+".kind", "unknown actuator %q (want %s)", ac.Kind, oneOf(actuatorKinds...))
+		return
+	}
+	// The settings of the other kinds.
+	if ac.Kind != ActuatorSim && ac.Knob != "" {
+		v.add(path+".knob", "only for actuator kind sim")
+	}
+	if ac.Kind != ActuatorWebhook && (w.URL != "" || w.AuthFile != "" || w.AuthEnv != "") {
+		v.add(path+".webhook", "only for actuator kind webhook")
+	}
+	if ac.Kind != ActuatorKube && ac.Kube.Target != "" {
+		v.add(path+".kube", "only for actuator kind kube")
+	}
+	if ac.Kind == ActuatorWebhook {
+		w.validate(v, path+".webhook")
 	}
 }
 

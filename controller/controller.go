@@ -167,6 +167,7 @@ type service struct {
 
 	scheds []*schedule.Schedule // the schedules that apply to the service
 	events []*schedule.Schedule // those of kind event
+	win    []schedWindows       // per schedule, its windows as last found
 }
 
 // levelStats is what the controller learned of one playbook level: the
@@ -249,6 +250,9 @@ func New(o Options) (*Controller, error) {
 		c.stale = 2 * c.interval
 	}
 	histLen := int(time.Duration(g.History) / c.interval)
+	// Each schedule is parsed once, when a service first needs it, and
+	// shared by the services it applies to (a Schedule is read-only).
+	parsed := make([]*schedule.Schedule, len(o.Config.Schedules))
 	for i, sc := range o.Config.Services {
 		acts := o.Actuators[sc.Name]
 		if len(acts) != len(sc.Playbook) {
@@ -276,9 +280,12 @@ func New(o Options) (*Controller, error) {
 			if !sch.AppliesTo(sc.Name) {
 				continue
 			}
-			p, err := sch.Parse()
-			if err != nil {
-				return nil, fmt.Errorf("controller: schedules[%d]: %w", j, err)
+			p := parsed[j]
+			if p == nil {
+				if p, err = sch.Parse(); err != nil {
+					return nil, fmt.Errorf("controller: schedules[%d]: %w", j, err)
+				}
+				parsed[j] = p
 			}
 			s.scheds = append(s.scheds, p)
 			if p.Kind == schedule.Event {

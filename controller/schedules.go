@@ -43,10 +43,18 @@ func (c *Controller) windows(s *service, in *policy.Input, rec *Record, now time
 	if len(s.scheds) == 0 {
 		return
 	}
+	if len(s.win) != len(s.scheds) {
+		s.win = make([]schedWindows, len(s.scheds))
+	}
 	var names []string
-	allow := true
-	for _, sc := range s.scheds {
-		if w, ok := sc.Active(now); ok {
+	allow, moved := true, false
+	for k, sc := range s.scheds {
+		cw := &s.win[k]
+		if !cw.valid(now) {
+			cw.refresh(sc, now)
+			moved = true
+		}
+		if w, ok := cw.active, cw.activeOK; ok {
 			rec.Windows = append(rec.Windows, w)
 			switch w.Kind {
 			case schedule.Prewarm:
@@ -73,12 +81,15 @@ func (c *Controller) windows(s *service, in *policy.Input, rec *Record, now time
 				names = append(names, w.Name)
 			}
 		}
-		if w, ok := sc.Next(now); ok {
-			rec.NextWindows = append(rec.NextWindows, w)
+		if cw.nextOK {
+			rec.NextWindows = append(rec.NextWindows, cw.next)
 		}
 	}
 	in.AllowRevert = in.Frozen && allow
 	in.Windows = strings.Join(names, ", ")
+	if !moved {
+		return // the gauges already say so
+	}
 
 	t := c.tel.sched
 	t.start.DeletePartialMatch(prometheus.Labels{"service": s.cfg.Name})
@@ -88,6 +99,34 @@ func (c *Controller) windows(s *service, in *policy.Input, rec *Record, now time
 			t.start.WithLabelValues(s.cfg.Name, w.Name, string(w.Kind), state).Set(unix(w.Start))
 			t.end.WithLabelValues(s.cfg.Name, w.Name, string(w.Kind), state).Set(unix(w.End))
 		}
+	}
+}
+
+// schedWindows is one schedule's active and next window as found at a
+// step (at): they stay the same until the next window starts or the active
+// one ends (until), so the steps in between reuse them.
+type schedWindows struct {
+	at, until        time.Time
+	active, next     schedule.Window
+	activeOK, nextOK bool
+}
+
+// valid reports whether the windows found at cw.at still hold at now.
+func (cw *schedWindows) valid(now time.Time) bool {
+	return !cw.at.IsZero() && !now.Before(cw.at) && (cw.until.IsZero() || now.Before(cw.until))
+}
+
+// refresh finds sc's active and next window at now.
+func (cw *schedWindows) refresh(sc *schedule.Schedule, now time.Time) {
+	cw.at = now
+	cw.active, cw.activeOK = sc.Active(now)
+	cw.next, cw.nextOK = sc.Next(now)
+	cw.until = time.Time{} // no window ahead: for good
+	if cw.nextOK {
+		cw.until = cw.next.Start
+	}
+	if cw.activeOK && (cw.until.IsZero() || cw.active.End.Before(cw.until)) {
+		cw.until = cw.active.End
 	}
 }
 

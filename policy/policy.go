@@ -305,18 +305,9 @@ func escalate(s Settings, in Input, d Decision, now time.Time, predictive, immin
 		d.Message = fmt.Sprintf("%s changed %s ago, cooldown %s", step.Name, now.Sub(t), step.Cooldown)
 		return d
 	}
-	from, e := engageFrom(s, in, &d.Next, i, now)
 	wish := step.Engaged
-	to := math.Min(math.Max(wish, step.Min), step.Max)
-	if v, ok := floor(s, in, i); ok {
-		to = further(step, to, v) // never below a prewarm's value
-	}
-	if e.Step < 0 {
-		e = Engagement{Step: i, From: from, To: to, At: now}
-	} else {
-		e.To = to
-	}
-	if to == from && !e.NoChange && e.From != from {
+	from, to, e := engage(s, in, &d.Next, i, now)
+	if to == from && e.From != from {
 		// A prewarmed step taken over at its value: the stack now owns
 		// restoring what the prewarm replaced.
 		d.Next.Engaged = append(d.Next.Engaged, e)
@@ -325,7 +316,7 @@ func escalate(s Settings, in Input, d Decision, now time.Time, predictive, immin
 		return d
 	}
 	if to == from {
-		e.NoChange = true
+		e.NoChange = true // a prewarm that replaced this very value
 		d.Next.Engaged = append(d.Next.Engaged, e)
 		d.Reason = AtBound
 		d.Message = fmt.Sprintf("%s already at %g (wish %g, bounds [%g, %g]): engaged with no change", step.Name, from, wish, step.Min, step.Max)
@@ -363,16 +354,7 @@ func provision(s Settings, in Input, d Decision, now time.Time) Decision {
 		return d
 	}
 	step := s.Playbook[i]
-	from, e := engageFrom(s, in, &d.Next, i, now)
-	to := math.Min(math.Max(step.Engaged, step.Min), step.Max)
-	if v, ok := floor(s, in, i); ok {
-		to = further(step, to, v)
-	}
-	if e.Step < 0 {
-		e = Engagement{Step: i, From: from, To: to, At: now, NoChange: to == from}
-	} else {
-		e.To = to
-	}
+	from, to, e := engage(s, in, &d.Next, i, now)
 	d.Next.Engaged = append(d.Next.Engaged, e)
 	d.Message = fmt.Sprintf("static provisioning: %s %g → %g", step.Name, from, to)
 	if to != from {
@@ -475,19 +457,28 @@ func current(s Settings, in Input, st State, i int) float64 {
 	return s.Playbook[i].Baseline
 }
 
-// engageFrom returns the value step i replaces when the stack engages it,
-// and, when a prewarm holds it, the prewarm's engagement (removed from
-// next.Prewarmed: the stack takes it over, with the value the prewarm
-// replaced); else an Engagement with Step −1.
-func engageFrom(s Settings, in Input, next *State, i int, now time.Time) (float64, Engagement) {
-	from := current(s, in, *next, i)
+// engage returns the engagement of step i by the stack: from, the step's
+// value now; to, its engaged value within its bounds and never below a
+// prewarm's value; and e from from to to at now (NoChange when they are
+// equal), except that when a prewarm holds the step, e.From is the value
+// the prewarm replaced (the stack takes it over, and it is removed from
+// next.Prewarmed).
+func engage(s Settings, in Input, next *State, i int, now time.Time) (from, to float64, e Engagement) {
+	step := s.Playbook[i]
+	from = current(s, in, *next, i)
+	to = math.Min(math.Max(step.Engaged, step.Min), step.Max)
+	if v, ok := floor(s, in, i); ok {
+		to = further(step, to, v) // never below a prewarm's value
+	}
+	e = Engagement{Step: i, From: from, To: to, At: now, NoChange: to == from}
 	for k, p := range next.Prewarmed {
 		if p.Step == i {
 			next.Prewarmed = append(next.Prewarmed[:k:k], next.Prewarmed[k+1:]...)
-			return from, Engagement{Step: i, From: p.From, To: from, At: now}
+			e.From, e.NoChange = p.From, false
+			break
 		}
 	}
-	return from, Engagement{Step: -1}
+	return from, to, e
 }
 
 // prewarm sets the first step that an active prewarm window holds at a

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -196,13 +197,8 @@ func TestEscalateAndRevertSequence(t *testing.T) {
 		st = d.Next
 	}
 	want := []string{"+queue", "+replicas", "+cpu", "-cpu", "-replicas", "-queue"}
-	if len(got) != len(want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("changes = %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("changes = %v, want %v", got, want)
-		}
 	}
 }
 

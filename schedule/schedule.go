@@ -62,11 +62,9 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 // Schedule is a parsed Spec.
 type Schedule struct {
 	Spec
-	loc   *time.Location
-	cron  cron.Schedule // nil for a one-off
-	at    time.Time     // the one-off start
-	dur   time.Duration // Spec.Duration
-	first bool          // at is set
+	loc  *time.Location
+	cron cron.Schedule // nil for a one-off
+	at   time.Time     // the one-off start
 }
 
 // Window is one occurrence of a schedule: [Start, End).
@@ -98,7 +96,7 @@ var localLayouts = []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-
 // Parse checks and parses a Spec. Its errors are *FieldError values joined
 // with errors.Join. Parse loads the time zone (time.LoadLocation).
 func Parse(sp Spec) (*Schedule, error) {
-	s := &Schedule{Spec: sp, dur: sp.Duration, loc: time.UTC}
+	s := &Schedule{Spec: sp, loc: time.UTC}
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
@@ -160,7 +158,7 @@ func Parse(sp Spec) (*Schedule, error) {
 			bad("at", "%v", err)
 			break
 		}
-		s.at, s.first = at, true
+		s.at = at
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -187,11 +185,8 @@ func parseAt(v string, loc *time.Location) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("invalid date-time %q: want RFC 3339 (2026-11-11T19:30:00+08:00), or a date-time or date in the schedule's time zone (2026-11-11T19:30, 2026-11-11)", v)
 }
 
-// Location returns the schedule's time zone.
-func (s *Schedule) Location() *time.Location { return s.loc }
-
-// OneOff reports whether the schedule has a single window (at).
-func (s *Schedule) OneOff() bool { return s.first }
+// oneOff reports whether the schedule has a single window (at).
+func (s *Schedule) oneOff() bool { return s.cron == nil }
 
 // wall returns t's wall clock in loc as a UTC time with the same fields.
 func wall(t time.Time, loc *time.Location) time.Time {
@@ -223,7 +218,7 @@ func resolve(w time.Time, loc *time.Location) time.Time {
 // nextStart returns the first start strictly after t; zero when there is
 // none.
 func (s *Schedule) nextStart(t time.Time) time.Time {
-	if s.first {
+	if s.oneOff() {
 		if s.at.After(t) {
 			return s.at
 		}
@@ -247,7 +242,7 @@ func (s *Schedule) nextStart(t time.Time) time.Time {
 }
 
 func (s *Schedule) window(start time.Time) Window {
-	w := Window{Name: s.Name, Kind: s.Kind, Start: start, End: start.Add(s.dur), AllowRevert: s.AllowRevert}
+	w := Window{Name: s.Name, Kind: s.Kind, Start: start, End: start.Add(s.Duration), AllowRevert: s.AllowRevert}
 	if len(s.Actions) > 0 {
 		w.Actions = maps.Clone(s.Actions)
 	}
@@ -258,7 +253,7 @@ func (s *Schedule) window(start time.Time) Window {
 // at now, the one that started last (it ends last). ok is false when none
 // does.
 func (s *Schedule) Active(now time.Time) (w Window, ok bool) {
-	start := s.nextStart(now.Add(-s.dur))
+	start := s.nextStart(now.Add(-s.Duration))
 	if start.IsZero() || start.After(now) {
 		return Window{}, false
 	}
@@ -289,7 +284,7 @@ func (s *Schedule) Windows(from, to time.Time, limit int) []Window {
 		limit = maxSteps
 	}
 	var out []Window
-	for t := from.Add(-s.dur); len(out) < limit; {
+	for t := from.Add(-s.Duration); len(out) < limit; {
 		start := s.nextStart(t)
 		if start.IsZero() || !start.Before(to) {
 			break
@@ -336,11 +331,11 @@ func ceilDiv(d, step time.Duration) int {
 // exactly; two recurring schedules are compared over the windows of a that
 // start within [from, to), at most limit of them.
 func FirstOverlap(a, b *Schedule, from, to time.Time, limit int) (wa, wb Window, ok bool) {
-	if b.first && !a.first {
+	if b.oneOff() && !a.oneOff() {
 		wb, wa, ok = FirstOverlap(b, a, from, to, limit)
 		return wa, wb, ok
 	}
-	if a.first {
+	if a.oneOff() {
 		from, to = a.at, a.at.Add(time.Nanosecond)
 	}
 	for _, w := range a.Windows(from, to, limit) {

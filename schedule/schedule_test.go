@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,13 +190,8 @@ func TestMask(t *testing.T) {
 		}
 	}
 	want := []int{24 + 19, 24 + 20, 24 + 21, 4*24 + 19, 4*24 + 20, 4*24 + 21}
-	if len(on) != len(want) {
+	if !slices.Equal(on, want) {
 		t.Fatalf("mask on at %v, want %v", on, want)
-	}
-	for i := range want {
-		if on[i] != want[i] {
-			t.Fatalf("mask on at %v, want %v", on, want)
-		}
 	}
 }
 
