@@ -259,7 +259,7 @@ func scoreSignals(s *config.Service, rec *Recording, decs []controller.Record) (
 			r.Reversals++
 		case forecastReason(d.Reason):
 			r.Engagements++
-			if slices.ContainsFunc(inc, func(in model.Incident) bool { return in.End >= i && in.Start <= i+horizon }) {
+			if incidentWithin(inc, i, horizon) {
 				r.Justified++
 			}
 		default:
