@@ -142,6 +142,12 @@ func pattern(s config.Service) model.Pattern {
 	return model.Pattern{Above: s.Incident.Above, Consecutive: s.Incident.Consecutive}
 }
 
+// incidentWithin reports whether an engagement at step i falls within, or is
+// followed within horizon steps by, one of the incidents inc.
+func incidentWithin(inc []model.Incident, i, horizon int) bool {
+	return slices.ContainsFunc(inc, func(in model.Incident) bool { return in.End >= i && in.Start <= i+horizon })
+}
+
 // evaluate scores one run against the 'none' run (the counterfactual).
 func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyResult {
 	min := interval.Minutes()
@@ -202,7 +208,7 @@ func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyRe
 				byReason[d.Reason] = rp
 			}
 			rp.Engagements++
-			if slices.ContainsFunc(noneInc, func(in model.Incident) bool { return in.End >= i && in.Start <= i+horizon }) {
+			if incidentWithin(noneInc, i, horizon) {
 				justified++
 				rp.Justified++
 			}

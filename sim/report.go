@@ -206,18 +206,8 @@ func stepTimes(steps []Record) []time.Time {
 	return out
 }
 
-func (rep *Report) noneOrFirst() *Run {
-	for _, r := range rep.Runs {
-		if r.Policy == policy.None {
-			return r
-		}
-	}
-	return rep.Runs[0]
-}
-
 func (rep *Report) loadChart(name string) (string, *plot.Plot, error) {
-	r := rep.noneOrFirst()
-	steps := r.Steps[name]
+	steps := rep.none.Steps[name] // every run has the same load
 	ys := make([]float64, len(steps))
 	for i, s := range steps {
 		ys[i] = s.Load
@@ -255,17 +245,9 @@ func (rep *Report) latencyChart(name string) (string, *plot.Plot, error) {
 		p.Legend.Add(r.Policy.String(), l)
 	}
 	if len(first) > 0 {
-		th, err := plotter.NewLine(plotter.XYs{
-			{X: float64(first[0].Time.Unix()), Y: s.Incident.Above},
-			{X: float64(first[len(first)-1].Time.Unix()), Y: s.Incident.Above},
-		})
-		if err != nil {
+		if err := addThreshold(p, first[0].Time, first[len(first)-1].Time, s.Incident.Above); err != nil {
 			return "", nil, err
 		}
-		th.Color = color.RGBA{R: 0xcc, A: 0xff}
-		th.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		p.Add(th)
-		p.Legend.Add(fmt.Sprintf("threshold %gs", s.Incident.Above), th)
 	}
 	return "p99 latency by policy (maximum per point), against the incident threshold", p, nil
 }
@@ -388,23 +370,9 @@ func (rep *Report) actionsChart(name string) (string, *plot.Plot, error) {
 		}
 		base := float64(lanes) * float64(len(s.Playbook)+1)
 		lanes++
-		added := false
-		for _, span := range engagedSpans(r.Decisions.Records(name)) {
-			poly, err := plotter.NewPolygon(plotter.XYs{
-				{X: float64(span.from.Unix()), Y: base}, {X: float64(span.to.Unix()), Y: base},
-				{X: float64(span.to.Unix()), Y: base + float64(span.level)}, {X: float64(span.from.Unix()), Y: base + float64(span.level)},
-			})
-			if err != nil {
-				return "", nil, err
-			}
-			c := colorOf(r.Policy)
-			poly.Color = color.NRGBA{R: c.R, G: c.G, B: c.B, A: 0x90}
-			poly.LineStyle.Width = 0
-			p.Add(poly)
-			if !added {
-				p.Legend.Add(fmt.Sprintf("%s (lane from %g)", r.Policy, base), poly)
-				added = true
-			}
+		legend := fmt.Sprintf("%s (lane from %g)", r.Policy, base)
+		if err := addSpans(p, engagedSpans(r.Decisions.Records(name)), base, colorOf(r.Policy), legend); err != nil {
+			return "", nil, err
 		}
 	}
 	title := "Engaged actions by policy (shaded spans; height = actions engaged)"
@@ -412,6 +380,41 @@ func (rep *Report) actionsChart(name string) (string, *plot.Plot, error) {
 		title = "Engaged actions by policy (shaded spans; height = actions engaged, prewarmed ones included) and schedule windows (full height)"
 	}
 	return title, p, nil
+}
+
+// addThreshold draws the incident threshold above (seconds) from from to
+// to as a dashed red line.
+func addThreshold(p *plot.Plot, from, to time.Time, above float64) error {
+	th, err := plotter.NewLine(plotter.XYs{{X: float64(from.Unix()), Y: above}, {X: float64(to.Unix()), Y: above}})
+	if err != nil {
+		return err
+	}
+	th.Color = color.RGBA{R: 0xcc, A: 0xff}
+	th.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(th)
+	p.Legend.Add(fmt.Sprintf("threshold %gs", above), th)
+	return nil
+}
+
+// addSpans shades each span from base to base + its level in c, with one
+// legend entry for all of them.
+func addSpans(p *plot.Plot, spans []actionSpan, base float64, c color.RGBA, legend string) error {
+	for i, span := range spans {
+		poly, err := plotter.NewPolygon(plotter.XYs{
+			{X: float64(span.from.Unix()), Y: base}, {X: float64(span.to.Unix()), Y: base},
+			{X: float64(span.to.Unix()), Y: base + float64(span.level)}, {X: float64(span.from.Unix()), Y: base + float64(span.level)},
+		})
+		if err != nil {
+			return err
+		}
+		poly.Color = color.NRGBA{R: c.R, G: c.G, B: c.B, A: 0x90}
+		poly.LineStyle.Width = 0
+		p.Add(poly)
+		if i == 0 {
+			p.Legend.Add(legend, poly)
+		}
+	}
+	return nil
 }
 
 type actionSpan struct {

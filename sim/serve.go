@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/presage-dev/presage/actuators"
+	"github.com/presage-dev/presage/actuators/webhook"
 	"github.com/presage-dev/presage/config"
 )
 
@@ -29,10 +30,6 @@ const (
 	MetricLatencyP99      = "presage_sim_latency_p99_seconds"      // gauge: the plant's own p99
 	MetricKnob            = "presage_sim_knob"                     // gauge, with a knob label
 )
-
-// IdempotencyHeader carries an action's idempotency key (as the webhook
-// actuator sends it).
-const IdempotencyHeader = "Idempotency-Key"
 
 // maxKeys bounds the idempotency keys a Server remembers (oldest dropped).
 const maxKeys = 10000
@@ -162,14 +159,8 @@ func LatencyBuckets(above float64) []float64 {
 	return slices.Compact(b)
 }
 
-// Registry returns the Server's own registry.
-func (s *Server) Registry() *prometheus.Registry { return s.reg }
-
 // Plant returns the named service's plant, or nil.
 func (s *Server) Plant(service string) *Plant { return s.src.Plant(service) }
-
-// History returns the last steps of the named service (see Source.History).
-func (s *Server) History(service string) []Record { return s.src.History(service) }
 
 // Step advances every service by one step ending at now (simulated time) and
 // adds the step's requests to the metrics over wall, the real time the step
@@ -343,7 +334,7 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := body.Action
-	key := r.Header.Get(IdempotencyHeader)
+	key := r.Header.Get(webhook.IdempotencyHeader)
 	if key == "" {
 		key = body.IdempotencyKey
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/presage-dev/presage/actuators"
+	"github.com/presage-dev/presage/actuators/webhook"
 	"github.com/presage-dev/presage/config"
 )
 
@@ -244,7 +245,7 @@ func postAction(t *testing.T, h http.Handler, a actuators.Action, key string) (i
 	b, _ := json.Marshal(a)
 	req := httptest.NewRequest(http.MethodPost, "/actions", bytes.NewReader(b))
 	if key != "" {
-		req.Header.Set(IdempotencyHeader, key)
+		req.Header.Set(webhook.IdempotencyHeader, key)
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)

@@ -126,8 +126,7 @@ func ParseSignals(r io.Reader, name string) (*Recording, error) {
 		return nil, &ParseError{File: name, Err: ErrEmptyTrace}
 	}
 
-	counts := make(map[time.Duration]int)
-	var step time.Duration
+	var votes stepVotes
 	var start, end time.Time
 	for _, svc := range services {
 		rs := rows[svc]
@@ -138,13 +137,10 @@ func ParseSignals(r io.Reader, name string) (*Recording, error) {
 			end = rs[len(rs)-1].t
 		}
 		for i := 1; i < len(rs); i++ {
-			d := rs[i].t.Sub(rs[i-1].t)
-			counts[d]++
-			if c, best := counts[d], counts[step]; c > best || c == best && d < step {
-				step = d
-			}
+			votes.add(rs[i].t.Sub(rs[i-1].t))
 		}
 	}
+	step := votes.step
 	if step <= 0 {
 		return nil, &ParseError{File: name, Err: errors.New("no service has two rows: need two to find the step")}
 	}

@@ -15,7 +15,6 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/config"
@@ -260,7 +259,7 @@ func scoreSignals(s *config.Service, rec *Recording, decs []controller.Record) (
 			r.Reversals++
 		case forecastReason(d.Reason):
 			r.Engagements++
-			if slices.ContainsFunc(inc, func(in model.Incident) bool { return in.End >= i && in.Start <= i+horizon }) {
+			if incidentWithin(inc, i, horizon) {
 				r.Justified++
 			}
 		default:
@@ -359,7 +358,7 @@ func (rep *SignalsReport) WriteHTML(w io.Writer) error {
 		s := &rep.Config.Services[i]
 		decs := rep.Decisions[s.Name]
 		sv, err := renderCharts(s.Name, []chartFunc{
-			func() (string, *plot.Plot, error) { return rep.latencyChart(s, decs) },
+			func() (string, *plot.Plot, error) { return rep.latencyChart(s) },
 			func() (string, *plot.Plot, error) {
 				p, err := forecastPlot(s, decs)
 				return "Forecast band at the horizon, the recorded load and the learned breach level", p, err
@@ -410,7 +409,7 @@ svg{max-width:100%;height:auto}
 
 // latencyChart draws the recorded latency against the threshold, with the
 // incidents shaded.
-func (rep *SignalsReport) latencyChart(s *config.Service, decs []controller.Record) (string, *plot.Plot, error) {
+func (rep *SignalsReport) latencyChart(s *config.Service) (string, *plot.Plot, error) {
 	rec := rep.Recording
 	lat := rec.Values[s.Name][metrics.Latency]
 	times := make([]time.Time, len(lat))
@@ -454,14 +453,9 @@ func (rep *SignalsReport) latencyChart(s *config.Service, decs []controller.Reco
 	p.Add(l)
 	p.Legend.Add("recorded p99", l)
 	if len(times) > 0 {
-		th, err := plotter.NewLine(plotter.XYs{{X: float64(times[0].Unix()), Y: s.Incident.Above}, {X: float64(times[len(times)-1].Unix()), Y: s.Incident.Above}})
-		if err != nil {
+		if err := addThreshold(p, times[0], times[len(times)-1], s.Incident.Above); err != nil {
 			return "", nil, err
 		}
-		th.Color = color.RGBA{R: 0xcc, A: 0xff}
-		th.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		p.Add(th)
-		p.Legend.Add(fmt.Sprintf("threshold %gs", s.Incident.Above), th)
 	}
 	return "Recorded p99 latency (maximum per point) against the threshold; incidents shaded", p, nil
 }
@@ -469,23 +463,8 @@ func (rep *SignalsReport) latencyChart(s *config.Service, decs []controller.Reco
 // actionsChart shades the spans when recommended actions were in effect.
 func (rep *SignalsReport) actionsChart(s *config.Service, decs []controller.Record) (string, *plot.Plot, error) {
 	p := newTimePlot("recommended actions")
-	c := colorOf(policy.Predictive)
-	added := false
-	for _, span := range engagedSpans(decs) {
-		poly, err := plotter.NewPolygon(plotter.XYs{
-			{X: float64(span.from.Unix()), Y: 0}, {X: float64(span.to.Unix()), Y: 0},
-			{X: float64(span.to.Unix()), Y: float64(span.level)}, {X: float64(span.from.Unix()), Y: float64(span.level)},
-		})
-		if err != nil {
-			return "", nil, err
-		}
-		poly.Color = color.NRGBA{R: c.R, G: c.G, B: c.B, A: 0x90}
-		poly.LineStyle.Width = 0
-		p.Add(poly)
-		if !added {
-			p.Legend.Add("recommended (height = actions)", poly)
-			added = true
-		}
+	if err := addSpans(p, engagedSpans(decs), 0, colorOf(policy.Predictive), "recommended (height = actions)"); err != nil {
+		return "", nil, err
 	}
 	if n := len(decs); n > 0 {
 		// The time axis spans the replay even when nothing was recommended.

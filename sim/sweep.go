@@ -154,11 +154,9 @@ func SweepConfigs(data []byte, file string, params []SweepParam) ([]SweepPoint, 
 		if err := yaml.Unmarshal(data, &root); err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
-		var label []string
 		ok := true
 		for i, p := range params {
 			values[i] = p.Values[idx[i]]
-			label = append(label, p.Path+"="+values[i])
 			if err := setPath(&root, paths[i], values[i]); err != nil {
 				report(fmt.Errorf("-sweep %s=%s: %w", p.Path, values[i], err))
 				ok = false
@@ -174,7 +172,7 @@ func SweepConfigs(data []byte, file string, params []SweepParam) ([]SweepPoint, 
 				// The lines are those of the edited tree, not of the
 				// file: name the point and the path instead.
 				for _, e := range configErrors(err) {
-					report(fmt.Errorf("-sweep %s: %s", strings.Join(label, " "), e))
+					report(fmt.Errorf("-sweep %s: %s", pointLabel(params, values), e))
 				}
 			} else {
 				cfg.SetDirectory(filepath.Dir(file))

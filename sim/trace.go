@@ -169,15 +169,11 @@ func gridTrace(name string, rows []traceRow) (*Trace, error) {
 	if len(rows) == 1 {
 		return nil, lineErr(rows[0].line, errors.New("only one data row: need two to find the step"))
 	}
-	counts := make(map[time.Duration]int)
-	var step time.Duration
+	var votes stepVotes
 	for i := 1; i < len(rows); i++ {
-		d := rows[i].t.Sub(rows[i-1].t)
-		counts[d]++
-		if c, best := counts[d], counts[step]; c > best || c == best && d < step {
-			step = d
-		}
+		votes.add(rows[i].t.Sub(rows[i-1].t))
 	}
+	step := votes.step
 	start := rows[0].t
 	last := rows[len(rows)-1].t.Sub(start) / step
 	if last >= maxTraceLen {
@@ -196,4 +192,22 @@ func gridTrace(name string, rows []traceRow) (*Trace, error) {
 		tr.Values[off/step] = r.v
 	}
 	return tr, nil
+}
+
+// stepVotes finds a grid's step from the differences between consecutive
+// rows: the most common, the smallest of equally common ones (0 before the
+// first).
+type stepVotes struct {
+	counts map[time.Duration]int
+	step   time.Duration
+}
+
+func (v *stepVotes) add(d time.Duration) {
+	if v.counts == nil {
+		v.counts = make(map[time.Duration]int)
+	}
+	v.counts[d]++
+	if c, best := v.counts[d], v.counts[v.step]; c > best || c == best && d < v.step {
+		v.step = d
+	}
 }

@@ -141,18 +141,7 @@ func TestReadTrace(t *testing.T) {
 
 // TestReadTraceNASA reads the real NASA-HTTP trace from $PRESAGE_DATA.
 func TestReadTraceNASA(t *testing.T) {
-	dir := os.Getenv("PRESAGE_DATA")
-	if dir == "" {
-		t.Skip("PRESAGE_DATA is not set: set it to the shared data folder (with nasa-http/) to read the real trace")
-	}
-	path := filepath.Join(dir, "nasa-http", "nasa_requests_per_minute.csv")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("PRESAGE_DATA=%s has no NASA trace: %v", dir, err)
-	}
-	tr, err := ReadTrace(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := nasaTrace(t)
 	start := time.Date(1995, 7, 1, 0, 0, 0, 0, time.UTC) // the file's local times, read as UTC
 	end := time.Date(1995, 9, 1, 0, 1, 0, 0, time.UTC)
 	if !tr.Start.Equal(start) || tr.Step != time.Minute || !tr.End().Equal(end) {
