@@ -162,6 +162,9 @@ func LatencyBuckets(above float64) []float64 {
 // Plant returns the named service's plant, or nil.
 func (s *Server) Plant(service string) *Plant { return s.src.Plant(service) }
 
+// History returns the last steps of the named service (see Source.History).
+func (s *Server) History(service string) []Record { return s.src.History(service) }
+
 // Step advances every service by one step ending at now (simulated time) and
 // adds the step's requests to the metrics over wall, the real time the step
 // stands for (interval/speed).
