@@ -341,17 +341,14 @@ func (c *CPULimits) pod(ctx context.Context, name string, f float64, a actuators
 		case f >= 1 && l.st == engaged:
 			q := p.DeepCopy()
 			c.setResources(q.Spec.Containers, l.rec, 1)
-			if _, err := pods.UpdateResize(ctx, name, q, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+			restored, err := pods.UpdateResize(ctx, name, q, metav1.UpdateOptions{FieldManager: FieldManager})
+			if err != nil {
 				return fmt.Errorf("resize pod %s: %w", name, err)
 			}
 			if err := c.at(pointRestored); err != nil {
 				return err
 			}
-			p, err = pods.Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			return c.forgetPod(ctx, p)
+			return c.forgetPod(ctx, restored)
 		case f >= 1:
 			if l.st == stale {
 				return c.forgetPod(ctx, p)

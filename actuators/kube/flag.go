@@ -102,11 +102,11 @@ func (f *Flag) value(v string, present bool) (float64, error) {
 
 // Current returns 1 when the key is on, 0 when it is off or absent.
 func (f *Flag) Current(ctx context.Context) (float64, error) {
-	cm, err := f.c.core.CoreV1().ConfigMaps(f.ns).Get(ctx, f.name, metav1.GetOptions{})
+	l, err := f.read(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("kube: get %s: %w", f.what(), err)
+		return 0, err
 	}
-	v, ok := cm.Data[f.key]
+	v, ok := l.cm.Data[f.key]
 	return f.value(v, ok)
 }
 

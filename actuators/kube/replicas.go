@@ -76,9 +76,9 @@ type replicasLive struct {
 // read reads the scale and the object's annotations at one resource
 // version (a conflict error when they differ, for RetryOnConflict).
 func (r *Replicas) read(ctx context.Context) (replicasLive, error) {
-	sc, err := r.res().Get(ctx, r.name, metav1.GetOptions{}, "scale")
+	sc, n, err := r.getScale(ctx)
 	if err != nil {
-		return replicasLive{}, fmt.Errorf("kube: get %s scale: %w", r.what(), err)
+		return replicasLive{}, err
 	}
 	obj, err := r.res().Get(ctx, r.name, metav1.GetOptions{})
 	if err != nil {
@@ -86,10 +86,6 @@ func (r *Replicas) read(ctx context.Context) (replicasLive, error) {
 	}
 	if sc.GetResourceVersion() != obj.GetResourceVersion() {
 		return replicasLive{}, apierrors.NewConflict(r.gvr.GroupResource(), r.name, fmt.Errorf("changed between two reads"))
-	}
-	n, _, err := unstructured.NestedInt64(sc.Object, "spec", "replicas")
-	if err != nil {
-		return replicasLive{}, fmt.Errorf("kube: %s scale: spec.replicas: %w", r.what(), err)
 	}
 	ann := obj.GetAnnotations()
 	l := replicasLive{scale: sc, replicas: n, rv: obj.GetResourceVersion(), ann: ann}
@@ -109,17 +105,23 @@ func (r *Replicas) read(ctx context.Context) (replicasLive, error) {
 	return l, nil
 }
 
-// Current returns the object's replica count.
-func (r *Replicas) Current(ctx context.Context) (float64, error) {
+// getScale reads the object's scale subresource and its replica count.
+func (r *Replicas) getScale(ctx context.Context) (*unstructured.Unstructured, int64, error) {
 	sc, err := r.res().Get(ctx, r.name, metav1.GetOptions{}, "scale")
 	if err != nil {
-		return 0, fmt.Errorf("kube: get %s scale: %w", r.what(), err)
+		return nil, 0, fmt.Errorf("kube: get %s scale: %w", r.what(), err)
 	}
 	n, _, err := unstructured.NestedInt64(sc.Object, "spec", "replicas")
 	if err != nil {
-		return 0, fmt.Errorf("kube: %s scale: spec.replicas: %w", r.what(), err)
+		return nil, 0, fmt.Errorf("kube: %s scale: spec.replicas: %w", r.what(), err)
 	}
-	return float64(n), nil
+	return sc, n, nil
+}
+
+// Current returns the object's replica count.
+func (r *Replicas) Current(ctx context.Context) (float64, error) {
+	_, n, err := r.getScale(ctx)
+	return float64(n), err
 }
 
 // Tracked returns the change an earlier presage recorded on the object

@@ -126,11 +126,8 @@ type inputSeries struct {
 
 // forecastResult is one series' forecast and interval.
 type forecastResult struct {
-	name         string
-	fc, lo, hi   []float64
-	model        string
-	periods      []int
-	fitted, took time.Duration
+	name       string
+	fc, lo, hi []float64
 }
 
 // parsePeriods parses -period: "0" (detect), "24" or "24,168".
@@ -296,7 +293,6 @@ feed:
 }
 
 func forecastOne(s inputSeries, base model.Settings, periods []int, h int, level float64, nPaths int) (forecastResult, error) {
-	began := time.Now()
 	if periods == nil {
 		periods = model.DetectPeriods(s.values, 0)
 	}
@@ -308,15 +304,12 @@ func forecastOne(s inputSeries, base model.Settings, periods []int, h int, level
 	if err != nil {
 		return forecastResult{}, fmt.Errorf("series %q: %w", s.name, err)
 	}
-	fitted := time.Since(began)
-	res := forecastResult{name: s.name, fc: f.Forecast(h), model: f.Name(), periods: periods, fitted: fitted,
-		lo: make([]float64, h), hi: make([]float64, h)}
+	res := forecastResult{name: s.name, fc: f.Forecast(h), lo: make([]float64, h), hi: make([]float64, h)}
 	ps := f.Paths(h, nPaths, set.Rand())
 	for j := range h {
 		q := model.Quantiles(ps, j+1, (1-level)/2, (1+level)/2)
 		res.lo[j], res.hi[j] = q[0], q[1]
 	}
-	res.took = time.Since(began)
 	return res, nil
 }
 

@@ -23,10 +23,10 @@ import (
 
 // The queries a deployment over `presage sim serve` uses.
 const (
-	simLatencyQuery   = `histogram_quantile(0.99, sum by (service, le) (rate(presage_sim_request_duration_seconds_bucket[5s])))`
-	simRequestsQuery  = `sum by (service) (rate(presage_sim_requests_total[5s]))`
-	simPoolInUseQuery = `sum by (service) (presage_sim_pool_in_use)`
-	simPoolLimitQuery = `sum by (service) (presage_sim_pool_limit)`
+	simLatencyQuery   = promtest.SimLatencyQuery
+	simRequestsQuery  = promtest.SimRequestsQuery
+	simPoolInUseQuery = promtest.SimPoolInUseQuery
+	simPoolLimitQuery = promtest.SimPoolLimitQuery
 )
 
 // promService is one service of a test configuration over sim serve.

@@ -107,7 +107,7 @@ func start(t testing.TB, flags map[string]string) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{Config: cfg, Client: cs, env: e}
+	return &Env{Config: cfg, Client: cs}
 }
 
 // Kubeconfig writes a kubeconfig file for cfg into a temporary folder of t

@@ -20,6 +20,15 @@ import (
 	"github.com/presage-dev/presage/internal/testutil"
 )
 
+// The queries a deployment over `presage sim serve` uses (rates over 5s:
+// the tests scrape every second).
+const (
+	SimLatencyQuery   = `histogram_quantile(0.99, sum by (service, le) (rate(presage_sim_request_duration_seconds_bucket[5s])))`
+	SimRequestsQuery  = `sum by (service) (rate(presage_sim_requests_total[5s]))`
+	SimPoolInUseQuery = `sum by (service) (presage_sim_pool_in_use)`
+	SimPoolLimitQuery = `sum by (service) (presage_sim_pool_limit)`
+)
+
 // StartTimeout bounds the wait for Prometheus to be ready, and for its
 // first scrape of every target.
 const StartTimeout = 30 * time.Second
@@ -140,9 +149,6 @@ func Start(t testing.TB, o Options) *Server {
 }
 
 func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }
-
-// DataDir returns the storage folder.
-func (s *Server) DataDir() string { return s.dataDir() }
 
 func (s *Server) config() string {
 	var b strings.Builder

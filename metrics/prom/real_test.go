@@ -21,10 +21,10 @@ import (
 
 // The queries a real deployment would use over `presage sim serve`.
 const (
-	latencyQuery   = `histogram_quantile(0.99, sum by (service, le) (rate(presage_sim_request_duration_seconds_bucket[5s])))`
-	requestsQuery  = `sum by (service) (rate(presage_sim_requests_total[5s]))`
-	poolInUseQuery = `sum by (service) (presage_sim_pool_in_use)`
-	poolLimitQuery = `sum by (service) (presage_sim_pool_limit)`
+	latencyQuery   = promtest.SimLatencyQuery
+	requestsQuery  = promtest.SimRequestsQuery
+	poolInUseQuery = promtest.SimPoolInUseQuery
+	poolLimitQuery = promtest.SimPoolLimitQuery
 )
 
 // simConfig writes and loads a config whose services run at a constant
