@@ -153,9 +153,11 @@ type service struct {
 	reason   policy.Reason
 	fitted   bool
 	tel      *serviceTelemetry
-	cur      []float64   // knob values read this step
-	env      envelope    // spread of the sample paths around the forecast
-	paths    [][]float64 // the step's sample paths, reused
+	cur      []float64        // knob values read this step
+	env      envelope         // spread of the sample paths around the forecast
+	paths    [][]float64      // the step's sample paths, or the model's deviations (shifted), reused
+	devFor   model.Forecaster // the model the paths buffer holds the deviations of, if shifted
+	shifted  bool             // paths holds devFor's fixed deviations (model.DeviationsInto)
 
 	warmed    bool // history backfilled from a RangeSource
 	warmTried bool // a backfill was attempted
@@ -541,14 +543,14 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 		}
 		return
 	}
-	r := model.BreachRisk(paths, th, s.pattern.Consecutive, run, s.settings.Trigger)
+	r := paths.risk(th, s.pattern.Consecutive, run, s.settings.Trigger)
 	in.Risk, rec.Risk = r.Probability, r.Probability
 	if r.Steps >= 0 {
 		in.TimeToBreach = time.Duration(r.Steps) * c.interval
 	}
 	rec.TimeToBreach = in.TimeToBreach
 	if level > 0 {
-		in.RiskBelow = model.BreachRisk(paths, c.threshold(s, level-1), s.pattern.Consecutive, run, s.settings.Trigger).Probability
+		in.RiskBelow = paths.risk(c.threshold(s, level-1), s.pattern.Consecutive, run, s.settings.Trigger).Probability
 	}
 }
 

@@ -66,9 +66,14 @@ func sameKind(a, b model.Forecaster) bool {
 // its point forecast at its last full draw.
 type envelope struct {
 	ok  bool
-	age int       // steps since it was measured
-	abs []float64 // per step ahead: max over paths of path − forecast, ≥ 0
-	rel []float64 // the same as a ratio to |forecast| (0 where the forecast is 0)
+	age int // steps since it was measured
+	// exact is set when the envelope is that of a model's fixed deviations
+	// (model.DeviationsInto): it holds every path of every step until the
+	// next fit, and safety is 1; otherwise safety is envelopeSafety.
+	exact  bool
+	safety float64
+	abs    []float64 // per step ahead: max over paths of path − forecast, ≥ 0
+	rel    []float64 // the same as a ratio to |forecast| (0 where the forecast is 0)
 	// absDown and relDown are the same below the forecast: max over paths
 	// of forecast − path.
 	absDown, relDown []float64
@@ -100,7 +105,17 @@ func (e *envelope) measure(paths [][]float64, point []float64, q [3]float64) {
 	for i := range q {
 		e.dev[i] = q[i] - point[h-1]
 	}
-	e.ok, e.age = true, 0
+	e.ok, e.age, e.exact, e.safety = true, 0, false, envelopeSafety
+}
+
+// deviations records the exact envelope of a model's fixed deviations
+// from its point forecast.
+func (e *envelope) deviations(dev [][]float64) {
+	h := len(dev[0])
+	var q [3]float64
+	copy(q[:], model.Quantiles(dev, h, 0.1, 0.5, 0.9))
+	e.measure(dev, make([]float64, h), q)
+	e.exact, e.safety = true, 1
 }
 
 // below reports whether no path within the widened envelope around point
@@ -122,7 +137,7 @@ func (e *envelope) below(point []float64, level float64, k, run int) bool {
 		if math.IsNaN(f) {
 			return false
 		}
-		if f+envelopeSafety*max(e.abs[j], e.rel[j]*math.Abs(f)) < level {
+		if f+e.safety*max(e.abs[j], e.rel[j]*math.Abs(f)) < level {
 			n = 0
 			continue
 		}
@@ -140,7 +155,7 @@ func (e *envelope) above(point []float64, level float64, k int) bool {
 		return false
 	}
 	for j, f := range point[:k] {
-		if math.IsNaN(f) || f-envelopeSafety*max(e.absDown[j], e.relDown[j]*math.Abs(f)) <= level {
+		if math.IsNaN(f) || f-e.safety*max(e.absDown[j], e.relDown[j]*math.Abs(f)) <= level {
 			return false
 		}
 	}
@@ -162,74 +177,134 @@ type screened struct {
 	risk, below float64
 }
 
+// pathSet is a step's sample paths: paths itself, or, when point is set,
+// the paths point + paths[i] (the fixed deviations of an additive model;
+// see model.DeviationsInto).
+type pathSet struct {
+	paths [][]float64
+	point []float64
+}
+
+// risk is model.BreachRisk over the set's paths.
+func (ps pathSet) risk(above float64, k, run int, trigger float64) model.Risk {
+	if ps.point != nil {
+		return model.BreachRiskShifted(ps.point, ps.paths, above, k, run, trigger)
+	}
+	return model.BreachRisk(ps.paths, above, k, run, trigger)
+}
+
+// head returns the set's first n paths.
+func (ps pathSet) head(n int) pathSet { return pathSet{paths: ps.paths[:n], point: ps.point} }
+
 // samplePaths returns the service's sample paths over the horizon (in the
-// service's buffer, valid until its next step) and
+// service's buffers, valid until its next step) and
 // fills q with their 10%, 50% and 90% quantiles at the horizon. th is the
 // breach level at the current playbook level, below the one beneath (NaN
 // at level 0), run the samples already above (Hold.Run, capped). When the
-// screening (above) settles the risks, paths is nil, sc.skip is set and q
-// comes from the point forecast and the envelope, or the screening batch.
+// screening (above) settles the risks, the set is empty, sc.skip is set
+// and q comes from the point forecast and the envelope, or the screening
+// batch.
 // The screening batch settles them when no path breaches at th and, at a
 // level above 0, none or at least half breach at below: the risk one
 // level down is then on one side of forecast.clear or the other.
-func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]float64) (paths [][]float64, sc screened) {
+//
+// For the additive models (Holt-Winters, the naive models) the paths are
+// the point forecast plus deviations drawn once per fit
+// (model.DeviationsInto): a step then draws nothing, the envelope is the
+// deviations' own, exact, and the quantiles are exact too.
+func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]float64) (ps pathSet, sc screened) {
 	n, h := s.cfg.Forecast.Paths, s.horizon
 	quantiles := func(ps [][]float64) {
 		copy(q[:], model.Quantiles(ps, h, 0.1, 0.5, 0.9))
 	}
 	if len(s.paths) != n || len(s.paths[0]) != h {
 		s.paths = model.NewPaths(h, n)
+		s.devFor = nil
 	}
 	if c.full {
-		paths = s.paths
-		model.PathsInto(s.fc, paths, s.rng)
-		quantiles(paths)
-		return paths, sc
+		model.PathsInto(s.fc, s.paths, s.rng)
+		quantiles(s.paths)
+		return pathSet{paths: s.paths}, sc
 	}
 	k := s.pattern.Consecutive
 	point := s.fc.Forecast(h)
-	fresh := s.env.ok && s.env.age < envelopeMaxAge
-	if e := &s.env; fresh && !math.IsNaN(th) {
-		e.age++
-		sc = screened{skip: e.below(point, th, k, run)}
-		if sc.skip && !math.IsNaN(below) {
-			switch need := max(1, k-run); {
-			case e.below(point, below, k, run):
-			case e.above(point, below, need):
-				sc.below = 1 // every path breaches one level down
-			default:
-				sc.skip = false
-			}
+	if s.devFor != s.fc {
+		s.devFor, s.shifted = s.fc, model.DeviationsInto(s.fc, s.paths, s.rng)
+		if s.shifted {
+			s.env.deviations(s.paths)
+		} else if s.env.exact {
+			s.env.ok = false
 		}
-		if sc.skip {
+	}
+	fresh := s.env.ok && (s.env.exact || s.env.age < envelopeMaxAge)
+	if fresh && !math.IsNaN(th) {
+		s.env.age++
+		if sc = s.env.settle(point, th, below, k, run); sc.skip {
 			for i := range q {
-				q[i] = point[h-1] + e.dev[i]
+				q[i] = point[h-1] + s.env.dev[i]
 			}
-			return nil, sc
+			return pathSet{}, sc
 		}
 	}
-	paths = s.paths
+	if s.shifted {
+		ps = pathSet{paths: s.paths, point: point}
+		for i := range q {
+			q[i] = point[h-1] + s.env.dev[i]
+		}
+		if sc, ok := screen(ps, th, below, k, run); ok {
+			return pathSet{}, sc
+		}
+		return ps, screened{}
+	}
+	ps = pathSet{paths: s.paths}
 	if n0 := min(n, screenPaths); n0 < n && fresh {
-		screen := paths[:n0]
-		model.PathsInto(s.fc, screen, s.rng)
-		if model.BreachRisk(screen, th, k, run, 1).Probability == 0 {
-			sc = screened{skip: true}
-			if !math.IsNaN(below) {
-				sc.below = model.BreachRisk(screen, below, k, run, 1).Probability
-				sc.skip = sc.below == 0 || sc.below >= screenHalf
-			}
-			if sc.skip {
-				quantiles(screen)
-				return nil, sc
-			}
+		model.PathsInto(s.fc, ps.paths[:n0], s.rng)
+		if sc, ok := screen(ps, th, below, k, run); ok {
+			quantiles(ps.paths[:n0])
+			return pathSet{}, sc
 		}
-		model.PathsInto(s.fc, paths[n0:], s.rng)
+		model.PathsInto(s.fc, ps.paths[n0:], s.rng)
 	} else {
-		model.PathsInto(s.fc, paths, s.rng)
+		model.PathsInto(s.fc, ps.paths, s.rng)
 	}
-	quantiles(paths)
-	s.env.measure(paths, point, *q)
-	return paths, screened{}
+	quantiles(ps.paths)
+	s.env.measure(ps.paths, point, *q)
+	return ps, screened{}
+}
+
+// settle is the screening's first stage (see samplePaths): whether the
+// envelope around point settles the risks at th and below.
+func (e *envelope) settle(point []float64, th, below float64, k, run int) screened {
+	sc := screened{skip: e.below(point, th, k, run)}
+	if sc.skip && !math.IsNaN(below) {
+		switch need := max(1, k-run); {
+		case e.below(point, below, k, run):
+		case e.above(point, below, need):
+			sc.below = 1 // every path breaches one level down
+		default:
+			sc.skip = false
+		}
+	}
+	return sc
+}
+
+// screen is the screening's second stage (see samplePaths) over the first
+// screenPaths paths of ps, which must hold more than that; ok when it
+// settles the risks.
+func screen(ps pathSet, th, below float64, k, run int) (sc screened, ok bool) {
+	if len(ps.paths) <= screenPaths {
+		return sc, false
+	}
+	batch := ps.head(screenPaths)
+	if batch.risk(th, k, run, 1).Probability > 0 {
+		return sc, false
+	}
+	sc = screened{skip: true}
+	if !math.IsNaN(below) {
+		sc.below = batch.risk(below, k, run, 1).Probability
+		sc.skip = sc.below == 0 || sc.below >= screenHalf
+	}
+	return sc, sc.skip
 }
 
 // sortedPairs is a level's observations sorted by load, kept in step with

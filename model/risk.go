@@ -31,6 +31,19 @@ type Risk struct {
 // any path. Paths may differ in length; an empty set of paths has
 // Probability 0 and Steps -1.
 func BreachRisk(paths [][]float64, above float64, k, run int, trigger float64) Risk {
+	return breachRisk(nil, paths, above, k, run, trigger)
+}
+
+// BreachRiskShifted is BreachRisk over the paths point + dev[i]: the
+// deviations DeviationsInto draws around a point forecast. A path's step j
+// beyond len(point) counts as NaN.
+func BreachRiskShifted(point []float64, dev [][]float64, above float64, k, run int, trigger float64) Risk {
+	return breachRisk(point, dev, above, k, run, trigger)
+}
+
+// breachRisk is BreachRisk over the paths shift + paths[i], or paths[i]
+// when shift is nil.
+func breachRisk(shift []float64, paths [][]float64, above float64, k, run int, trigger float64) Risk {
 	horizon := 0
 	for _, p := range paths {
 		horizon = max(horizon, len(p))
@@ -46,11 +59,21 @@ func BreachRisk(paths [][]float64, above float64, k, run int, trigger float64) R
 	}
 	first = first[:horizon]
 	var breached int
+	k, run = max(k, 1), max(run, 0)
 	for _, p := range paths {
-		h := Hold{Pattern: Pattern{Above: above, Consecutive: k}, Run: max(run, 0)}
+		n := run // samples above in a row
 		for j, v := range p {
-			h.ObserveBreach(v > above)
-			if h.State() == Firing {
+			if shift != nil {
+				if j >= len(shift) {
+					break
+				}
+				v += shift[j]
+			}
+			if !(v > above) {
+				n = 0
+				continue
+			}
+			if n++; n >= k {
 				first[j]++
 				breached++
 				break

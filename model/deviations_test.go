@@ -1,0 +1,74 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestDeviationsMatchPaths checks DeviationsInto's contract: deviations
+// drawn at the fit, added to the point forecast after any number of
+// updates, are the paths PathsInto draws then from the same random values.
+// A long horizon (beyond the period) takes Holt-Winters' and the seasonal
+// naive model's in-path season updates too.
+func TestDeviationsMatchPaths(t *testing.T) {
+	y := seasonal(300, 24, 10, 0.1, 3, 1, 21)
+	tail := seasonal(60, 24, 14, -0.2, 5, 2, 22) // moves the state about
+	for _, tc := range []struct {
+		name string
+		s    Settings
+	}{
+		{name: "holt-winters", s: Settings{Period: 24, Model: NameHoltWinters}},
+		{name: "damped holt", s: Settings{Model: NameHoltWinters}},
+		{name: "seasonal naive", s: Settings{Period: 24, Model: NameSeasonalNaive}},
+		{name: "naive", s: Settings{Model: NameNaive}},
+	} {
+		for _, h := range []int{20, 50} {
+			f, err := Fit(y, tc.s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dev := NewPaths(h, 30)
+			if !DeviationsInto(f, dev, rand.New(rand.NewPCG(5, 6))) {
+				t.Fatalf("%s: DeviationsInto = false", tc.name)
+			}
+			for step, v := range tail {
+				f.Update(v)
+				if step%20 != 19 {
+					continue
+				}
+				paths := NewPaths(h, 30)
+				PathsInto(f, paths, rand.New(rand.NewPCG(5, 6)))
+				point := f.Forecast(h)
+				for i := range paths {
+					for j := range h {
+						got, want := point[j]+dev[i][j], paths[i][j]
+						if math.Abs(got-want) > 1e-9*(1+math.Abs(want)) {
+							t.Fatalf("%s h=%d after %d updates: path %d step %d: point+deviation %v, path %v",
+								tc.name, h, step+1, i, j, got, want)
+						}
+					}
+				}
+				r1 := BreachRisk(paths, point[h/2], 3, 1, 0.5)
+				r2 := BreachRiskShifted(point, dev, point[h/2], 3, 1, 0.5)
+				if r1 != r2 {
+					t.Fatalf("%s h=%d: BreachRiskShifted %+v, BreachRisk over the paths %+v", tc.name, h, r2, r1)
+				}
+			}
+		}
+	}
+}
+
+// TestDeviationsOtherModels checks that the models whose paths are not
+// the forecast plus a fixed deviation say so.
+func TestDeviationsOtherModels(t *testing.T) {
+	y := seasonal(300, 24, 10, 0.1, 3, 1, 21)
+	f, err := Fit(y, Settings{Period: 24, Model: NameHoltWinters, Events: make([]bool, len(y)+10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &Events{Forecaster: f, Uplift: 2, Mask: make([]bool, 400)}
+	if DeviationsInto(ev, NewPaths(5, 5), rand.New(rand.NewPCG(1, 1))) {
+		t.Error("DeviationsInto on a model with known events = true")
+	}
+}
