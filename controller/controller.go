@@ -38,11 +38,18 @@ type Options struct {
 	// Logger receives one line per decision that changes something or
 	// whose reason changed (debug for the others); nil discards.
 	Logger *slog.Logger
-	// Registerer receives presage's own metrics; nil registers nowhere.
+	// Registerer receives presage's own metrics. With nil the per-service
+	// series (presage_signal_value, presage_breach_risk, ...) are not kept
+	// at all: a replay steps a million services per policy, and setting
+	// gauges no one reads was a twentieth of its time.
 	Registerer prometheus.Registerer
 	// OnDecision, when set, is called with every decision, in service
 	// order, from Step's goroutine.
 	OnDecision func(Record)
+	// Terse leaves Record.Message empty for the decisions that change
+	// nothing, outside schedule windows (policy.Input.Terse): for a
+	// replay, which keeps the messages of the others only.
+	Terse bool
 	// State is an earlier run's policy state by service (from the state
 	// file); engaged actions in it are kept and reverted as usual.
 	State map[string]policy.State
@@ -116,6 +123,7 @@ type Controller struct {
 	services []*service
 	workers  int
 	full     bool     // Options.FullPaths
+	terse    bool     // Options.Terse
 	recs     []Record // the step's records, reused
 	changes  []bool
 
@@ -194,15 +202,17 @@ const warmEvaluations = 20
 
 // A warm refit that leaves the forecast where it was (no point of the
 // horizon moved by more than refitSteady relatively) is steady: the
-// schedule's next refit is passed over, then the next two, up to
-// refitBackoffMax in a row, the model meanwhile updated by each
+// schedule's next refit is passed over, then the next three, then seven
+// (refitBackoffMax) in a row, the model meanwhile updated by each
 // observation as between any two refits; a refit that moves the forecast
 // resets the schedule. Warm refits were most of a replay's time; on twenty
-// services of testdata/replay.100.yaml this halves them, with the same
-// incidents (53) and cost within 0.1%.
+// services of testdata/replay.100.yaml passing over up to 3 halves them,
+// with the same incidents (53) and cost within 0.1%; on all of it, up to 7
+// instead of 3 takes a sixth off the replay's CPU time for 184 incidents
+// instead of 183 (15 gained nothing more).
 const (
 	refitSteady     = 0.02
-	refitBackoffMax = 3
+	refitBackoffMax = 7
 )
 
 // windowPeriods is how many seasonal periods of history a refit fits on.
@@ -212,8 +222,11 @@ const windowPeriods = 4
 
 // learnEvery is how many new observations of a level trigger a new estimate
 // of its breach level; learnAfterBreach, how many when one of them breached.
+// A level holds up to a week of observations, and the estimates every 60
+// were a sixth of a replay's time: on testdata/replay.100.yaml, 240 gives
+// the same incidents (183 predictive, 790 reactive) and costs within 0.1%.
 const (
-	learnEvery       = 60
+	learnEvery       = 240
 	learnAfterBreach = 10
 )
 
@@ -243,7 +256,7 @@ func New(o Options) (*Controller, error) {
 		cfg: o.Config, src: o.Source, mode: o.Mode, log: log, tel: newTelemetry(o.Registerer),
 		onDec: o.OnDecision, onState: o.OnStateChange, speed: speed,
 		interval: time.Duration(g.Interval), stale: time.Duration(g.StaleAfter),
-		workers: workers, full: o.FullPaths,
+		workers: workers, full: o.FullPaths, terse: o.Terse,
 	}
 	if c.interval <= 0 {
 		return nil, errors.New("controller: global.interval must be > 0")
@@ -294,7 +307,9 @@ func New(o Options) (*Controller, error) {
 				s.events = append(s.events, p)
 			}
 		}
-		s.tel = newServiceTelemetry(c.tel, sc.Name, s.signal, len(sc.Playbook))
+		if o.Registerer != nil {
+			s.tel = newServiceTelemetry(c.tel, sc.Name, s.signal, len(sc.Playbook))
+		}
 		s.cur = make([]float64, len(acts))
 		s.settings = policy.Settings{Mode: o.Mode, Trigger: sc.Forecast.Trigger, Clear: sc.Forecast.Clear, Interval: c.interval}
 		for _, a := range sc.Playbook {
@@ -461,6 +476,7 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	}
 	in.Current = c.current(ctx, s)
 	c.windows(s, &in, &rec, now)
+	in.Terse = c.terse && rec.Windows == nil && rec.NextWindows == nil
 
 	d := policy.Decide(s.settings, in, s.st, now)
 	rec.Reason, rec.Message = d.Reason, d.Message
@@ -582,7 +598,7 @@ func (c *Controller) breachLevel(s *service, level int) float64 {
 // the level has settled (its last action warmed up), and re-estimates the
 // level's breach level from time to time.
 func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
-	if c.mode == policy.None || s.signal == metrics.Latency || math.IsNaN(lat) || math.IsNaN(load) {
+	if c.mode == policy.None || s.signal == metrics.Latency || !finite(lat) || !finite(load) {
 		return
 	}
 	if len(s.st.Prewarmed) > 0 {
@@ -617,7 +633,7 @@ func (c *Controller) relearn(s *service, level int) {
 	ls := s.levels[level]
 	ls.added, ls.breach = 0, false
 	x, y := ls.sortedObs()
-	if v, ok := model.BreachLevel(x, y, s.pattern.Above); ok {
+	if v, ok := model.BreachLevelSorted(x, y, s.pattern.Above); ok {
 		ls.level, ls.known = v, true
 	}
 }
@@ -734,6 +750,9 @@ func (c *Controller) trackError(s *service, y float64) {
 	if y != 0 {
 		s.errPct.push(math.Abs((y - f) / y))
 	}
+	if s.tel == nil {
+		return
+	}
 	mean := func(r *ring) float64 {
 		var sum float64
 		for i := range r.n {
@@ -798,6 +817,9 @@ func (c *Controller) action(s *service, d policy.Decision, rec Record, now time.
 
 func (c *Controller) export(s *service, rec Record) {
 	t := s.tel
+	if t == nil {
+		return
+	}
 	t.incDecision(string(rec.Reason))
 	t.setRisk(rec.Risk)
 	ttb := math.Inf(1)
@@ -873,6 +895,9 @@ func engagedEqual(a, b policy.State) bool {
 	}
 	return true
 }
+
+// finite reports whether v is neither NaN nor ±Inf.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 func b2f(b bool) float64 {
 	if b {

@@ -15,9 +15,10 @@ import (
 
 // TestSteadyRefitsBackOff: on a load the model forecasts exactly, every
 // warm refit leaves the forecast where it was, and the hourly schedule is
-// passed over once, then three times in a row.
+// passed over once, then three times, then seven times in a row, and no
+// more than seven (refitBackoffMax).
 func TestSteadyRefitsBackOff(t *testing.T) {
-	n := 16 * 60
+	n := 26 * 60
 	load := make([]float64, n)
 	for i := range load {
 		load[i] = 50 + 20*math.Sin(2*math.Pi*float64(i)/60)
@@ -44,8 +45,9 @@ func TestSteadyRefitsBackOff(t *testing.T) {
 		}
 	}
 	// 02:00 the first fit (two periods of history), 03:00 the first warm
-	// refit, steady: 04:00 passed over, 05:00 steady again: three passed.
-	if want := []int{120, 180, 300, 540, 780}; !slices.Equal(fits, want) {
+	// refit, steady: 04:00 passed over, 05:00 steady again: three passed,
+	// 09:00 steady again: seven passed, 17:00 steady again: seven again.
+	if want := []int{120, 180, 300, 540, 1020, 1500}; !slices.Equal(fits, want) {
 		t.Errorf("Holt-Winters fits at steps %v, want %v", fits, want)
 	}
 }

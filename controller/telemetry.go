@@ -102,7 +102,7 @@ func newTelemetry(reg prometheus.Registerer) *telemetry {
 // serviceTelemetry caches one service's metric children: finding a child
 // by its label values hashes them on every call, and a step sets a dozen
 // per service. A child is created on first use, so /metrics shows exactly
-// the series that were set.
+// the series that were set. A nil *serviceTelemetry keeps nothing.
 type serviceTelemetry struct {
 	t      *telemetry
 	name   string
@@ -139,6 +139,9 @@ func signalIndex(sig metrics.Signal) int {
 }
 
 func (st *serviceTelemetry) setValue(sig metrics.Signal, v float64) {
+	if st == nil {
+		return
+	}
 	i := signalIndex(sig)
 	if st.value[i] == nil {
 		st.value[i] = st.t.signal.WithLabelValues(st.name, string(sig))
@@ -147,6 +150,9 @@ func (st *serviceTelemetry) setValue(sig metrics.Signal, v float64) {
 }
 
 func (st *serviceTelemetry) incMissing(sig metrics.Signal) {
+	if st == nil {
+		return
+	}
 	i := signalIndex(sig)
 	if st.missing[i] == nil {
 		st.missing[i] = st.t.missing.WithLabelValues(st.name, string(sig))
@@ -157,6 +163,9 @@ func (st *serviceTelemetry) incMissing(sig metrics.Signal) {
 var forecastQuantiles = [3]string{"0.1", "0.5", "0.9"}
 
 func (st *serviceTelemetry) setForecast(i int, v float64) {
+	if st == nil {
+		return
+	}
 	if st.forecast[i] == nil {
 		st.forecast[i] = st.t.forecast.WithLabelValues(st.name, st.signal, forecastQuantiles[i])
 	}
@@ -164,6 +173,9 @@ func (st *serviceTelemetry) setForecast(i int, v float64) {
 }
 
 func (st *serviceTelemetry) setRisk(v float64) {
+	if st == nil {
+		return
+	}
 	if st.risk == nil {
 		st.risk = st.t.risk.WithLabelValues(st.name)
 	}
@@ -171,6 +183,9 @@ func (st *serviceTelemetry) setRisk(v float64) {
 }
 
 func (st *serviceTelemetry) setTimeToBreach(v float64) {
+	if st == nil {
+		return
+	}
 	if st.ttb == nil {
 		st.ttb = st.t.timeToBreach.WithLabelValues(st.name)
 	}
@@ -178,6 +193,9 @@ func (st *serviceTelemetry) setTimeToBreach(v float64) {
 }
 
 func (st *serviceTelemetry) setBreachLevel(v float64) {
+	if st == nil {
+		return
+	}
 	if st.breachLevel == nil {
 		st.breachLevel = st.t.breachLevel.WithLabelValues(st.name, st.signal)
 	}
@@ -185,6 +203,9 @@ func (st *serviceTelemetry) setBreachLevel(v float64) {
 }
 
 func (st *serviceTelemetry) setLevel(v float64) {
+	if st == nil {
+		return
+	}
 	if st.level == nil {
 		st.level = st.t.level.WithLabelValues(st.name)
 	}
@@ -192,6 +213,9 @@ func (st *serviceTelemetry) setLevel(v float64) {
 }
 
 func (st *serviceTelemetry) setEngaged(step int, action string, v float64) {
+	if st == nil {
+		return
+	}
 	if st.engaged[step] == nil {
 		st.engaged[step] = st.t.engaged.WithLabelValues(st.name, action)
 	}
@@ -199,6 +223,9 @@ func (st *serviceTelemetry) setEngaged(step int, action string, v float64) {
 }
 
 func (st *serviceTelemetry) setError(mae float64, mape float64, withMAPE bool) {
+	if st == nil {
+		return
+	}
 	if st.mae == nil {
 		st.mae = st.t.mae.WithLabelValues(st.name, st.signal)
 	}
@@ -213,6 +240,9 @@ func (st *serviceTelemetry) setError(mae float64, mape float64, withMAPE bool) {
 }
 
 func (st *serviceTelemetry) incDecision(reason string) {
+	if st == nil {
+		return
+	}
 	c := st.decisions[reason]
 	if c == nil {
 		c = st.t.decisions.WithLabelValues(st.name, reason)

@@ -3,16 +3,11 @@ package model
 import (
 	"cmp"
 	"slices"
-	"sync"
 
 	"gonum.org/v1/gonum/stat"
 )
 
 type pair struct{ x, y float64 }
-
-// pairPool holds BreachLevel's scratch: a controller re-estimates its
-// breach levels over a week of pairs every few steps.
-var pairPool = sync.Pool{New: func() any { return new([]pair) }}
 
 // MinBreachLevelPairs is the least number of finite (x, y) pairs from which
 // BreachLevel says anything.
@@ -53,10 +48,7 @@ func BreachLevel(x, y []float64, above float64) (level float64, ok bool) {
 	if len(x) != len(y) {
 		panic("model: slice length mismatch")
 	}
-	buf := pairPool.Get().(*[]pair)
-	defer pairPool.Put(buf)
-	ps := slices.Grow((*buf)[:0], len(x))
-	defer func() { *buf = ps[:0] }()
+	ps := make([]pair, 0, len(x))
 	breaches := 0
 	for i := range x {
 		if finite(x[i]) && finite(y[i]) {
@@ -70,19 +62,47 @@ func BreachLevel(x, y []float64, above float64) (level float64, ok bool) {
 		return 0, false
 	}
 	slices.SortFunc(ps, func(a, b pair) int { return cmp.Compare(a.x, b.x) })
+	xs, ys := make([]float64, len(ps)), make([]float64, len(ps))
+	for i, p := range ps {
+		xs[i], ys[i] = p.x, p.y
+	}
+	return breachLevelSorted(xs, ys, breaches, above)
+}
 
+// BreachLevelSorted is BreachLevel for pairs already sorted by x, all
+// finite: it neither copies nor sorts them. It panics if len(x) != len(y).
+func BreachLevelSorted(x, y []float64, above float64) (level float64, ok bool) {
+	if len(x) != len(y) {
+		panic("model: slice length mismatch")
+	}
+	if len(x) < MinBreachLevelPairs {
+		return 0, false
+	}
+	breaches := 0
+	for _, v := range y {
+		if v > above {
+			breaches++
+		}
+	}
+	return breachLevelSorted(x, y, breaches, above)
+}
+
+// breachLevelSorted is BreachLevel's estimate over at least
+// MinBreachLevelPairs finite pairs sorted by x, breaches of which have
+// y > above.
+func breachLevelSorted(x, y []float64, breaches int, above float64) (level float64, ok bool) {
 	if breaches > 0 {
-		// Threshold at ps[0]: every non-breach is an error.
+		// Threshold at x[0]: every non-breach is an error.
 		best, bestErr := -1, breaches // -1: predict no breach at all
-		errs := len(ps) - breaches
-		for i := 0; i < len(ps); {
+		errs := len(x) - breaches
+		for i := 0; i < len(x); {
 			if errs < bestErr {
 				best, bestErr = i, errs
 			}
 			// Move the threshold past every pair at this x.
 			j := i
-			for ; j < len(ps) && ps[j].x == ps[i].x; j++ {
-				if ps[j].y > above {
+			for ; j < len(x) && x[j] == x[i]; j++ {
+				if y[j] > above {
 					errs++
 				} else {
 					errs--
@@ -92,22 +112,22 @@ func BreachLevel(x, y []float64, above float64) (level float64, ok bool) {
 		}
 		switch {
 		case best == 0:
-			return ps[0].x, true
+			return x[0], true
 		case best > 0:
-			return ps[best-1].x/2 + ps[best].x/2, true
+			return x[best-1]/2 + x[best]/2, true
 		}
 	}
 
 	if !(above > 0) {
 		return 0, false
 	}
-	upper := ps[len(ps)/2:]
-	xs := make([]float64, 0, len(upper))
-	us := make([]float64, 0, len(upper))
-	for _, p := range upper {
-		if p.y > 0 {
-			xs = append(xs, p.x)
-			us = append(us, 1/p.y)
+	h := len(x) / 2
+	xs := make([]float64, 0, len(x)-h)
+	us := make([]float64, 0, len(x)-h)
+	for k := h; k < len(x); k++ {
+		if y[k] > 0 {
+			xs = append(xs, x[k])
+			us = append(us, 1/y[k])
 		}
 	}
 	if len(xs) < MinBreachLevelPairs/2 || xs[0] == xs[len(xs)-1] {
@@ -115,7 +135,7 @@ func BreachLevel(x, y []float64, above float64) (level float64, ok bool) {
 	}
 	a, slope := stat.LinearRegression(xs, us, nil, false)
 	b := -slope
-	maxX := ps[len(ps)-1].x
+	maxX := x[len(x)-1]
 	if !(b > 0) {
 		return 0, false
 	}

@@ -131,6 +131,10 @@ type Input struct {
 	AllowRevert bool
 	// Windows names the active prewarm and freeze windows, for messages.
 	Windows string
+	// Terse leaves the Message of a decision that changes nothing empty:
+	// a replay keeps the messages of changes only, and formatting one at
+	// every step was a twentieth of its time.
+	Terse bool
 }
 
 // Engagement records one engaged action and the value it replaced.
@@ -256,9 +260,13 @@ func decide(s Settings, in Input, st State, now time.Time) Decision {
 	}
 	if st.Level() == 0 {
 		d.Next.ClearSince = time.Time{}
-		d.Reason, d.Message = Steady, fmt.Sprintf("nothing engaged; risk %.2f below trigger %.2f", in.Risk, s.Trigger)
-		if s.Mode == Reactive {
+		d.Reason = Steady
+		switch {
+		case in.Terse:
+		case s.Mode == Reactive:
 			d.Message = "nothing engaged; no incident in progress"
+		default:
+			d.Message = fmt.Sprintf("nothing engaged; risk %.2f below trigger %.2f", in.Risk, s.Trigger)
 		}
 		return d
 	}
@@ -273,7 +281,10 @@ func escalate(s Settings, in Input, d Decision, now time.Time, predictive, immin
 	st := d.Next
 	i := st.Level()
 	if i >= len(s.Playbook) {
-		d.Reason, d.Message = PlaybookExhausted, fmt.Sprintf("all %d actions engaged", len(s.Playbook))
+		d.Reason = PlaybookExhausted
+		if !in.Terse {
+			d.Message = fmt.Sprintf("all %d actions engaged", len(s.Playbook))
+		}
 		return d
 	}
 	step := s.Playbook[i]
@@ -283,26 +294,34 @@ func escalate(s Settings, in Input, d Decision, now time.Time, predictive, immin
 	}
 	if predictive && (in.TimeToBreach < 0 || in.TimeToBreach > step.Warmup+margin) {
 		d.Reason = BreachNotImminent
-		d.Message = fmt.Sprintf("risk %.2f ≥ trigger but breach in %s, beyond %s's warm-up %s + %s",
-			in.Risk, fmtTTB(in.TimeToBreach), step.Name, step.Warmup, margin)
+		if !in.Terse {
+			d.Message = fmt.Sprintf("risk %.2f ≥ trigger but breach in %s, beyond %s's warm-up %s + %s",
+				in.Risk, fmtTTB(in.TimeToBreach), step.Name, step.Warmup, margin)
+		}
 		return d
 	}
 	if predictive && !in.LevelKnown {
 		d.Reason = Learning
-		d.Message = fmt.Sprintf("risk %.2f ≥ trigger, but what the %d engaged action(s) can take is not learned yet: escalating on an incident only", in.Risk, st.Level())
+		if !in.Terse {
+			d.Message = fmt.Sprintf("risk %.2f ≥ trigger, but what the %d engaged action(s) can take is not learned yet: escalating on an incident only", in.Risk, st.Level())
+		}
 		return d
 	}
 	if i > 0 {
 		last := st.Engaged[i-1]
 		if ready := last.At.Add(s.Playbook[last.Step].Warmup); !last.NoChange && now.Before(ready) {
 			d.Reason = Settling
-			d.Message = fmt.Sprintf("%s warming up until %s", s.Playbook[last.Step].Name, ready.Format(time.RFC3339))
+			if !in.Terse {
+				d.Message = fmt.Sprintf("%s warming up until %s", s.Playbook[last.Step].Name, ready.Format(time.RFC3339))
+			}
 			return d
 		}
 	}
 	if t, ok := st.Changed[step.Name]; ok && now.Sub(t) < step.Cooldown {
 		d.Reason = Cooldown
-		d.Message = fmt.Sprintf("%s changed %s ago, cooldown %s", step.Name, now.Sub(t), step.Cooldown)
+		if !in.Terse {
+			d.Message = fmt.Sprintf("%s changed %s ago, cooldown %s", step.Name, now.Sub(t), step.Cooldown)
+		}
 		return d
 	}
 	wish := step.Engaged
@@ -370,7 +389,9 @@ func revert(s Settings, in Input, d Decision, now time.Time) Decision {
 	if in.RiskBelow >= s.Clear {
 		d.Next.ClearSince = time.Time{}
 		d.Reason = Holding
-		d.Message = fmt.Sprintf("%d engaged; risk without %s %.2f ≥ clear %.2f", st.Level(), step.Name, in.RiskBelow, s.Clear)
+		if !in.Terse {
+			d.Message = fmt.Sprintf("%d engaged; risk without %s %.2f ≥ clear %.2f", st.Level(), step.Name, in.RiskBelow, s.Clear)
+		}
 		return d
 	}
 	if st.ClearSince.IsZero() {
@@ -378,12 +399,16 @@ func revert(s Settings, in Input, d Decision, now time.Time) Decision {
 	}
 	if since := now.Sub(d.Next.ClearSince); since < step.RevertAfter {
 		d.Reason = RevertPending
-		d.Message = fmt.Sprintf("risk without %s %.2f below clear for %s of %s", step.Name, in.RiskBelow, since, step.RevertAfter)
+		if !in.Terse {
+			d.Message = fmt.Sprintf("risk without %s %.2f below clear for %s of %s", step.Name, in.RiskBelow, since, step.RevertAfter)
+		}
 		return d
 	}
 	if t, ok := st.Changed[step.Name]; ok && !top.NoChange && now.Sub(t) < step.Cooldown {
 		d.Reason = Cooldown
-		d.Message = fmt.Sprintf("%s changed %s ago, cooldown %s", step.Name, now.Sub(t), step.Cooldown)
+		if !in.Terse {
+			d.Message = fmt.Sprintf("%s changed %s ago, cooldown %s", step.Name, now.Sub(t), step.Cooldown)
+		}
 		return d
 	}
 	d.Next.Engaged = d.Next.Engaged[:st.Level()-1]
@@ -551,7 +576,9 @@ func release(s Settings, in Input, d Decision, now time.Time) (Decision, bool) {
 	}
 	if t, ok := d.Next.Changed[step.Name]; ok && now.Sub(t) < step.Cooldown {
 		d.Reason = Cooldown
-		d.Message = fmt.Sprintf("%s changed %s ago, cooldown %s", step.Name, now.Sub(t), step.Cooldown)
+		if !in.Terse {
+			d.Message = fmt.Sprintf("%s changed %s ago, cooldown %s", step.Name, now.Sub(t), step.Cooldown)
+		}
 		return d, true
 	}
 	d.Next.Prewarmed = append(d.Next.Prewarmed[:k:k], d.Next.Prewarmed[k+1:]...)

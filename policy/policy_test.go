@@ -202,6 +202,52 @@ func TestEscalateAndRevertSequence(t *testing.T) {
 	}
 }
 
+// TestTerse runs the escalate-and-revert sequence twice, with and without
+// Input.Terse: the decisions are the same, and the terse messages are
+// empty exactly for the decisions that change nothing.
+func TestTerse(t *testing.T) {
+	for _, mode := range []Mode{Predictive, Reactive} {
+		s := settings(mode)
+		var st, stTerse State
+		risky := Input{DataOK: true, Firing: true, Risk: 0.9, TimeToBreach: time.Minute, RiskBelow: 0.9, LevelKnown: true}
+		changes, quiet := 0, 0
+		for m := 0; m < 90; m++ {
+			in := risky
+			if m >= 20 {
+				in = Input{DataOK: true, Risk: 0, TimeToBreach: -1, RiskBelow: 0}
+			}
+			d := Decide(s, in, st, at(m))
+			in.Terse = true
+			dt := Decide(s, in, stTerse, at(m))
+			if d.Reason != dt.Reason || !engagedSame(d.Next, dt.Next) || (d.Change == nil) != (dt.Change == nil) {
+				t.Fatalf("%s minute %d: terse decision %s %+v, full %s %+v", mode, m, dt.Reason, dt.Change, d.Reason, d.Change)
+			}
+			if d.Message == "" {
+				t.Fatalf("%s minute %d: %s without a message", mode, m, d.Reason)
+			}
+			switch {
+			case d.Change != nil && dt.Message != d.Message:
+				t.Errorf("%s minute %d: terse message of a change %q, want %q", mode, m, dt.Message, d.Message)
+			case d.Change == nil && dt.Message != "":
+				t.Errorf("%s minute %d: terse message of %s %q, want none", mode, m, dt.Reason, dt.Message)
+			}
+			if d.Change != nil {
+				changes++
+			} else {
+				quiet++
+			}
+			st, stTerse = d.Next, dt.Next
+		}
+		if changes == 0 || quiet == 0 {
+			t.Fatalf("%s: %d changes and %d other decisions: the sequence tests nothing", mode, changes, quiet)
+		}
+	}
+}
+
+func engagedSame(a, b State) bool {
+	return slices.Equal(a.Engaged, b.Engaged) && slices.Equal(a.Prewarmed, b.Prewarmed)
+}
+
 func TestParseMode(t *testing.T) {
 	for _, m := range []Mode{None, Reactive, Predictive, Static} {
 		got, err := ParseMode(m.String())

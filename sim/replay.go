@@ -186,7 +186,7 @@ func replayOne(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 	ctl, err := controller.New(controller.Options{
 		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log,
 		Workers: o.Workers, FullPaths: o.FullPaths,
-		OnDecision: onDecision,
+		OnDecision: onDecision, Terse: true,
 	})
 	if err != nil {
 		return nil, err
