@@ -3,6 +3,7 @@ package model
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // BenchmarkFitHoltWinters2880 fits two days of minutes with a daily season.
@@ -120,4 +121,51 @@ func BenchmarkBreachRisk(b *testing.B) {
 	for b.Loop() {
 		BreachRisk(ps, 120, 3, 1, 0.3)
 	}
+}
+
+// BenchmarkRecursion runs the Holt-Winters objective over four days of
+// minutes with a daily season, as a fit's every evaluation does: step, and
+// the recursion exactly as the HoltWinters doc comment writes it
+// (refStep, the baseline). It reports ratio, the baseline's time over
+// step's, both measured in the same run.
+//
+//	go test ./model -run '^$' -bench Recursion
+func BenchmarkRecursion(b *testing.B) {
+	z := seasonal(5760, 1440, 0, 0, 0.5, 0.1, 1)
+	p := HoltWintersParams{Alpha: 0.3, Beta: 0.05, Gamma: 0.1, Phi: 0.95}
+	season := make([]float64, 1440)
+	filter := func(next func(p HoltWintersParams, l, b, s, v float64) (float64, float64, float64, float64, bool)) float64 {
+		l, t, sse := 0.0, 0.0, 0.0
+		clear(season)
+		for i, v := range z {
+			var e float64
+			var ok bool
+			l, t, season[i%1440], e, ok = next(p, l, t, season[i%1440], v)
+			if ok {
+				sse += e * e
+			}
+		}
+		return sse
+	}
+	var fast, ref time.Duration
+	for b.Loop() {
+		start := time.Now()
+		filter(step)
+		fast += time.Since(start)
+		b.StopTimer()
+		start = time.Now()
+		filter(refStep)
+		ref += time.Since(start)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(ref)/float64(fast), "ratio")
+}
+
+// refStep is step as the HoltWinters doc comment writes the recursion.
+func refStep(p HoltWintersParams, l, b, s, v float64) (l2, b2, s2, e float64, ok bool) {
+	f := l + p.Phi*b
+	if finite(v) {
+		e, ok = v-(f+s), true
+	}
+	return f + p.Alpha*e, p.Phi*b + p.Beta*e, s + p.Gamma*e, e, ok
 }

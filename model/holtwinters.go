@@ -91,15 +91,9 @@ func (hw *HoltWinters) Update(y float64) {
 	if hw.m > 0 {
 		s = hw.season[hw.pos]
 	}
-	f := hw.level + hw.p.Phi*hw.trend
-	var e float64
-	if finite(z) {
-		e = z - (f + s)
-	}
-	hw.level = f + hw.p.Alpha*e
-	hw.trend = hw.p.Phi*hw.trend + hw.p.Beta*e
+	hw.level, hw.trend, s, _, _ = step(hw.p, hw.level, hw.trend, s, z)
 	if hw.m > 0 {
-		hw.season[hw.pos] = s + hw.p.Gamma*e
+		hw.season[hw.pos] = s
 		hw.pos++
 		if hw.pos == hw.m {
 			hw.pos = 0
@@ -384,6 +378,31 @@ func initHoltWinters(season, z []float64, m int) hwInit {
 	return hwInit{level: line(-1), trend: slope, season: season}
 }
 
+// step advances the state (level l, trend b, the season s of this time)
+// by the observation v: it returns the new state, the one-step error e and
+// whether v was finite (a missing v advances on the forecast, e = 0). It
+// is the recursion of the HoltWinters doc comment rearranged with w = v − s:
+//
+//	f = l + φb,  e = w − f,  ℓ = (1−α)f + αw,  b = φb + β(w − f),  s = s + γe
+//
+// which shortens the chain of dependent operations from one step's level
+// to the next's: the fit's objective runs this over every observation at
+// every evaluation, and its time was that chain's latency. Over four days
+// of minutes (BenchmarkRecursion) it takes about three quarters of the
+// time of the recursion as written above. (math.FMA would shorten it
+// further, but without GOAMD64=v3 each call tests the CPU first, and it
+// came out slower.)
+func step(p HoltWintersParams, l, b, s, v float64) (l2, b2, s2, e float64, ok bool) {
+	pb := p.Phi * b
+	f := l + pb
+	if !finite(v) {
+		return f, pb, s, 0, false
+	}
+	w := v - s
+	e = w - f
+	return (1-p.Alpha)*f + p.Alpha*w, (pb + p.Beta*w) - p.Beta*f, s + p.Gamma*e, e, true
+}
+
 // run filters z from init with p and returns the mean squared one-step
 // error over the finite observations. level, trend and season hold the
 // initial state on entry (season[j] for time j) and the final state on
@@ -399,20 +418,18 @@ func run(z []float64, p HoltWintersParams, level, trend *float64, season []float
 		if m > 0 {
 			s = season[pos]
 		}
-		f := l + p.Phi*b
 		var e float64
-		if finite(v) {
-			e = v - (f + s)
+		var ok bool
+		l, b, s, e, ok = step(p, l, b, s, v)
+		if ok {
 			sse += loss(e, huber)
 			n++
 			if resid != nil {
 				*resid = append(*resid, e)
 			}
 		}
-		l = f + p.Alpha*e
-		b = p.Phi*b + p.Beta*e
 		if m > 0 {
-			season[pos] = s + p.Gamma*e
+			season[pos] = s
 			pos++
 			if pos == m {
 				pos = 0
