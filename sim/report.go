@@ -201,7 +201,7 @@ func reduce(times []time.Time, ys []float64, peak bool) plotter.XYs {
 func stepTimes(steps []Record) []time.Time {
 	out := make([]time.Time, len(steps))
 	for i, s := range steps {
-		out[i] = s.Time
+		out[i] = s.Time()
 	}
 	return out
 }
@@ -245,7 +245,7 @@ func (rep *Report) latencyChart(name string) (string, *plot.Plot, error) {
 		p.Legend.Add(r.Policy.String(), l)
 	}
 	if len(first) > 0 {
-		if err := addThreshold(p, first[0].Time, first[len(first)-1].Time, s.Incident.Above); err != nil {
+		if err := addThreshold(p, first[0].Time(), first[len(first)-1].Time(), s.Incident.Above); err != nil {
 			return "", nil, err
 		}
 	}

@@ -200,7 +200,7 @@ func WriteSignals(w io.Writer, services []string, steps map[string][]Record) err
 			}
 			r := steps[s][i]
 			g := r.Signals
-			if err := cw.Write([]string{r.Time.UTC().Format(time.RFC3339), s, cell(g.LatencyP99), cell(g.Requests),
+			if err := cw.Write([]string{r.Time().Format(time.RFC3339), s, cell(g.LatencyP99), cell(g.Requests),
 				cell(g.PoolInUse), cell(g.PoolLimit)}); err != nil {
 				return err
 			}

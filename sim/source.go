@@ -20,12 +20,19 @@ type Service struct {
 }
 
 // Record is one step of one service as a Source ran it.
+//
+// It holds no pointers (the time is kept as Unix nanoseconds): a replay
+// keeps a million of them per policy, which the garbage collector would
+// otherwise scan at every cycle.
 type Record struct {
-	Time    time.Time // end of the step; the load used is Load.At(Time)
-	Load    float64   // the load's value, NaN where it has none
-	Signals Signals   // what the service emitted; all NaN where the load has no value
-	State   State     // the plant after the step
+	UnixNano int64   // end of the step (Time); the load used is Load.At(Time())
+	Load     float64 // the load's value, NaN where it has none
+	Signals  Signals // what the service emitted; all NaN where the load has no value
+	State    State   // the plant after the step
 }
+
+// Time returns the end of the step, in UTC.
+func (r Record) Time() time.Time { return time.Unix(0, r.UnixNano).UTC() }
 
 // maxCatchUp bounds the steps one Read may take.
 const maxCatchUp = 1 << 22
@@ -258,7 +265,7 @@ func (sv *service) step(t, lt time.Time, dt time.Duration, o SourceOptions) {
 		sig = sv.Plant.Step(load, dt)
 	}
 	sv.latest, sv.ok = sig, !missing
-	sv.history = append(sv.history, Record{Time: t, Load: load, Signals: sig, State: sv.Plant.State()})
+	sv.history = append(sv.history, Record{UnixNano: t.UnixNano(), Load: load, Signals: sig, State: sv.Plant.State()})
 	if o.MaxHistory > 0 && len(sv.history) > 2*o.MaxHistory {
 		sv.history = append(sv.history[:0], sv.history[len(sv.history)-o.MaxHistory:]...)
 	}

@@ -37,7 +37,7 @@ func TestSourceRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := src.History("web"); len(h) != 1 || !h[0].Time.Equal(now) || h[0].Load != 10 {
+	if h := src.History("web"); len(h) != 1 || !h[0].Time().Equal(now) || h[0].Load != 10 {
 		t.Fatalf("history after the first read: %+v", h)
 	}
 	if len(snap["web"]) != 4 || len(snap["api"]) != 1 {
@@ -79,8 +79,8 @@ func TestSourceRead(t *testing.T) {
 		t.Fatalf("%d steps, want 4", len(hist))
 	}
 	for i, r := range hist {
-		if want := now.Add(time.Duration(i) * time.Minute); !r.Time.Equal(want) || r.Load != float64(10*(i+1)) {
-			t.Errorf("step %d at %v load %v; want %v and %v", i, r.Time, r.Load, want, 10*(i+1))
+		if want := now.Add(time.Duration(i) * time.Minute); !r.Time().Equal(want) || r.Load != float64(10*(i+1)) {
+			t.Errorf("step %d at %v load %v; want %v and %v", i, r.Time(), r.Load, want, 10*(i+1))
 		}
 		if i > 0 && !(r.Signals.LatencyP99 > hist[i-1].Signals.LatencyP99) {
 			t.Errorf("step %d: latency %v not above %v under a rising load", i, r.Signals.LatencyP99, hist[i-1].Signals.LatencyP99)
