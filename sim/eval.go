@@ -59,6 +59,12 @@ type PolicyResult struct {
 	// (policy.Reason: Imminent, Escalate, ReactiveFloor…), in the order of
 	// policy.Reasons, to see which kind of engagement lowers it.
 	PrecisionByReason []ReasonPrecision `json:"precision_by_reason,omitempty"`
+	// NearMisses counts the engagements that Precision does not count as
+	// justified but that the 'none' run's latency followed within the
+	// horizon above the threshold, for fewer samples in a row than the
+	// incident pattern asks: a spike that would have been felt but was not
+	// an incident by the pattern's definition.
+	NearMisses int `json:"near_misses"`
 	// Missed counts the incidents of the 'none' run that this policy met
 	// with no action engaged.
 	Missed int `json:"missed"`
@@ -75,6 +81,8 @@ type ReasonPrecision struct {
 	Engagements int     `json:"engagements"`
 	Justified   int     `json:"justified"`
 	Precision   float64 `json:"precision"`
+	// NearMisses is PolicyResult.NearMisses for the reason.
+	NearMisses int `json:"near_misses"`
 }
 
 // ServiceResult is one service's share of a PolicyResult.
@@ -148,6 +156,12 @@ func incidentWithin(inc []model.Incident, i, horizon int) bool {
 	return slices.ContainsFunc(inc, func(in model.Incident) bool { return in.End >= i && in.Start <= i+horizon })
 }
 
+// aboveWithin reports whether a latency of lat from step i to i+horizon
+// is above the threshold.
+func aboveWithin(lat []float64, above float64, i, horizon int) bool {
+	return slices.ContainsFunc(lat[min(max(i, 0), len(lat)):min(i+horizon+1, len(lat))], func(v float64) bool { return v > above })
+}
+
 // evaluate scores one run against the 'none' run (the counterfactual).
 func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyResult {
 	min := interval.Minutes()
@@ -182,7 +196,8 @@ func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyRe
 		res.Services = append(res.Services, sr)
 
 		// Counterfactual measures against the 'none' run.
-		noneInc := model.Incidents(latencies(none.Steps[s.Name]), pattern(s))
+		noneLat := latencies(none.Steps[s.Name])
+		noneInc := model.Incidents(noneLat, pattern(s))
 		res.NoneIncidents += len(noneInc)
 		for _, in := range noneInc {
 			i := in.Start - 1 // the level the policy held just before the breach
@@ -208,9 +223,13 @@ func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyRe
 				byReason[d.Reason] = rp
 			}
 			rp.Engagements++
-			if incidentWithin(noneInc, i, horizon) {
+			switch {
+			case incidentWithin(noneInc, i, horizon):
 				justified++
 				rp.Justified++
+			case aboveWithin(noneLat, s.Incident.Above, i, horizon):
+				res.NearMisses++
+				rp.NearMisses++
 			}
 		}
 	}
@@ -256,12 +275,13 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	if err := rep.writePrecisionByReason(w); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, "\nincidents: latency above the threshold for K samples in a row; lead: how long before an incident of the 'none' run the policy had engaged;\nprecision: engagements followed within the horizon by an incident of the 'none' run; missed: 'none' incidents met with nothing engaged.")
+	_, err := fmt.Fprintln(w, "\nincidents: latency above the threshold for K samples in a row; lead: how long before an incident of the 'none' run the policy had engaged;\nprecision: engagements followed within the horizon by an incident of the 'none' run; missed: 'none' incidents met with nothing engaged;\nnear misses: engagements followed within the horizon by the 'none' run's latency above the threshold, for fewer than K samples in a row.")
 	return err
 }
 
 // writePrecisionByReason writes, for each policy with engagements, the
-// precision of its engagements by reason.
+// precision of its engagements by reason, and how many of the others were
+// near misses (PolicyResult.NearMisses).
 func (rep *Report) writePrecisionByReason(w io.Writer) error {
 	first := true
 	for _, p := range rep.Policies {
@@ -280,7 +300,11 @@ func (rep *Report) writePrecisionByReason(w io.Writer) error {
 			if i > 0 {
 				sep = ", "
 			}
-			line += fmt.Sprintf("%s%s %.0f%% (%d/%d)", sep, rp.Reason, 100*rp.Precision, rp.Justified, rp.Engagements)
+			line += fmt.Sprintf("%s%s %.0f%% (%d/%d", sep, rp.Reason, 100*rp.Precision, rp.Justified, rp.Engagements)
+			if rp.NearMisses > 0 {
+				line += fmt.Sprintf("; %d near misses", rp.NearMisses)
+			}
+			line += ")"
 		}
 		if _, err := fmt.Fprintln(w, line); err != nil {
 			return err

@@ -98,10 +98,10 @@ svg{max-width:100%;height:auto}
 <p>{{.Start}} to {{.End}}, one step every {{.Interval}}.</p>
 <h2>Scorecard</h2>
 <table id="scorecard">
-<tr><th>policy</th><th>incidents</th><th>breach minutes</th><th>actions</th><th>replica min</th><th>throttle min</th><th>queue min</th><th>cost total</th><th>lead time (median)</th><th>precision</th><th>missed</th></tr>
-{{range .Policies}}<tr><td>{{.Name}}</td><td>{{.Incidents}}</td><td>{{f0 .BreachMinutes}}</td><td>{{.Actions}}</td><td>{{f0 .Cost.ReplicaMinutes}}</td><td>{{f0 .Cost.ThrottleMinutes}}</td><td>{{f0 .Cost.QueueMinutes}}</td><td>{{f0 .Cost.Total}}</td><td>{{lead .LeadTimeMinutes}}</td><td>{{pct .Precision}}</td><td>{{.Missed}}/{{.NoneIncidents}}</td></tr>
+<tr><th>policy</th><th>incidents</th><th>breach minutes</th><th>actions</th><th>replica min</th><th>throttle min</th><th>queue min</th><th>cost total</th><th>lead time (median)</th><th>precision</th><th>near misses</th><th>missed</th></tr>
+{{range .Policies}}<tr><td>{{.Name}}</td><td>{{.Incidents}}</td><td>{{f0 .BreachMinutes}}</td><td>{{.Actions}}</td><td>{{f0 .Cost.ReplicaMinutes}}</td><td>{{f0 .Cost.ThrottleMinutes}}</td><td>{{f0 .Cost.QueueMinutes}}</td><td>{{f0 .Cost.Total}}</td><td>{{lead .LeadTimeMinutes}}</td><td>{{pct .Precision}}</td><td>{{.NearMisses}}</td><td>{{.Missed}}/{{.NoneIncidents}}</td></tr>
 {{end}}</table>
-<p>Incidents: latency above the threshold for K samples in a row. Lead time: how long before an incident of the 'none' run the policy had engaged. Precision: engagements followed within the horizon by an incident of the 'none' run.</p>
+<p>Incidents: latency above the threshold for K samples in a row. Lead time: how long before an incident of the 'none' run the policy had engaged. Precision: engagements followed within the horizon by an incident of the 'none' run. Near misses: the other engagements followed within the horizon by the 'none' run's latency above the threshold, for fewer than K samples in a row.</p>
 {{range .Services}}<h2>{{.Name}}</h2>
 {{range .Charts}}<figure class="chart"><figcaption>{{.Title}}</figcaption>{{.SVG}}</figure>
 {{end}}{{end}}</body></html>
