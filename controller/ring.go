@@ -16,12 +16,23 @@ func newRing(capacity int) *ring {
 
 func (r *ring) push(v float64) {
 	if r.n < len(r.buf) {
-		r.buf[(r.start+r.n)%len(r.buf)] = v
+		r.buf[r.index(r.n)] = v
 		r.n++
 		return
 	}
 	r.buf[r.start] = v
-	r.start = (r.start + 1) % len(r.buf)
+	if r.start++; r.start == len(r.buf) {
+		r.start = 0
+	}
+}
+
+// index returns the buffer index of the i-th value held, 0 the oldest
+// (0 <= i < len(r.buf)).
+func (r *ring) index(i int) int {
+	if i += r.start; i >= len(r.buf) {
+		i -= len(r.buf)
+	}
+	return i
 }
 
 func (r *ring) len() int { return r.n }
@@ -32,10 +43,12 @@ func (r *ring) last(n int) []float64 {
 		n = r.n
 	}
 	out := make([]float64, n)
-	off := r.n - n
-	for i := range out {
-		out[i] = r.buf[(r.start+off+i)%len(r.buf)]
+	if n == 0 {
+		return out
 	}
+	i := r.index(r.n - n)
+	k := copy(out, r.buf[i:min(i+n, len(r.buf))])
+	copy(out[k:], r.buf)
 	return out
 }
 

@@ -21,14 +21,15 @@ type Service struct {
 
 // Record is one step of one service as a Source ran it.
 //
-// It holds no pointers (the time is kept as Unix nanoseconds): a replay
-// keeps a million of them per policy, which the garbage collector would
-// otherwise scan at every cycle.
+// A replay keeps a million of them per policy, so a record is small (48
+// bytes: the plant's State after the step is not kept; Plant.State gives
+// the current one) and holds no pointers (the time is kept as Unix
+// nanoseconds), which the garbage collector would otherwise scan at every
+// cycle.
 type Record struct {
 	UnixNano int64   // end of the step (Time); the load used is Load.At(Time())
 	Load     float64 // the load's value, NaN where it has none
 	Signals  Signals // what the service emitted; all NaN where the load has no value
-	State    State   // the plant after the step
 }
 
 // Time returns the end of the step, in UTC.
@@ -94,7 +95,14 @@ func (s *Source) SetOptions(o SourceOptions) {
 	s.opts = o
 	if o.Steps > 0 {
 		for _, sv := range s.services {
-			sv.history = slices.Grow(sv.history, o.Steps)
+			if len(sv.history) == 0 {
+				// make, not slices.Grow: a fresh allocation comes zeroed
+				// from the system, page by page as it is written, where
+				// Grow clears it all at once.
+				sv.history = make([]Record, 0, o.Steps)
+			} else {
+				sv.history = slices.Grow(sv.history, o.Steps)
+			}
 		}
 	}
 }
@@ -265,7 +273,7 @@ func (sv *service) step(t, lt time.Time, dt time.Duration, o SourceOptions) {
 		sig = sv.Plant.Step(load, dt)
 	}
 	sv.latest, sv.ok = sig, !missing
-	sv.history = append(sv.history, Record{UnixNano: t.UnixNano(), Load: load, Signals: sig, State: sv.Plant.State()})
+	sv.history = append(sv.history, Record{UnixNano: t.UnixNano(), Load: load, Signals: sig})
 	if o.MaxHistory > 0 && len(sv.history) > 2*o.MaxHistory {
 		sv.history = append(sv.history[:0], sv.history[len(sv.history)-o.MaxHistory:]...)
 	}

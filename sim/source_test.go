@@ -137,8 +137,8 @@ func TestSourceGapLeavesSignalsOut(t *testing.T) {
 	if !math.IsNaN(r.Load) || !math.IsNaN(r.Signals.LatencyP99) || !math.IsNaN(r.Signals.PoolLimit) {
 		t.Errorf("gap record %+v, want NaN load and signals", r)
 	}
-	if !(r.State.Backlog < backlog) {
-		t.Errorf("backlog %v did not drain in the gap from %v", r.State.Backlog, backlog)
+	if b := svc.Plant.State().Backlog; !(b < backlog) {
+		t.Errorf("backlog %v did not drain in the gap from %v", b, backlog)
 	}
 	if snap := mustRead(t0.Add(2 * time.Minute)); len(snap["web"]) != 4 {
 		t.Errorf("after the gap: %v", snap)
