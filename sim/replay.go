@@ -40,8 +40,8 @@ type ReplayOptions struct {
 type Run struct {
 	Policy policy.Mode
 	// Decisions holds, per service, one decision record per step (see
-	// Decisions for what it keeps), Steps per service name one plant
-	// record per step.
+	// Decisions for what it keeps; none for the 'none' run, which decides
+	// nothing), Steps per service name one plant record per step.
 	Decisions *Decisions
 	Steps     map[string][]Record
 	// Cost is the resource cost per service.
@@ -165,7 +165,13 @@ func replayOne(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 	for i, s := range cfg.Services {
 		names[i] = s.Name
 	}
-	decs := newDecisions(names, start, interval, mode, steps)
+	// The 'none' run decides nothing: its records would all say Disabled,
+	// and nothing reads them. Its store stays empty.
+	capacity := steps
+	if mode == policy.None {
+		capacity = 0
+	}
+	decs := newDecisions(names, start, interval, mode, capacity)
 	run := &Run{Policy: mode, Decisions: decs, Steps: map[string][]Record{}, Cost: map[string]Cost{}}
 	// The records come in service order (Options.OnDecision): each goes to
 	// the next service's store without a map lookup by name.
@@ -182,6 +188,9 @@ func replayOne(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 	}
 	if log != nil {
 		log = log.With("policy", mode.String())
+	}
+	if mode == policy.None {
+		onDecision = nil
 	}
 	ctl, err := controller.New(controller.Options{
 		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log,
