@@ -301,7 +301,11 @@ func (rep *Report) writePrecisionByReason(w io.Writer) error {
 				sep = ", "
 			}
 			line += fmt.Sprintf("%s%s %.0f%% (%d/%d", sep, rp.Reason, 100*rp.Precision, rp.Justified, rp.Engagements)
-			if rp.NearMisses > 0 {
+			switch rp.NearMisses {
+			case 0:
+			case 1:
+				line += "; 1 near miss"
+			default:
 				line += fmt.Sprintf("; %d near misses", rp.NearMisses)
 			}
 			line += ")"
