@@ -341,25 +341,29 @@ func (ls *levelStats) sortedObs() (x, y []float64) {
 	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(nx[a], nx[b]) })
 
 	if size := len(ls.obs.x.buf); cap(sp.bx) < size {
-		sp.bx, sp.by, sp.bseq = make([]float64, 0, size), make([]float64, 0, size), make([]uint64, 0, size)
+		sp.bx, sp.by, sp.bseq = make([]float64, size), make([]float64, size), make([]uint64, size)
 	}
-	bx, by, bseq := sp.bx[:0], sp.by[:0], sp.bseq[:0]
+	// Written by index into the spare buffers, which hold the ring's
+	// capacity: the merge keeps at most what the ring holds.
+	bx, by, bseq := sp.bx[:cap(sp.bx)], sp.by[:cap(sp.by)], sp.bseq[:cap(sp.bseq)]
 	first := ls.pushed - uint64(fresh) // push number of nx[0]
-	i, j := 0, 0
+	i, j, w := 0, 0, 0
 	for i < len(sp.x) || j < len(idx) {
 		if i < len(sp.x) && sp.seq[i] < oldest {
 			i++ // dropped from the ring
 			continue
 		}
 		if j == len(idx) || i < len(sp.x) && sp.x[i] <= nx[idx[j]] {
-			bx, by, bseq = append(bx, sp.x[i]), append(by, sp.y[i]), append(bseq, sp.seq[i])
+			bx[w], by[w], bseq[w] = sp.x[i], sp.y[i], sp.seq[i]
 			i++
-			continue
+		} else {
+			k := idx[j]
+			bx[w], by[w], bseq[w] = nx[k], ny[k], first+uint64(k)
+			j++
 		}
-		k := idx[j]
-		bx, by, bseq = append(bx, nx[k]), append(by, ny[k]), append(bseq, first+uint64(k))
-		j++
+		w++
 	}
+	bx, by, bseq = bx[:w], by[:w], bseq[:w]
 	sp.bx, sp.by, sp.bseq, sp.x, sp.y, sp.seq = sp.x, sp.y, sp.seq, bx, by, bseq
 	sp.synced = ls.pushed
 	return sp.x, sp.y
