@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"math"
@@ -124,6 +125,7 @@ type Controller struct {
 	workers  int
 	full     bool     // Options.FullPaths
 	terse    bool     // Options.Terse
+	timed    bool     // the steps' durations are exported (a Registerer is set)
 	recs     []Record // the step's records, reused
 	changes  []bool
 
@@ -256,7 +258,7 @@ func New(o Options) (*Controller, error) {
 		cfg: o.Config, src: o.Source, mode: o.Mode, log: log, tel: newTelemetry(o.Registerer),
 		onDec: o.OnDecision, onState: o.OnStateChange, speed: speed,
 		interval: time.Duration(g.Interval), stale: time.Duration(g.StaleAfter),
-		workers: workers, full: o.FullPaths, terse: o.Terse,
+		workers: workers, full: o.FullPaths, terse: o.Terse, timed: o.Registerer != nil,
 	}
 	if c.interval <= 0 {
 		return nil, errors.New("controller: global.interval must be > 0")
@@ -284,7 +286,7 @@ func New(o Options) (*Controller, error) {
 			horizon:      max(1, int(time.Duration(sc.Forecast.Horizon)/c.interval)),
 			period:       int(time.Duration(sc.Forecast.Period) / c.interval),
 			hist:         newRing(max(histLen, 2)),
-			rng:          rand.New(rand.NewPCG(sc.Forecast.Seed, uint64(i)+1)),
+			rng:          rand.New(rand.NewPCG(sc.Forecast.Seed, nameStream(sc.Name))),
 			st:           o.State[sc.Name],
 			errAbs:       newRing(errorWindow),
 			errPct:       newRing(errorWindow),
@@ -345,11 +347,18 @@ func (c *Controller) State() map[string]policy.State {
 // Step runs one control step at now: read every signal, update history and
 // models, compute the risk, decide, act and export.
 func (c *Controller) Step(ctx context.Context, now time.Time) error {
-	start := time.Now()
-	defer func() { c.tel.stepDuration.Observe(time.Since(start).Seconds()) }()
+	if c.timed {
+		start := time.Now()
+		defer func() { c.tel.stepDuration.Observe(time.Since(start).Seconds()) }()
+	}
 
 	// The read gets at most one interval: a step never runs into the next.
-	readCtx, cancel := context.WithTimeout(ctx, c.interval)
+	// A source that reads from memory needs no timeout (arming its timer
+	// at every step was a sixth of a replay's time).
+	readCtx, cancel := ctx, context.CancelFunc(func() {})
+	if l, ok := c.src.(metrics.LocalSource); !ok || !l.Local() {
+		readCtx, cancel = context.WithTimeout(ctx, c.interval)
+	}
 	snap, err := c.src.Read(readCtx, now)
 	cancel()
 	c.mu.Lock()
@@ -894,6 +903,17 @@ func engagedEqual(a, b policy.State) bool {
 		}
 	}
 	return true
+}
+
+// nameStream returns the random stream of a service's sample paths (the
+// second word of its PCG seed, the first being forecast.seed): a hash of
+// its name, so that a service draws the same paths whatever other services
+// the configuration holds and in whatever order (a replay steps each
+// service on its own).
+func nameStream(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
 }
 
 // finite reports whether v is neither NaN nor ±Inf.

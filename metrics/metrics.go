@@ -73,6 +73,13 @@ type Source interface {
 	Read(ctx context.Context, now time.Time) (Snapshot, error)
 }
 
+// LocalSource is implemented by sources that read from memory and never
+// wait (the simulator): the controller gives their reads no timeout.
+type LocalSource interface {
+	Source
+	Local() bool
+}
+
 // Series is the history of one signal of one service on a regular grid,
 // oldest first; a missing step is left out (never zero).
 type Series []Sample

@@ -1,10 +1,12 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -27,10 +29,10 @@ type ReplayOptions struct {
 	Policies []policy.Mode
 	// Logger receives the controllers' logs; nil discards.
 	Logger *slog.Logger
-	// Workers and FullPaths are passed to each controller (see
-	// controller.Options): how many services a step works on at once, and
-	// whether to draw every sample path at every step (slower, for
-	// comparison).
+	// Workers is how many services are replayed at once (each policy's
+	// run of each service is one task; default GOMAXPROCS). FullPaths is
+	// passed to each controller (controller.Options): whether to draw
+	// every sample path at every step (slower, for comparison).
 	Workers   int
 	FullPaths bool
 }
@@ -76,16 +78,8 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 	if !slices.Contains(modes, policy.None) {
 		modes = append([]policy.Mode{policy.None}, modes...)
 	}
-	runs := make([]*Run, len(modes))
-	errs := make([]error, len(modes))
-	var wg sync.WaitGroup
-	for i, m := range modes {
-		wg.Go(func() {
-			runs[i], errs[i] = replayOne(ctx, o, loads, m, start, end, interval)
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	runs, err := replayAll(ctx, o, loads, modes, start, end, interval)
+	if err != nil {
 		return nil, err
 	}
 	var none *Run
@@ -152,67 +146,150 @@ func span(loads map[string]*Trace) (start, end time.Time) {
 	return start, end
 }
 
-func replayOne(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mode policy.Mode,
-	start, end time.Time, interval time.Duration) (*Run, error) {
-	cfg, log := o.Config, o.Logger
-	src, acts, err := Build(cfg, loads, nil)
-	if err != nil {
-		return nil, err
-	}
+// replayAll replays every mode over every service and returns one Run per
+// mode, in the order of modes. The services of a replay do not meet (each
+// has its own plant, load and controller state, and its own random
+// streams: model and plant seeds hash the service's name), so each
+// (mode, service) pair is replayed on its own, from start to end, on up to
+// o.Workers goroutines (default GOMAXPROCS): no step waits for the other
+// services' steps, and one service's history stays in the cache while it
+// runs. The result does not depend on the order in which they run.
+func replayAll(ctx context.Context, o ReplayOptions, loads map[string]*Trace, modes []policy.Mode,
+	start, end time.Time, interval time.Duration) ([]*Run, error) {
+	cfg := o.Config
 	steps := int(end.Sub(start) / interval)
-	src.SetOptions(SourceOptions{Steps: steps, ReuseSnapshot: true})
 	names := make([]string, len(cfg.Services))
 	for i, s := range cfg.Services {
 		names[i] = s.Name
 	}
-	// The 'none' run decides nothing: its records would all say Disabled,
-	// and nothing reads them. Its store stays empty.
-	capacity := steps
-	if mode == policy.None {
-		capacity = 0
-	}
-	decs := newDecisions(names, start, interval, mode, capacity)
-	run := &Run{Policy: mode, Decisions: decs, Steps: map[string][]Record{}, Cost: map[string]Cost{}}
-	// The records come in service order (Options.OnDecision): each goes to
-	// the next service's store without a map lookup by name.
-	next := 0
-	onDecision := func(r controller.Record) {
-		if next >= len(decs.svc) || decs.svc[next].name != r.Service {
-			next = decs.index[r.Service]
+	runs := make([]*Run, len(modes))
+	for i, m := range modes {
+		// The 'none' run decides nothing: its records would all say
+		// Disabled, and nothing reads them. Its store stays empty.
+		capacity := steps
+		if m == policy.None {
+			capacity = 0
 		}
-		decs.svc[next].add(r)
-		next++
-		if next == len(decs.svc) {
-			next = 0
+		runs[i] = &Run{Policy: m, Decisions: newDecisions(names, start, interval, m, capacity),
+			Steps: make(map[string][]Record, len(names)), Cost: make(map[string]Cost, len(names))}
+	}
+	type task struct{ mode, svc int }
+	tasks := make(chan task)
+	type result struct {
+		task
+		steps []Record
+		cost  Cost
+		err   error
+	}
+	results := make([]result, 0, len(modes)*len(names))
+	var mu sync.Mutex
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for t := range tasks {
+				r := result{task: t}
+				r.steps, r.cost, r.err = replayService(ctx, o, loads, modes[t.mode], cfg.Services[t.svc],
+					&runs[t.mode].Decisions.svc[t.svc], start, end, interval, steps)
+				if r.err != nil {
+					cancel()
+				}
+				mu.Lock()
+				results = append(results, r)
+				mu.Unlock()
+			}
+		})
+	}
+	// Predictive runs first: they take longest, and the short ones fill
+	// in beside them.
+	order := make([]int, len(modes))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(cost(modes[b]), cost(modes[a])) })
+feed:
+	for _, m := range order {
+		for i := range names {
+			select {
+			case tasks <- task{m, i}:
+			case <-ctx.Done():
+				break feed
+			}
 		}
 	}
+	close(tasks)
+	wg.Wait()
+	var errs []error
+	for _, r := range results {
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		runs[r.mode].Steps[names[r.svc]] = r.steps
+		runs[r.mode].Cost[names[r.svc]] = r.cost
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return runs, nil
+}
+
+// cost ranks the modes by how long a replay of theirs takes.
+func cost(m policy.Mode) int {
+	switch m {
+	case policy.Predictive:
+		return 2
+	case policy.Reactive:
+		return 1
+	}
+	return 0
+}
+
+// replayService replays one service under one mode from start to end
+// with its own simulated service, source and controller, filing the
+// decisions into decs, and returns the plant's records and cost.
+func replayService(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mode policy.Mode, svc config.Service,
+	decs *ServiceDecisions, start, end time.Time, interval time.Duration, steps int) ([]Record, Cost, error) {
+	one := *o.Config
+	one.Services = []config.Service{svc}
+	src, acts, err := Build(&one, loads, nil)
+	if err != nil {
+		return nil, Cost{}, err
+	}
+	src.SetOptions(SourceOptions{Steps: steps, ReuseSnapshot: true})
+	var onDecision func(controller.Record)
+	if mode != policy.None {
+		onDecision = decs.add
+	}
+	log := o.Logger
 	if log != nil {
 		log = log.With("policy", mode.String())
 	}
-	if mode == policy.None {
-		onDecision = nil
-	}
 	ctl, err := controller.New(controller.Options{
-		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log,
-		Workers: o.Workers, FullPaths: o.FullPaths,
+		Config: &one, Source: src, Actuators: acts, Mode: mode, Logger: log,
+		Workers: 1, FullPaths: o.FullPaths,
 		OnDecision: onDecision, Terse: true,
 	})
 	if err != nil {
-		return nil, err
+		return nil, Cost{}, err
 	}
 	for t := start; t.Before(end); t = t.Add(interval) {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, Cost{}, err
 		}
 		// A source error is recorded by the controller as NoData; the
 		// simulator only fails on a programming error.
 		if err := ctl.Step(ctx, t); err != nil {
-			return nil, fmt.Errorf("replay %s at %s: %w", mode, t.Format(time.RFC3339), err)
+			return nil, Cost{}, fmt.Errorf("replay %s %s at %s: %w", mode, svc.Name, t.Format(time.RFC3339), err)
 		}
 	}
-	for _, s := range cfg.Services {
-		run.Steps[s.Name] = src.byName[s.Name].history // the source is done: no copy
-		run.Cost[s.Name] = src.Plant(s.Name).Cost()
-	}
-	return run, nil
+	return src.byName[svc.Name].history, src.Plant(svc.Name).Cost(), nil // the source is done: no copy
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/presage-dev/presage/actuators"
@@ -64,6 +65,16 @@ func Loads(cfg *config.Config, override *Trace) (map[string]*Trace, error) {
 // simulator knob (a webhook, say).
 type ActuatorFunc func(service string, a config.Action) (actuators.Actuator, error)
 
+// PlantSeed returns the seed of a service's plant noise: its
+// sim.load.seed mixed with a hash of its name, so that a service's plant
+// is the same whatever other services the configuration holds and in
+// whatever order (a replay steps each service on its own).
+func PlantSeed(s config.Service) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s.Name))
+	return s.Sim.Load.Seed ^ h.Sum64()
+}
+
 // Build makes fresh simulated services of cfg driven by loads, the Source
 // over them, and each service's playbook actuators in order: the plant's
 // knob for actions of kind sim, other (or, when other is nil, a dry-run
@@ -79,7 +90,7 @@ func Build(cfg *config.Config, loads map[string]*Trace, other ActuatorFunc) (*So
 		if _, err := ResolvePlant(s.Sim.Plant); err != nil {
 			return nil, nil, fmt.Errorf("services[%d].sim.plant: %w", i, err)
 		}
-		services = append(services, &Service{Name: s.Name, Plant: NewPlant(s.Sim.Plant, s.Sim.Load.Seed+uint64(i)), Load: tr})
+		services = append(services, &Service{Name: s.Name, Plant: NewPlant(s.Sim.Plant, PlantSeed(s)), Load: tr})
 		m := make(map[metrics.Signal]string)
 		for _, sig := range metrics.Signals {
 			if src := s.Signals.Get(string(sig)); src.Sim != "" {

@@ -88,6 +88,10 @@ type SourceOptions struct {
 	ReuseSnapshot bool
 }
 
+// Local reports that the Source reads from memory and never waits
+// (metrics.LocalSource).
+func (s *Source) Local() bool { return true }
+
 // SetOptions sets the options; call it before the first Read.
 func (s *Source) SetOptions(o SourceOptions) {
 	s.mu.Lock()
