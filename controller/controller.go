@@ -575,7 +575,14 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 	}
 	rec.TimeToBreach = in.TimeToBreach
 	if level > 0 {
-		in.RiskBelow = paths.risk(c.threshold(s, level-1), s.pattern.Consecutive, run, s.settings.Trigger).Probability
+		thBelow := c.threshold(s, level-1)
+		if c.terse && len(s.scheds) == 0 {
+			// The risk one level down only decides a revert against
+			// forecast.clear, and terse messages do not print it.
+			in.RiskBelow = model.BreachShare(paths.point, paths.paths, thBelow, s.pattern.Consecutive, run, s.settings.Clear)
+			return
+		}
+		in.RiskBelow = paths.risk(thBelow, s.pattern.Consecutive, run, s.settings.Trigger).Probability
 	}
 }
 

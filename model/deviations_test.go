@@ -72,3 +72,36 @@ func TestDeviationsOtherModels(t *testing.T) {
 		t.Error("DeviationsInto on a model with known events = true")
 	}
 }
+
+// TestBreachShare checks that BreachShare is at or above a level exactly
+// when BreachRisk's probability is, and equal to it below the level.
+func TestBreachShare(t *testing.T) {
+	f, err := Fit(seasonal(300, 24, 10, 0.1, 3, 1, 21), Settings{Period: 24, Model: NameHoltWinters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := NewPaths(20, 100)
+	DeviationsInto(f, dev, rand.New(rand.NewPCG(5, 6)))
+	point := f.Forecast(20)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := range dev {
+		for j, d := range dev[i] {
+			lo, hi = min(lo, point[j]+d), max(hi, point[j]+d)
+		}
+	}
+	tested := map[bool]int{}
+	for step := range 60 {
+		above := lo + (hi-lo)*float64(step)/60
+		for _, at := range []float64{0.2, 0.5, 0.37} {
+			p := BreachRiskShifted(point, dev, above, 3, 1, 0.5).Probability
+			got := BreachShare(point, dev, above, 3, 1, at)
+			if (got >= at) != (p >= at) || (p < at && got != p) || got > p {
+				t.Fatalf("above %v at %v: share %v, probability %v", above, at, got, p)
+			}
+			tested[p >= at]++
+		}
+	}
+	if tested[true] == 0 || tested[false] == 0 {
+		t.Fatalf("levels tested on one side only: %v", tested)
+	}
+}

@@ -31,19 +31,30 @@ type Risk struct {
 // any path. Paths may differ in length; an empty set of paths has
 // Probability 0 and Steps -1.
 func BreachRisk(paths [][]float64, above float64, k, run int, trigger float64) Risk {
-	return breachRisk(nil, paths, above, k, run, trigger)
+	return breachRisk(nil, paths, above, k, run, trigger, 0)
 }
 
 // BreachRiskShifted is BreachRisk over the paths point + dev[i]: the
 // deviations DeviationsInto draws around a point forecast. A path's step j
 // beyond len(point) counts as NaN.
 func BreachRiskShifted(point []float64, dev [][]float64, above float64, k, run int, trigger float64) Risk {
-	return breachRisk(point, dev, above, k, run, trigger)
+	return breachRisk(point, dev, above, k, run, trigger, 0)
+}
+
+// BreachShare is the Probability of BreachRisk(paths, above, k, run, ·)
+// (of BreachRiskShifted(point, paths, ...) when point is not nil) for a
+// caller that only asks whether it reaches at least: the count stops
+// once it does, and any share >= at comes back as the first count of
+// paths that reaches it, over len(paths).
+func BreachShare(point []float64, paths [][]float64, above float64, k, run int, at float64) float64 {
+	enough := max(int(math.Ceil(at*float64(len(paths))-1e-9)), 1)
+	return breachRisk(point, paths, above, k, run, 1, enough).Probability
 }
 
 // breachRisk is BreachRisk over the paths shift + paths[i], or paths[i]
-// when shift is nil.
-func breachRisk(shift []float64, paths [][]float64, above float64, k, run int, trigger float64) Risk {
+// when shift is nil; with enough > 0 it stops counting once enough paths
+// have breached (Steps is then meaningless).
+func breachRisk(shift []float64, paths [][]float64, above float64, k, run int, trigger float64, enough int) Risk {
 	horizon := 0
 	for _, p := range paths {
 		horizon = max(horizon, len(p))
@@ -78,6 +89,9 @@ func breachRisk(shift []float64, paths [][]float64, above float64, k, run int, t
 				breached++
 				break
 			}
+		}
+		if enough > 0 && breached >= enough {
+			break
 		}
 	}
 	r := Risk{Probability: float64(breached) / float64(len(paths)), Steps: -1}
