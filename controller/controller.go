@@ -166,6 +166,7 @@ type service struct {
 	cur      []float64        // knob values read this step
 	env      envelope         // spread of the sample paths around the forecast
 	paths    [][]float64      // the step's sample paths, or the model's deviations (shifted), reused
+	point    []float64        // the step's point forecast over the horizon, reused
 	devFor   model.Forecaster // the model the paths buffer holds the deviations of, if shifted
 	shifted  bool             // paths holds devFor's fixed deviations (model.DeviationsInto)
 
@@ -389,7 +390,13 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 		c.recs, c.changes = make([]Record, len(c.services)), make([]bool, len(c.services))
 	}
 	recs, changes := c.recs, c.changes
-	c.each(func(i int) { recs[i], changes[i] = c.stepService(ctx, c.services[i], snap, now) })
+	if c.workers <= 1 || len(c.services) == 1 {
+		for i, s := range c.services { // no closure to allocate
+			recs[i], changes[i] = c.stepService(ctx, s, snap, now)
+		}
+	} else {
+		c.each(func(i int) { recs[i], changes[i] = c.stepService(ctx, c.services[i], snap, now) })
+	}
 	changed := reconciled
 	for i, s := range c.services {
 		changed = changed || changes[i]
@@ -661,7 +668,9 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 	defer func() {
 		s.prevForecast = math.NaN()
 		if s.fc != nil {
-			s.prevForecast = s.fc.Forecast(1)[0]
+			var one [1]float64
+			model.ForecastInto(s.fc, one[:])
+			s.prevForecast = one[0]
 		}
 	}()
 	if s.fc != nil && now.Before(s.next) {

@@ -227,7 +227,9 @@ func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]f
 		return pathSet{paths: s.paths}, sc
 	}
 	k := s.pattern.Consecutive
-	point := s.fc.Forecast(h)
+	s.point = grow(s.point, h)
+	point := s.point
+	model.ForecastInto(s.fc, point)
 	if s.devFor != s.fc {
 		s.devFor, s.shifted = s.fc, model.DeviationsInto(s.fc, s.paths, s.rng)
 		if s.shifted {

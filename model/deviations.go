@@ -65,3 +65,28 @@ func (sn *SeasonalNaive) deviationsInto(out [][]float64, rng *rand.Rand) {
 	z := SeasonalNaive{ring: make([]float64, len(sn.ring)), resid: sn.resid}
 	z.fillPaths(out, rng)
 }
+
+// forecasterInto is a Forecaster that writes its forecast into the caller's
+// memory.
+type forecasterInto interface {
+	forecastInto(out []float64)
+}
+
+var (
+	_ forecasterInto = (*HoltWinters)(nil)
+	_ forecasterInto = (*Naive)(nil)
+	_ forecasterInto = (*SeasonalNaive)(nil)
+)
+
+// ForecastInto writes f.Forecast(len(out)) into out: without allocating
+// for Holt-Winters and the naive models, by a copy for the others.
+func ForecastInto(f Forecaster, out []float64) {
+	if len(out) == 0 {
+		return
+	}
+	if fi, ok := f.(forecasterInto); ok {
+		fi.forecastInto(out)
+		return
+	}
+	copy(out, f.Forecast(len(out)))
+}

@@ -40,6 +40,11 @@ func TestDeviationsMatchPaths(t *testing.T) {
 				paths := NewPaths(h, 30)
 				PathsInto(f, paths, rand.New(rand.NewPCG(5, 6)))
 				point := f.Forecast(h)
+				into := make([]float64, h)
+				ForecastInto(f, into)
+				if !equalSlices(into, point, 0) {
+					t.Fatalf("%s h=%d: ForecastInto %v, Forecast %v", tc.name, h, into, point)
+				}
 				for i := range paths {
 					for j := range h {
 						got, want := point[j]+dev[i][j], paths[i][j]

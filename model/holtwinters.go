@@ -107,6 +107,11 @@ func (hw *HoltWinters) Forecast(h int) []float64 {
 		return nil
 	}
 	out := make([]float64, h)
+	hw.forecastInto(out)
+	return out
+}
+
+func (hw *HoltWinters) forecastInto(out []float64) {
 	var phiH, phiPow float64 = 0, 1
 	idx := hw.pos
 	for j := range out {
@@ -122,7 +127,6 @@ func (hw *HoltWinters) Forecast(h int) []float64 {
 		}
 		out[j] = bound(hw.center + hw.scale*z)
 	}
-	return out
 }
 
 // Paths returns n sample paths of length h: the state equations above with

@@ -57,10 +57,14 @@ func (nv *Naive) Forecast(h int) []float64 {
 		return nil
 	}
 	out := make([]float64, h)
+	nv.forecastInto(out)
+	return out
+}
+
+func (nv *Naive) forecastInto(out []float64) {
 	for j := range out {
 		out[j] = nv.last
 	}
-	return out
 }
 
 // Paths returns n random walks of length h from the last observation.
@@ -176,6 +180,11 @@ func (sn *SeasonalNaive) Forecast(h int) []float64 {
 		return nil
 	}
 	out := make([]float64, h)
+	sn.forecastInto(out)
+	return out
+}
+
+func (sn *SeasonalNaive) forecastInto(out []float64) {
 	idx := sn.pos
 	for j := range out {
 		out[j] = sn.ring[idx]
@@ -184,7 +193,6 @@ func (sn *SeasonalNaive) Forecast(h int) []float64 {
 			idx = 0
 		}
 	}
-	return out
 }
 
 // Paths returns n paths of the seasonal random walk y(T+j) = y(T+j-m) + e.
