@@ -113,9 +113,15 @@ func (s *Source) SetOptions(o SourceOptions) {
 
 var _ metrics.Source = (*Source)(nil)
 
+// simSignal is a presage signal and the simulator signal behind it.
+type simSignal struct {
+	sig  metrics.Signal
+	name string
+}
+
 type service struct {
 	*Service
-	signals map[metrics.Signal]string
+	sigs    []simSignal // the signals it exports, in the order of metrics.Signals
 	latest  Signals
 	ok      bool // latest holds values
 	history []Record
@@ -158,7 +164,12 @@ func NewSource(services []*Service, interval time.Duration, signals map[string]m
 			}
 			own[sig] = name
 		}
-		sv := &service{Service: svc, signals: own}
+		sv := &service{Service: svc}
+		for _, sig := range metrics.Signals {
+			if name, ok := own[sig]; ok {
+				sv.sigs = append(sv.sigs, simSignal{sig, name})
+			}
+		}
 		s.services = append(s.services, sv)
 		if svc.Name != "" && s.byName[svc.Name] == nil {
 			s.byName[svc.Name] = sv
@@ -190,10 +201,12 @@ func (s *Source) Read(ctx context.Context, now time.Time) (metrics.Snapshot, err
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
+	var one [1]time.Time
 	var times []time.Time
 	switch {
 	case !s.started:
-		times = []time.Time{now}
+		one[0] = now
+		times = one[:]
 		if s.opts.Align {
 			s.offset = s.earliestStart().Sub(now)
 		}
@@ -206,7 +219,10 @@ func (s *Source) Read(ctx context.Context, now time.Time) (metrics.Snapshot, err
 			return nil, fmt.Errorf("sim: read at %s: %d steps of %v since %s is more than %d",
 				now.Format(time.RFC3339Nano), n, s.interval, s.last.Format(time.RFC3339Nano), maxCatchUp)
 		}
-		times = make([]time.Time, n)
+		times = one[:]
+		if n != 1 {
+			times = make([]time.Time, n)
+		}
 		for i := range times {
 			times[i] = s.last.Add(time.Duration(i+1) * s.interval)
 		}
@@ -237,11 +253,19 @@ func (s *Source) Read(ctx context.Context, now time.Time) (metrics.Snapshot, err
 		if !sv.ok {
 			continue
 		}
-		for sig, name := range sv.signals {
-			v, _ := sv.latest.Value(name)
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				snap.Set(sv.Name, sig, metrics.Sample{Time: now, Value: v})
+		var m map[metrics.Signal]metrics.Sample
+		for _, e := range sv.sigs {
+			v, _ := sv.latest.Value(e.name)
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				continue
 			}
+			if m == nil {
+				if m = snap[sv.Name]; m == nil {
+					m = make(map[metrics.Signal]metrics.Sample, len(metrics.Signals))
+					snap[sv.Name] = m
+				}
+			}
+			m[e.sig] = metrics.Sample{Time: now, Value: v}
 		}
 	}
 	return snap, nil
