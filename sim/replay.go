@@ -227,7 +227,9 @@ feed:
 	var errs []error
 	for _, r := range results {
 		if r.err != nil {
-			errs = append(errs, r.err)
+			if !errors.Is(r.err, context.Canceled) || ctx.Err() == nil {
+				errs = append(errs, r.err) // not the others' stop after the first error
+			}
 			continue
 		}
 		runs[r.mode].Steps[names[r.svc]] = r.steps

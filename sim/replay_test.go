@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"flag"
 	"math"
 	"os"
@@ -159,6 +161,54 @@ func TestWorkersKeepDecisions(t *testing.T) {
 	}
 	if logs[0].Len() == 0 || !bytes.Equal(logs[0].Bytes(), logs[1].Bytes()) {
 		t.Errorf("decisions differ with 1 and 3 workers:\n%s\n---\n%s", logs[0].String(), logs[1].String())
+	}
+}
+
+// TestServiceReplayStandsAlone: a service's replay is the same whether it
+// is replayed with the others of its file or alone, first or last: its
+// random streams hash its name, not its place.
+func TestServiceReplayStandsAlone(t *testing.T) {
+	cfg := loadTestConfig(t, "config.example.yaml")
+	for i := range cfg.Services {
+		cfg.Services[i].Sim.Load.Duration = config.Duration(2 * 24 * time.Hour)
+	}
+	if len(cfg.Services) < 2 {
+		t.Fatalf("%d services: the test needs two", len(cfg.Services))
+	}
+	decisions := func(c *config.Config, name string) string {
+		rep := replay(t, c)
+		var b bytes.Buffer
+		for _, r := range rep.Runs {
+			for _, rec := range r.Decisions.Records(name) {
+				fmt.Fprintf(&b, "%s %s %s %.6f %.6f %d\n", r.Policy, rec.Time.Format(time.RFC3339), rec.Reason, rec.Risk, rec.Latency, rec.Level)
+			}
+			fmt.Fprintf(&b, "%s cost %+v\n", r.Policy, r.Cost[name])
+		}
+		return b.String()
+	}
+	name := cfg.Services[0].Name
+	all := decisions(cfg, name)
+	alone := *cfg
+	alone.Services = cfg.Services[:1]
+	reversed := *cfg
+	reversed.Services = slices.Clone(cfg.Services)
+	slices.Reverse(reversed.Services)
+	if got := decisions(&alone, name); got != all {
+		t.Errorf("%s alone replays otherwise than with the others", name)
+	}
+	if got := decisions(&reversed, name); got != all {
+		t.Errorf("%s last replays otherwise than first", name)
+	}
+}
+
+// TestReplayCanceled: a replay whose context is canceled stops and says
+// so.
+func TestReplayCanceled(t *testing.T) {
+	cfg := loadTestConfig(t, "testdata/replay.short.yaml")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Replay(ctx, ReplayOptions{Config: cfg}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Replay on a canceled context: %v, want context.Canceled", err)
 	}
 }
 
