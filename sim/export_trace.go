@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 )
@@ -14,17 +13,6 @@ import (
 // exportPrefix starts the header of a file `presage export` writes:
 // "timestamp,service,latency,requests,pool_in_use,pool_limit".
 const exportPrefix = "timestamp,service,"
-
-// ReadExportTrace reads the load of one service from a file `presage
-// export` wrote; see ParseExportTrace.
-func ReadExportTrace(path, service string) (*Trace, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ParseExportTrace(f, path, service)
-}
 
 // ParseExportTrace reads a load from the CSV `presage export` writes: a
 // header "timestamp,service,latency,requests,pool_in_use,pool_limit" (the
