@@ -211,7 +211,7 @@ func replayAll(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(cost(modes[b]), cost(modes[a])) })
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(weight(modes[b]), weight(modes[a])) })
 feed:
 	for _, m := range order {
 		for i := range names {
@@ -244,8 +244,8 @@ feed:
 	return runs, nil
 }
 
-// cost ranks the modes by how long a replay of theirs takes.
-func cost(m policy.Mode) int {
+// weight ranks the modes by how long a replay of theirs takes.
+func weight(m policy.Mode) int {
 	switch m {
 	case policy.Predictive:
 		return 2
