@@ -60,8 +60,8 @@ func BenchmarkReplay100(b *testing.B) {
 
 // BenchmarkReplaySpeedup replays ten services of testdata/replay.100.yaml
 // (five of each kind) for a week, as presage does, and as it did before
-// the screening of sample paths and the parallel step: every path drawn
-// at every step, the services stepped one after the other
+// the screening of sample paths, the fixed deviations and the parallel
+// replay: every path drawn at every step, one service after the other
 // (ReplayOptions.FullPaths, Workers 1). It reports speedup, the second
 // time over the first, both measured in the same run.
 func BenchmarkReplaySpeedup(b *testing.B) {
