@@ -25,9 +25,12 @@
 // still come in service order.
 //
 // Most steps the forecast is nowhere near the breach level, and drawing
-// forecast.paths sample paths there is most of a step's work: the paths are
-// screened first (see samplePaths), and drawn in full only when the risk
-// could reach forecast.clear. Options.FullPaths turns that off.
+// forecast.paths sample paths there is most of a step's work: for the
+// additive models the paths are the point forecast plus deviations drawn
+// once per fit (model.DeviationsInto), and the paths are screened first
+// (see samplePaths) and looked at in full only when the risk could reach
+// forecast.clear. Options.FullPaths turns both off: every path drawn
+// afresh at every step.
 //
 // An incident under way engages the predictive policy's next action
 // without waiting for the forecast (policy.Imminent): the latency has been

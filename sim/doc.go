@@ -122,6 +122,10 @@
 //
 // Replay runs every policy over the same loads with identical, fresh plants
 // and a virtual clock, and evaluates them against the 'none' run (Report).
+// The services of a replay never meet, so each policy's run of each
+// service is a task of its own, from start to end, for a pool of workers;
+// a service's random streams hash its name, so its replay is the same
+// whatever else the file holds.
 // ReplaySignals runs the predictive controller over a Recording (the CSV
 // `presage export` writes, ReadSignals) with dry-run recorders, where
 // nothing can react, and scores what it would have recommended against the

@@ -51,9 +51,9 @@ type Run struct {
 }
 
 // Replay runs every policy over the same loads with identical, fresh
-// simulated services and a virtual clock, and evaluates them. The policies
-// run concurrently; the result does not depend on it: the same input gives
-// the same report.
+// simulated services and a virtual clock, and evaluates them. The runs of
+// the services under the policies go on at once (replayAll); the result
+// does not depend on it: the same input gives the same report.
 func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 	cfg := o.Config
 	if cfg == nil {
