@@ -768,15 +768,12 @@ const errorWindow = 60
 // error (as a ratio; samples where y is 0 are left out of it).
 func (c *Controller) trackError(s *service, y float64) {
 	f := s.prevForecast
-	if math.IsNaN(f) || math.IsNaN(y) {
-		return
+	if s.tel == nil || math.IsNaN(f) || math.IsNaN(y) {
+		return // the errors are kept for the exported MAE and MAPE only
 	}
 	s.errAbs.push(math.Abs(y - f))
 	if y != 0 {
 		s.errPct.push(math.Abs((y - f) / y))
-	}
-	if s.tel == nil {
-		return
 	}
 	mean := func(r *ring) float64 {
 		var sum float64
