@@ -126,6 +126,7 @@ type Controller struct {
 	full     bool     // Options.FullPaths
 	terse    bool     // Options.Terse
 	timed    bool     // the steps' durations are exported (a Registerer is set)
+	local    bool     // the source reads from memory (metrics.LocalSource): no read timeout
 	recs     []Record // the step's records, reused
 	changes  []bool
 
@@ -261,6 +262,9 @@ func New(o Options) (*Controller, error) {
 		interval: time.Duration(g.Interval), stale: time.Duration(g.StaleAfter),
 		workers: workers, full: o.FullPaths, terse: o.Terse, timed: o.Registerer != nil,
 	}
+	if l, ok := o.Source.(metrics.LocalSource); ok {
+		c.local = l.Local()
+	}
 	if c.interval <= 0 {
 		return nil, errors.New("controller: global.interval must be > 0")
 	}
@@ -357,7 +361,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	// A source that reads from memory needs no timeout (arming its timer
 	// at every step was a sixth of a replay's time).
 	readCtx, cancel := ctx, context.CancelFunc(func() {})
-	if l, ok := c.src.(metrics.LocalSource); !ok || !l.Local() {
+	if !c.local {
 		readCtx, cancel = context.WithTimeout(ctx, c.interval)
 	}
 	snap, err := c.src.Read(readCtx, now)

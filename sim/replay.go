@@ -176,13 +176,11 @@ func replayAll(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 	type task struct{ mode, svc int }
 	tasks := make(chan task)
 	type result struct {
-		task
 		steps []Record
 		cost  Cost
 		err   error
 	}
-	results := make([]result, 0, len(modes)*len(names))
-	var mu sync.Mutex
+	results := make([]result, len(modes)*len(names)) // a task's at mode*len(names)+svc
 	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -193,15 +191,12 @@ func replayAll(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 	for range workers {
 		wg.Go(func() {
 			for t := range tasks {
-				r := result{task: t}
+				r := &results[t.mode*len(names)+t.svc]
 				r.steps, r.cost, r.err = replayService(ctx, o, loads, modes[t.mode], cfg.Services[t.svc],
 					&runs[t.mode].Decisions.svc[t.svc], start, end, interval, steps)
 				if r.err != nil {
 					cancel()
 				}
-				mu.Lock()
-				results = append(results, r)
-				mu.Unlock()
 			}
 		})
 	}
@@ -225,15 +220,16 @@ feed:
 	close(tasks)
 	wg.Wait()
 	var errs []error
-	for _, r := range results {
+	for k, r := range results {
 		if r.err != nil {
 			if !errors.Is(r.err, context.Canceled) || ctx.Err() == nil {
 				errs = append(errs, r.err) // not the others' stop after the first error
 			}
 			continue
 		}
-		runs[r.mode].Steps[names[r.svc]] = r.steps
-		runs[r.mode].Cost[names[r.svc]] = r.cost
+		m, name := k/len(names), names[k%len(names)]
+		runs[m].Steps[name] = r.steps
+		runs[m].Cost[name] = r.cost
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -70,6 +70,17 @@ func (rep *Report) WriteHTML(w io.Writer) error {
 	})
 }
 
+// pageStyle is the style of the replay's HTML pages (WriteHTML, and
+// SignalsReport's).
+const pageStyle = `<style>
+body{font-family:sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #ccc;padding:.3em .7em;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}
+svg{max-width:100%;height:auto}
+</style>`
+
 var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"f0": func(v float64) string { return fmt.Sprintf("%.0f", v) },
 	"lead": func(d Distribution) string {
@@ -86,14 +97,7 @@ var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>presage replay</title>
-<style>
-body{font-family:sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0}
-td,th{border:1px solid #ccc;padding:.3em .7em;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
-figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}
-svg{max-width:100%;height:auto}
-</style></head><body>
+` + pageStyle + `</head><body>
 <h1>presage replay</h1>
 <p>{{.Start}} to {{.End}}, one step every {{.Interval}}.</p>
 <h2>Scorecard</h2>

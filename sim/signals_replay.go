@@ -386,14 +386,7 @@ var signalsPage = template.Must(template.New("signals").Funcs(template.FuncMap{
 	"minutes": minutes,
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>presage replay of recorded signals</title>
-<style>
-body{font-family:sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0}
-td,th{border:1px solid #ccc;padding:.3em .7em;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
-figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}
-svg{max-width:100%;height:auto}
-</style></head><body>
+` + pageStyle + `</head><body>
 <h1>presage replay of recorded signals</h1>
 <p>{{.Start}} to {{.End}}, one step every {{.Interval}}: what the predictive policy would have recommended (dry run: nothing applied, nothing could react), against the incidents that happened.</p>
 <h2>Scorecard</h2>

@@ -85,25 +85,6 @@ func action(t *testing.T, c *Client, k config.Kube, min, max float64) actuators.
 	return a
 }
 
-func deployment(t *testing.T, cs kubernetes.Interface, ns, name string, replicas int32) {
-	t.Helper()
-	labels := map[string]string{"app": name}
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1", Resources: resources("1", "500m")}}},
-			},
-		},
-	}
-	if _, err := cs.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // resources is a Burstable container's resources: the CPU limit and
 // request given, and a memory request below its limit.
 func resources(limit, request string) corev1.ResourceRequirements {
@@ -164,7 +145,7 @@ func noRecord(t *testing.T, ann map[string]string) {
 // and back to its original count.
 func testReplicas(t *testing.T, env *kubetest.Env, ns string) {
 	ctx := context.Background()
-	deployment(t, env.Client, ns, "db", 2)
+	env.Deployment(t, ns, "db", 2, resources("1", "500m"))
 	c, reg := newClient(t, env)
 	// 500 connections, 100 a replica, 20 reserved: at most 4 replicas.
 	r := action(t, c, config.Kube{Target: config.KubeReplicas, Namespace: ns, Name: "db", Step: 1,
@@ -234,7 +215,7 @@ func testReplicas(t *testing.T, env *kubetest.Env, ns string) {
 // that a new presage (a new Client) finds exactly what is in force.
 func testReplicasCrash(t *testing.T, env *kubetest.Env, ns string) {
 	ctx := context.Background()
-	deployment(t, env.Client, ns, "db", 2)
+	env.Deployment(t, ns, "db", 2, resources("1", "500m"))
 	k := config.Kube{Target: config.KubeReplicas, Namespace: ns, Name: "db"}
 	crashAt := func(point string) *Replicas {
 		c, _ := newClient(t, env)
@@ -309,7 +290,7 @@ func testReplicasCrash(t *testing.T, env *kubetest.Env, ns string) {
 // testReplicasOverridden has someone else scale the object presage
 // scaled: presage leaves it and says so.
 func testReplicasOverridden(t *testing.T, env *kubetest.Env, ns string) {
-	deployment(t, env.Client, ns, "db", 2)
+	env.Deployment(t, ns, "db", 2, resources("1", "500m"))
 	c, reg := newClient(t, env)
 	r := action(t, c, config.Kube{Target: config.KubeReplicas, Namespace: ns, Name: "db"}, 1, 6)
 	plan(t, r, engage(4))
@@ -364,7 +345,7 @@ func scaleTo(t *testing.T, cs kubernetes.Interface, ns, name string, n int32) {
 // when the writer changed the count itself.
 func testReplicasConflict(t *testing.T, env *kubetest.Env, ns string) {
 	ctx := context.Background()
-	deployment(t, env.Client, ns, "db", 2)
+	env.Deployment(t, ns, "db", 2, resources("1", "500m"))
 	c, _ := newClient(t, env)
 	r := action(t, c, config.Kube{Target: config.KubeReplicas, Namespace: ns, Name: "db"}, 1, 6).(*Replicas)
 
@@ -601,7 +582,7 @@ func testCPUResize(t *testing.T, env *kubetest.Env, ns string) {
 // Deployment's pod template is changed instead, and restored.
 func testCPUTemplate(t *testing.T, env *kubetest.Env, ns string) {
 	ctx := context.Background()
-	deployment(t, env.Client, ns, "batch", 1)
+	env.Deployment(t, ns, "batch", 1, resources("1", "500m"))
 	d, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "batch", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
