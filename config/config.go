@@ -125,14 +125,15 @@ var (
 	// DefaultForecast holds the forecast defaults. Signal is left empty:
 	// SetDefaults derives it from the service's signals.
 	DefaultForecast = Forecast{
-		Model:   ModelAuto,
-		Horizon: Duration(30 * time.Minute),
-		Period:  Duration(24 * time.Hour),
-		Refit:   "@hourly",
-		Trigger: 0.5,
-		Clear:   0.2,
-		Paths:   200,
-		Seed:    1,
+		Model:      ModelAuto,
+		Horizon:    Duration(30 * time.Minute),
+		Period:     Duration(24 * time.Hour),
+		LongPeriod: Duration(7 * 24 * time.Hour),
+		Refit:      "@hourly",
+		Trigger:    0.5,
+		Clear:      0.2,
+		Paths:      200,
+		Seed:       1,
 	}
 
 	// DefaultAction is the start of every entry of a playbook. Baseline and
@@ -511,7 +512,10 @@ type Forecast struct {
 	// takes the median of the best three; a refit costs tens of
 	// milliseconds), or one model: "holt-winters", "holt-winters-mult",
 	// "double-seasonal", "seasonal-naive", "naive", "theta", "ar",
-	// "linear-trend". Default "auto".
+	// "linear-trend". A model that needs more history than there is yet
+	// (two periods for holt-winters, two long periods for double-seasonal)
+	// leaves the forecast to the automatic choice until the history covers
+	// it. Default "auto".
 	Model string `yaml:"model"`
 	// Signal is the signal forecast: "requests" (the load; its breach level
 	// is learned from the service's own history) or "latency" (forecast
@@ -524,6 +528,11 @@ type Forecast struct {
 	// Period is the seasonal period, a multiple of global.interval; 0 means
 	// detect it from the history. Default 1d.
 	Period Duration `yaml:"period"`
+	// LongPeriod is the longer seasonal period of the double-seasonal
+	// model (a week beside a day), a multiple of global.interval and longer
+	// than Period; other models do not use it. double-seasonal fits on two
+	// long periods, so global.history must cover them. Default 1w.
+	LongPeriod Duration `yaml:"long_period"`
 	// Refit is a cron expression (five fields or a descriptor such as
 	// "@hourly", optionally prefixed by "CRON_TZ=<zone> ") that says when
 	// the model's parameters are refitted, evaluated against the step's

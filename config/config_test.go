@@ -390,6 +390,16 @@ func TestLoadBad(t *testing.T) {
 			want: []wantErr{{"services[0].sim.load.peak_quantile", 10, "1.5 must be within (0, 1]"}},
 		},
 		{
+			name: "double-seasonal",
+			file: "double_seasonal.bad.yaml",
+			want: []wantErr{
+				{"services[0].forecast.model", 10, "double-seasonal fits on two long periods (2 × 1w): global.history (1w) must be at least 2w"},
+				{"services[1].forecast.period", 18, "double-seasonal needs the period set"},
+				{"services[2].forecast.long_period", 26, "1d must be longer than forecast.period (1d)"},
+				{"services[3].forecast.long_period", 33, "1m30s must be a multiple of global.interval (1m)"},
+			},
+		},
+		{
 			name: "unknown actuator",
 			file: "unknown_actuator.bad.yaml",
 			want: []wantErr{{"services[0].playbook[0].actuator.kind", 10, `unknown actuator "k8s" (want sim, webhook or kube)`}},

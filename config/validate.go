@@ -185,7 +185,7 @@ func (s *Service) validate(v *validator, path string, c *Config) {
 	}
 	s.Signals.validate(v, path+".signals", c.Source.Kind)
 	s.Incident.validate(v, path+".incident")
-	s.Forecast.validate(v, path+".forecast", s, c.Global.Interval)
+	s.Forecast.validate(v, path+".forecast", s, c.Global.Interval, c.Global.History)
 
 	actions := make(map[string]int)
 	for j := range s.Playbook {
@@ -267,7 +267,7 @@ func (in *Incident) validate(v *validator, path string) {
 var Models = []string{ModelAuto, ModelHoltWinters, ModelHWMult, ModelDouble, ModelSeasonalNaive,
 	ModelNaive, ModelTheta, ModelAR, ModelLinearTrend, ModelCombination}
 
-func (f *Forecast) validate(v *validator, path string, s *Service, interval Duration) {
+func (f *Forecast) validate(v *validator, path string, s *Service, interval, history Duration) {
 	if !slices.Contains(Models, f.Model) {
 		v.addf(path+".model", "unknown model %q (want %s)", f.Model, oneOf(Models...))
 	}
@@ -290,6 +290,20 @@ func (f *Forecast) validate(v *validator, path string, s *Service, interval Dura
 	}
 	if f.Period < 0 {
 		v.addf(path+".period", "%s must be >= 0", f.Period)
+	}
+	switch {
+	case f.LongPeriod < 0:
+		v.addf(path+".long_period", "%s must be >= 0", f.LongPeriod)
+	case interval > 0 && f.LongPeriod%interval != 0:
+		v.addf(path+".long_period", "%s must be a multiple of global.interval (%s)", f.LongPeriod, interval)
+	case f.Model != ModelDouble:
+	case f.Period == 0:
+		v.add(path+".period", "double-seasonal needs the period set (0, detected, is not supported)")
+	case f.LongPeriod <= f.Period:
+		v.addf(path+".long_period", "%s must be longer than forecast.period (%s) for double-seasonal", f.LongPeriod, f.Period)
+	case history < 2*f.LongPeriod:
+		v.addf(path+".model", "double-seasonal fits on two long periods (2 × %s): global.history (%s) must be at least %s",
+			f.LongPeriod, history, 2*f.LongPeriod)
 	}
 	if _, err := cron.ParseStandard(f.Refit); err != nil {
 		v.addf(path+".refit", "invalid cron expression %q: %v", f.Refit, err)

@@ -150,6 +150,7 @@ type service struct {
 	signal   metrics.Signal // the forecast signal
 	horizon  int            // steps
 	period   int            // steps
+	long     int            // steps of the double-seasonal model's long period; 0 for the other models
 	refit    cron.Schedule
 	next     time.Time // next refit
 	backoff  int       // scheduled refits to pass over after a steady one (see refitSteady)
@@ -171,6 +172,7 @@ type service struct {
 	devFor   model.Forecaster // the model the paths buffer holds the deviations of, if shifted
 	shifted  bool             // paths holds devFor's fixed deviations (model.DeviationsInto)
 
+	interim   bool // the automatic choice forecasts while the configured model lacks history
 	warmed    bool // history backfilled from a RangeSource
 	warmTried bool // a backfill was attempted
 	seen      bool // a usable latency sample has been read
@@ -298,6 +300,9 @@ func New(o Options) (*Controller, error) {
 			prevForecast: math.NaN(),
 		}
 		s.hold.Pattern = s.pattern
+		if sc.Forecast.Model == model.NameDoubleSeasonal {
+			s.long = int(time.Duration(sc.Forecast.LongPeriod) / c.interval)
+		}
 		for j, sch := range o.Config.Schedules {
 			if !sch.AppliesTo(sc.Name) {
 				continue
@@ -693,10 +698,14 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 	}
 	window := s.hist.len()
 	if s.period > 0 {
-		window = min(window, windowPeriods*s.period)
+		// double-seasonal fits on two of its long periods.
+		window = min(window, max(windowPeriods*s.period, 2*s.long))
 	}
 	ms := model.Settings{Period: s.period, Model: s.cfg.Forecast.Model, Seed: s.cfg.Forecast.Seed,
 		Events: c.eventMask(s, window, now)}
+	if s.long > 0 {
+		ms.Periods = []int{s.long}
+	}
 	if ms.Model == model.NameCombination {
 		// The backtest that chooses the combination scores the horizon
 		// the risk looks over.
@@ -713,14 +722,31 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 	if ev, ok := base.(*model.Events); ok {
 		base = ev.Forecaster
 	}
-	if hw, ok := base.(*model.HoltWinters); ok && hw.Period() == fitPeriod {
+	if hw, ok := base.(*model.HoltWinters); ok && hw.Period() == fitPeriod &&
+		(ms.Model == model.NameHoltWinters || !explicitModel(ms.Model)) {
 		// A refit starts from the previous parameters: it converges in
 		// far fewer evaluations.
 		p := hw.Params()
 		ms.Start, ms.MaxEvaluations = &p, warmEvaluations
 		warm = true
 	}
-	fc, err := model.Fit(s.hist.last(window), ms)
+	recent := s.hist.last(window)
+	fc, err := model.Fit(recent, ms)
+	switch {
+	case errors.Is(err, model.ErrShortHistory) && explicitModel(ms.Model):
+		// The named model needs more history than there is yet: the
+		// automatic choice by length forecasts until it has it.
+		if !s.interim {
+			c.log.Info("history too short for the configured model: the automatic choice forecasts until it is long enough",
+				"service", s.cfg.Name, "model", ms.Model, "err", err)
+			s.interim = true
+		}
+		ms.Model, ms.Periods, ms.Start, ms.MaxEvaluations = model.NameAuto, nil, nil, 0
+		fc, err = model.Fit(recent, ms)
+	case err == nil && s.interim:
+		c.log.Info("the configured model now forecasts", "service", s.cfg.Name, "model", fc.Name(), "points", window)
+		s.interim = false
+	}
 	if err != nil {
 		c.tel.refits.WithLabelValues(s.cfg.Name, s.cfg.Forecast.Model, "failed").Inc()
 		if s.fc != nil {
@@ -747,6 +773,12 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 	s.fc, s.fitted = fc, true
 	c.tel.refits.WithLabelValues(s.cfg.Name, fc.Name(), "ok").Inc()
 	c.log.Debug("model fitted", "service", s.cfg.Name, "model", fc.Name(), "points", window)
+}
+
+// explicitModel reports whether name is one model, not a choice among
+// models.
+func explicitModel(name string) bool {
+	return name != "" && name != model.NameAuto && name != model.NameCombination
 }
 
 // steady reports whether the refit's forecast b is within refitSteady of

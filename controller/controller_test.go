@@ -388,6 +388,58 @@ func TestPeriodDetectedWhenNotConfigured(t *testing.T) {
 	}
 }
 
+// TestModelWaitsForItsHistory: a configured model that needs more history
+// than there is (double-seasonal: two of its long periods) does not leave
+// the service without a forecast: the automatic choice forecasts until the
+// history covers it, then the configured model does, on two long periods.
+func TestModelWaitsForItsHistory(t *testing.T) {
+	cfgText := strings.Replace(testConfig,
+		`forecast: {horizon: 10m, period: 0s, refit: "@hourly"}`,
+		`forecast: {model: double-seasonal, horizon: 10m, period: 20m, long_period: 1h, refit: "@hourly"}`, 1)
+	cfg, err := config.Load([]byte(cfgText), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 200
+	load := make([]float64, n)
+	for i := range load {
+		load[i] = 50 + 10*math.Sin(2*math.Pi*float64(i)/20) + 5*math.Sin(2*math.Pi*float64(i)/60)
+	}
+	src := &script{lat: repeat(0.1, n), load: load}
+	rec := actuators.NewRecorder(nil)
+	ctl, err := New(Options{Config: cfg, Source: src, Mode: policy.Predictive,
+		Actuators: map[string][]actuators.Actuator{"web": {rec, rec}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ctl.services[0]
+	step := func(i int) {
+		t.Helper()
+		if err := ctl.Step(context.Background(), t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	for i := range 100 {
+		step(i)
+	}
+	if s.fc == nil {
+		t.Fatal("no forecast after 100 steps: the configured model's wait left the service without one")
+	}
+	if got := s.fc.Name(); got == model.NameDoubleSeasonal {
+		t.Fatalf("model %s with 100 observations, under two long periods (120)", got)
+	}
+	for i := 100; i < n; i++ {
+		step(i) // the 02:00 refit has 121 observations
+	}
+	ds, ok := s.fc.(*model.DoubleSeasonal)
+	if !ok {
+		t.Fatalf("model %s after 200 steps, want double-seasonal", s.fc.Name())
+	}
+	if p := ds.Periods(); p != [2]int{20, 60} {
+		t.Errorf("double-seasonal periods %v, want [20 60]", p)
+	}
+}
+
 // TestRestartKeepsAndRevertsWhatAnEarlierRunDid: a controller restarted
 // with the state an earlier one saved keeps the engaged action and later
 // restores the value that run replaced.
