@@ -163,14 +163,14 @@ type service struct {
 	st       policy.State
 	pending  *actuators.Action
 	reason   policy.Reason
-	fitted   bool
-	tel      *serviceTelemetry
-	cur      []float64        // knob values read this step
-	env      envelope         // spread of the sample paths around the forecast
-	paths    [][]float64      // the step's sample paths, or the model's deviations (shifted), reused
-	point    []float64        // the step's point forecast over the horizon, reused
-	devFor   model.Forecaster // the model the paths buffer holds the deviations of, if shifted
-	shifted  bool             // paths holds devFor's fixed deviations (model.DeviationsInto)
+
+	tel     *serviceTelemetry
+	cur     []float64        // knob values read this step
+	env     envelope         // spread of the sample paths around the forecast
+	paths   [][]float64      // the step's sample paths, or the model's deviations (shifted), reused
+	point   []float64        // the step's point forecast over the horizon, reused
+	devFor  model.Forecaster // the model the paths buffer holds the deviations of, if shifted
+	shifted bool             // paths holds devFor's fixed deviations (model.DeviationsInto)
 
 	interim   bool // the automatic choice forecasts while the configured model lacks history
 	warmed    bool // history backfilled from a RangeSource
@@ -733,30 +733,43 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 	recent := s.hist.last(window)
 	fc, err := model.Fit(recent, ms)
 	switch {
-	case errors.Is(err, model.ErrShortHistory) && explicitModel(ms.Model):
-		// The named model needs more history than there is yet: the
-		// automatic choice by length forecasts until it has it.
+	case err != nil && explicitModel(ms.Model) && (s.fc == nil || s.interim):
+		// The configured model cannot be fitted yet (it needs more history
+		// than there is, or this history does not suit it): the automatic
+		// choice by length forecasts until it can. A configured model that
+		// has forecast before and fails a refit keeps forecasting instead.
+		c.tel.refits.WithLabelValues(s.cfg.Name, ms.Model, "failed").Inc()
 		if !s.interim {
-			c.log.Info("history too short for the configured model: the automatic choice forecasts until it is long enough",
+			log := c.log.Warn
+			if errors.Is(err, model.ErrShortHistory) {
+				log = c.log.Info
+			}
+			log("the configured model cannot be fitted yet: the automatic choice forecasts until it can",
 				"service", s.cfg.Name, "model", ms.Model, "err", err)
 			s.interim = true
 		}
 		ms.Model, ms.Periods, ms.Start, ms.MaxEvaluations = model.NameAuto, nil, nil, 0
+		warm = false
 		fc, err = model.Fit(recent, ms)
 	case err == nil && s.interim:
 		c.log.Info("the configured model now forecasts", "service", s.cfg.Name, "model", fc.Name(), "points", window)
 		s.interim = false
 	}
 	if err != nil {
-		c.tel.refits.WithLabelValues(s.cfg.Name, s.cfg.Forecast.Model, "failed").Inc()
+		c.tel.refits.WithLabelValues(s.cfg.Name, ms.Model, "failed").Inc()
 		if s.fc != nil {
 			s.fc.Update(y)
 		}
-		if s.fitted {
-			c.log.Warn("model fit failed; keeping the previous model", "service", s.cfg.Name, "err", err)
+		if errors.Is(err, model.ErrShortHistory) {
+			// Too little history for any model yet: try again next step.
+			s.next = now
+			return
 		}
-		// Too little history yet: try again next step.
-		s.next = now
+		if s.fc != nil {
+			c.log.Warn("model fit failed; keeping the previous model until the next refit", "service", s.cfg.Name, "err", err)
+		} else {
+			c.log.Warn("model fit failed; no forecast until the next refit", "service", s.cfg.Name, "err", err)
+		}
 		return
 	}
 	if !sameKind(s.fc, fc) {
@@ -770,7 +783,7 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 			s.backoff = min(2*prev+1, refitBackoffMax)
 		}
 	}
-	s.fc, s.fitted = fc, true
+	s.fc = fc
 	c.tel.refits.WithLabelValues(s.cfg.Name, fc.Name(), "ok").Inc()
 	c.log.Debug("model fitted", "service", s.cfg.Name, "model", fc.Name(), "points", window)
 }

@@ -440,6 +440,43 @@ func TestModelWaitsForItsHistory(t *testing.T) {
 	}
 }
 
+// TestModelThatCannotFitLeavesTheForecastToAuto: a configured model that
+// cannot fit the history (multiplicative Holt-Winters on a load with
+// zeros) does not leave the service without a forecast either.
+func TestModelThatCannotFitLeavesTheForecastToAuto(t *testing.T) {
+	cfgText := strings.Replace(testConfig,
+		`forecast: {horizon: 10m, period: 0s, refit: "@hourly"}`,
+		`forecast: {model: holt-winters-mult, horizon: 10m, period: 20m, refit: "@hourly"}`, 1)
+	cfg, err := config.Load([]byte(cfgText), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 100
+	load := make([]float64, n)
+	for i := range load {
+		load[i] = max(0, 20*math.Sin(2*math.Pi*float64(i)/20)) // zero half the time
+	}
+	src := &script{lat: repeat(0.1, n), load: load}
+	rec := actuators.NewRecorder(nil)
+	ctl, err := New(Options{Config: cfg, Source: src, Mode: policy.Predictive,
+		Actuators: map[string][]actuators.Actuator{"web": {rec, rec}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := ctl.Step(context.Background(), t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	s := ctl.services[0]
+	if s.fc == nil {
+		t.Fatal("no forecast: the configured model's failure left the service without one")
+	}
+	if got := s.fc.Name(); got == model.NameHoltWintersMult {
+		t.Fatalf("model %s fitted a load with zeros", got)
+	}
+}
+
 // TestRestartKeepsAndRevertsWhatAnEarlierRunDid: a controller restarted
 // with the state an earlier one saved keeps the engaged action and later
 // restores the value that run replaced.
