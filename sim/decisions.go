@@ -1,7 +1,11 @@
 package sim
 
 import (
+	"cmp"
+	"fmt"
 	"iter"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/presage-dev/presage/actuators"
@@ -14,14 +18,17 @@ import (
 // compactly: a replay of a week of one-minute steps for 100 services makes
 // a million records per policy, and controller.Record (232 bytes, with
 // pointers) held them in memory the collector scanned at every cycle and
-// the kernel faulted in page by page. A step's record is kept as a row of
-// 80 bytes without pointers; what few records carry (an action, an error,
-// schedule windows) is kept aside. Records and At rebuild full records
-// where they are needed (the HTML report, tests).
+// the kernel faulted in page by page. Every step keeps its level (2
+// bytes); the records that carry an action, an error or schedule windows
+// are kept whole, aside. With detail (ReplayOptions.Detail: the HTML
+// report, tests) every step's record is kept as a row of 80 bytes without
+// pointers, and Records and At rebuild any record; without, At rebuilds
+// only the records kept aside (what the scores and the decision log read)
+// and Records returns nil.
 //
 // The time of record i is the replay's start plus i intervals, the mode
 // the run's; the message (policy.Decision's, built anew at every step) is
-// kept only for the records that carry an action, an error or windows.
+// kept only for the records kept aside.
 type Decisions struct {
 	index map[string]int
 	svc   []ServiceDecisions
@@ -33,8 +40,11 @@ type ServiceDecisions struct {
 	start    time.Time
 	interval time.Duration
 	mode     policy.Mode
-	rows     []decisionRow
-	extras   []decisionExtra
+	detail   bool
+	levels   []int16         // every step's Record.Level
+	rows     []decisionRow   // every step's record, with detail
+	extras   []decisionExtra // the records that carry more, in step order
+	extraAt  []int32         // with detail: 1 + index into extras per step; 0: none
 }
 
 // decisionRow is one record without pointers.
@@ -44,15 +54,16 @@ type decisionRow struct {
 	breachLevel         float64
 	ttb                 time.Duration
 	level               int32
-	extra               int32 // 1 + index into extras; 0: none
 	reason              uint8 // index into policy.Reasons; reasonOther: in the extra
 	firing              bool
 }
 
 const reasonOther = 255
 
-// decisionExtra is what a row leaves out.
+// decisionExtra is a record kept whole: its row and what a row leaves out.
 type decisionExtra struct {
+	step               int
+	row                decisionRow
 	action             *actuators.Action
 	err                error
 	message            string
@@ -71,14 +82,24 @@ var reasonIndex = func() map[policy.Reason]uint8 {
 }()
 
 // newDecisions returns an empty store for the services, each with room for
-// steps records.
-func newDecisions(names []string, start time.Time, interval time.Duration, mode policy.Mode, steps int) *Decisions {
+// steps records, every record kept with detail.
+func newDecisions(names []string, start time.Time, interval time.Duration, mode policy.Mode, steps int, detail bool) *Decisions {
 	d := &Decisions{index: make(map[string]int, len(names)), svc: make([]ServiceDecisions, len(names))}
 	for i, n := range names {
 		d.index[n] = i
-		d.svc[i] = ServiceDecisions{name: n, start: start, interval: interval, mode: mode, rows: make([]decisionRow, 0, steps)}
+		sd := ServiceDecisions{name: n, start: start, interval: interval, mode: mode, detail: detail,
+			levels: make([]int16, 0, steps)}
+		if detail {
+			sd.rows, sd.extraAt = make([]decisionRow, 0, steps), make([]int32, 0, steps)
+		}
+		d.svc[i] = sd
 	}
 	return d
+}
+
+// detailed reports whether every step's record is kept.
+func (d *Decisions) detailed() bool {
+	return d != nil && (len(d.svc) == 0 || d.svc[0].detail)
 }
 
 // Service returns the records of the named service (empty when unknown).
@@ -91,51 +112,84 @@ func (d *Decisions) Service(name string) *ServiceDecisions {
 	return &ServiceDecisions{name: name}
 }
 
-// Records returns the named service's records, one per step.
+// Records returns the named service's records, one per step (nil without
+// detail).
 func (d *Decisions) Records(name string) []controller.Record { return d.Service(name).Records() }
 
 // add appends r as the next step's record.
 func (s *ServiceDecisions) add(r controller.Record) {
-	i := len(s.rows)
-	row := decisionRow{latency: r.Latency, load: r.Load, risk: r.Risk, forecast: r.Forecast,
-		breachLevel: r.BreachLevel, ttb: r.TimeToBreach, level: int32(r.Level), firing: r.Firing}
-	var ex decisionExtra
+	i := len(s.levels)
+	level := int16(r.Level)
+	if int(level) != r.Level {
+		level = math.MaxInt16 // a playbook of more than 32767 actions
+	}
+	s.levels = append(s.levels, level)
 	need := r.Action != nil || r.Err != nil || r.Windows != nil || r.NextWindows != nil
-	if k, ok := reasonIndex[r.Reason]; ok {
-		row.reason = k
-	} else {
-		row.reason, ex.reason, ex.reasonSet, need = reasonOther, r.Reason, true, true
+	k, known := reasonIndex[r.Reason]
+	offGrid := !r.Time.Equal(s.time(i)) || r.Time.Location() != s.start.Location()
+	need = need || !known || offGrid
+	if !s.detail && !need {
+		return
 	}
-	if !r.Time.Equal(s.time(i)) || r.Time.Location() != s.start.Location() {
-		ex.time, ex.timeSet, need = r.Time, true, true
+	row := decisionRow{latency: r.Latency, load: r.Load, risk: r.Risk, forecast: r.Forecast,
+		breachLevel: r.BreachLevel, ttb: r.TimeToBreach, level: int32(r.Level), firing: r.Firing, reason: k}
+	if !known {
+		row.reason = reasonOther
 	}
+	var at int32
 	if need {
-		ex.action, ex.err, ex.message, ex.windows, ex.next = r.Action, r.Err, r.Message, r.Windows, r.NextWindows
+		ex := decisionExtra{step: i, row: row, action: r.Action, err: r.Err, message: r.Message,
+			windows: r.Windows, next: r.NextWindows}
+		if !known {
+			ex.reason, ex.reasonSet = r.Reason, true
+		}
+		if offGrid {
+			ex.time, ex.timeSet = r.Time, true
+		}
 		s.extras = append(s.extras, ex)
-		row.extra = int32(len(s.extras))
+		at = int32(len(s.extras))
 	}
-	s.rows = append(s.rows, row)
+	if s.detail {
+		s.rows = append(s.rows, row)
+		s.extraAt = append(s.extraAt, at)
+	}
 }
 
 func (s *ServiceDecisions) time(i int) time.Time { return s.start.Add(time.Duration(i) * s.interval) }
 
 // Len returns the number of records.
-func (s *ServiceDecisions) Len() int { return len(s.rows) }
+func (s *ServiceDecisions) Len() int { return len(s.levels) }
 
 // Level returns record i's level (controller.Record.Level).
-func (s *ServiceDecisions) Level(i int) int { return int(s.rows[i].level) }
+func (s *ServiceDecisions) Level(i int) int { return int(s.levels[i]) }
 
-// At returns record i.
+// At returns record i. Without detail, only a record kept aside (one that
+// carries an action, an error or windows) can be rebuilt: At panics on
+// the others.
 func (s *ServiceDecisions) At(i int) controller.Record {
-	row := &s.rows[i]
+	if s.detail {
+		var ex *decisionExtra
+		if at := s.extraAt[i]; at > 0 {
+			ex = &s.extras[at-1]
+		}
+		return s.record(i, &s.rows[i], ex)
+	}
+	j, ok := slices.BinarySearchFunc(s.extras, i, func(ex decisionExtra, i int) int { return cmp.Compare(ex.step, i) })
+	if !ok {
+		panic(fmt.Sprintf("sim: decision record %d of %s was not kept (replay without detail)", i, s.name))
+	}
+	return s.record(i, &s.extras[j].row, &s.extras[j])
+}
+
+// record rebuilds record i from its row and, when kept aside, its extra.
+func (s *ServiceDecisions) record(i int, row *decisionRow, ex *decisionExtra) controller.Record {
 	r := controller.Record{Time: s.time(i), Service: s.name, Mode: s.mode, Latency: row.latency, Load: row.load,
 		Risk: row.risk, TimeToBreach: row.ttb, Forecast: row.forecast, BreachLevel: row.breachLevel,
 		Level: int(row.level), Firing: row.firing}
 	if row.reason != reasonOther {
 		r.Reason = policy.Reasons[row.reason]
 	}
-	if row.extra > 0 {
-		ex := &s.extras[row.extra-1]
+	if ex != nil {
 		r.Action, r.Err, r.Message, r.Windows, r.NextWindows = ex.action, ex.err, ex.message, ex.windows, ex.next
 		if ex.reasonSet {
 			r.Reason = ex.reason
@@ -147,8 +201,11 @@ func (s *ServiceDecisions) At(i int) controller.Record {
 	return r
 }
 
-// Records returns every record.
+// Records returns every record; nil without detail.
 func (s *ServiceDecisions) Records() []controller.Record {
+	if !s.detail {
+		return nil
+	}
 	out := make([]controller.Record, len(s.rows))
 	for i := range out {
 		out[i] = s.At(i)
@@ -160,11 +217,12 @@ func (s *ServiceDecisions) Records() []controller.Record {
 // record carries an action (applied or failed).
 func (s *ServiceDecisions) Actions() iter.Seq2[int, controller.Record] {
 	return func(yield func(int, controller.Record) bool) {
-		for i := range s.rows {
-			if s.rows[i].extra == 0 || s.extras[s.rows[i].extra-1].action == nil {
+		for j := range s.extras {
+			ex := &s.extras[j]
+			if ex.action == nil {
 				continue
 			}
-			if !yield(i, s.At(i)) {
+			if !yield(ex.step, s.record(ex.step, &ex.row, ex)) {
 				return
 			}
 		}

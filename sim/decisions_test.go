@@ -18,7 +18,7 @@ import (
 // windows.
 func TestDecisionsRoundTrip(t *testing.T) {
 	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-	d := newDecisions([]string{"a", "b"}, start, time.Minute, policy.Predictive, 4)
+	d := newDecisions([]string{"a", "b"}, start, time.Minute, policy.Predictive, 4, true)
 	at := func(i int) time.Time { return start.Add(time.Duration(i) * time.Minute) }
 	w := []schedule.Window{{Kind: schedule.Prewarm, Start: at(1), End: at(3)}}
 	recs := []controller.Record{

@@ -32,7 +32,7 @@ func TestEvaluateNearMisses(t *testing.T) {
 	}
 	none := &Run{Policy: policy.None, Steps: map[string][]Record{}}
 	pred := &Run{Policy: policy.Predictive, Steps: map[string][]Record{},
-		Decisions: newDecisions([]string{s.Name}, start, time.Minute, policy.Predictive, n)}
+		Decisions: newDecisions([]string{s.Name}, start, time.Minute, policy.Predictive, n, false)}
 	engage := map[int]policy.Reason{5: policy.Escalate, 70: policy.Imminent, 150: policy.Escalate}
 	for i := range n {
 		at := start.Add(time.Duration(i) * time.Minute)

@@ -35,6 +35,11 @@ type ReplayOptions struct {
 	// every sample path at every step (slower, for comparison).
 	Workers   int
 	FullPaths bool
+	// Detail keeps every step's decision record (Decisions.Records, the
+	// HTML report's forecast band); without it a run keeps each step's
+	// level and whole only the records that carry an action, an error or
+	// schedule windows, which is all the scores and the decision log read.
+	Detail bool
 }
 
 // Run is one policy's replay: what the controller decided and what the
@@ -170,7 +175,7 @@ func replayAll(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 		if m == policy.None {
 			capacity = 0
 		}
-		runs[i] = &Run{Policy: m, Decisions: newDecisions(names, start, interval, m, capacity),
+		runs[i] = &Run{Policy: m, Decisions: newDecisions(names, start, interval, m, capacity, o.Detail),
 			Steps: make(map[string][]Record, len(names)), Cost: make(map[string]Cost, len(names))}
 	}
 	type task struct{ mode, svc int }

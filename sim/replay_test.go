@@ -7,9 +7,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -33,11 +35,51 @@ func loadTestConfig(t testing.TB, name string) *config.Config {
 
 func replay(t testing.TB, cfg *config.Config, modes ...policy.Mode) *Report {
 	t.Helper()
-	rep, err := Replay(context.Background(), ReplayOptions{Config: cfg, Policies: modes})
+	rep, err := Replay(context.Background(), ReplayOptions{Config: cfg, Policies: modes, Detail: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return rep
+}
+
+// TestDetailKeepsScores: a replay that keeps only the records with actions
+// (the default) scores and logs exactly what one that keeps every record
+// does, and refuses to draw the report.
+func TestDetailKeepsScores(t *testing.T) {
+	cfg := loadTestConfig(t, "config.example.yaml")
+	for i := range cfg.Services {
+		cfg.Services[i].Sim.Load.Duration = config.Duration(2 * 24 * time.Hour)
+	}
+	var reps [2]*Report
+	var logs [2]bytes.Buffer
+	for i, detail := range []bool{false, true} {
+		rep, err := Replay(context.Background(), ReplayOptions{Config: cfg, Detail: detail})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.WriteDecisions(&logs[i]); err != nil {
+			t.Fatal(err)
+		}
+		reps[i] = rep
+	}
+	if logs[0].Len() == 0 || !bytes.Equal(logs[0].Bytes(), logs[1].Bytes()) {
+		t.Errorf("decision logs differ without and with detail:\n%s\n---\n%s", logs[0].String(), logs[1].String())
+	}
+	if !reflect.DeepEqual(reps[0].Policies, reps[1].Policies) {
+		t.Errorf("scores differ without and with detail:\n%+v\n%+v", reps[0].Policies, reps[1].Policies)
+	}
+	for k, r := range reps[0].Runs {
+		if r.Policy == policy.None {
+			continue
+		}
+		d := r.Decisions.Service(cfg.Services[0].Name)
+		if d.Len() == 0 || d.Len() != reps[1].Runs[k].Decisions.Service(cfg.Services[0].Name).Len() || d.Records() != nil {
+			t.Errorf("%s without detail: %d levels, records %v", r.Policy, d.Len(), d.Records() != nil)
+		}
+	}
+	if err := reps[0].WriteHTML(io.Discard); err == nil {
+		t.Error("WriteHTML without detail: no error")
+	}
 }
 
 // TestGoldenDecisions compares the decision log of a short replay with

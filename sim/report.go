@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"image/color"
@@ -50,8 +51,14 @@ func colorOf(m policy.Mode) color.RGBA {
 // charts drawn with gonum/plot, no external assets): the scorecard, then
 // per service the load, the latency of every policy against the threshold,
 // the predictive forecast band, and the engaged actions of every policy as
-// shaded spans.
+// shaded spans. It needs the replay's every decision record
+// (ReplayOptions.Detail).
 func (rep *Report) WriteHTML(w io.Writer) error {
+	for _, r := range rep.Runs {
+		if r.Policy != policy.None && !r.Decisions.detailed() {
+			return errors.New("sim: the HTML report needs every decision record: replay with ReplayOptions.Detail")
+		}
+	}
 	var services []reportService
 	for _, s := range rep.Config.Services {
 		var charts []chartFunc

@@ -29,7 +29,7 @@ func replayWithout(t *testing.T, file string) (with, without *Report) {
 	bare := *cfg
 	bare.Schedules = nil
 	for _, c := range []*config.Config{cfg, &bare} {
-		rep, err := Replay(context.Background(), ReplayOptions{Config: c, Policies: []policy.Mode{policy.Predictive}})
+		rep, err := Replay(context.Background(), ReplayOptions{Config: c, Policies: []policy.Mode{policy.Predictive}, Detail: true})
 		if err != nil {
 			t.Fatal(err)
 		}

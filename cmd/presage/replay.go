@@ -170,7 +170,7 @@ defaults to reactive,predictive.`, stderr)
 			return err
 		}
 	}
-	opts := sim.ReplayOptions{Config: cfg, Trace: tr, Policies: modes}
+	opts := sim.ReplayOptions{Config: cfg, Trace: tr, Policies: modes, Detail: *report != ""}
 	if len(sweeps) > 0 {
 		data, err := os.ReadFile(*path)
 		if err != nil {
