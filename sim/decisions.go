@@ -174,11 +174,27 @@ func (s *ServiceDecisions) At(i int) controller.Record {
 		}
 		return s.record(i, &s.rows[i], ex)
 	}
-	j, ok := slices.BinarySearchFunc(s.extras, i, func(ex decisionExtra, i int) int { return cmp.Compare(ex.step, i) })
+	r, ok := s.Kept(i)
 	if !ok {
 		panic(fmt.Sprintf("sim: decision record %d of %s was not kept (replay without detail)", i, s.name))
 	}
-	return s.record(i, &s.extras[j].row, &s.extras[j])
+	return r
+}
+
+// Kept returns record i when it is kept: always with detail, else when it
+// carries an action, an error or windows.
+func (s *ServiceDecisions) Kept(i int) (controller.Record, bool) {
+	if s.detail {
+		if i < 0 || i >= len(s.rows) {
+			return controller.Record{}, false
+		}
+		return s.At(i), true
+	}
+	j, ok := slices.BinarySearchFunc(s.extras, i, func(ex decisionExtra, i int) int { return cmp.Compare(ex.step, i) })
+	if !ok {
+		return controller.Record{}, false
+	}
+	return s.record(i, &s.extras[j].row, &s.extras[j]), true
 }
 
 // record rebuilds record i from its row and, when kept aside, its extra.

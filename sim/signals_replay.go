@@ -38,6 +38,9 @@ type SignalsOptions struct {
 	// controller.Options).
 	Workers   int
 	FullPaths bool
+	// Detail keeps every step's decision record, as ReplayOptions.Detail
+	// (WriteHTML needs it).
+	Detail bool
 }
 
 // SignalsReport is what presage would have recommended over recorded
@@ -60,9 +63,9 @@ type SignalsReport struct {
 	NotRecorded   []string `json:"not_recorded,omitempty"`
 	NotConfigured []string `json:"not_configured,omitempty"`
 
-	Config    *config.Config                 `json:"-"` // the replayed services only
-	Recording *Recording                     `json:"-"`
-	Decisions map[string][]controller.Record `json:"-"`
+	Config    *config.Config `json:"-"` // the replayed services only
+	Recording *Recording     `json:"-"`
+	Decisions *Decisions     `json:"-"`
 }
 
 // SignalsResult scores one service's recommendations (or, in Total, all
@@ -127,7 +130,7 @@ func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error
 	cfg := *o.Config
 	cfg.Services = nil
 	rep := &SignalsReport{Kind: "signals", Policy: policy.Predictive.String(), Recording: rec,
-		Start: rec.Start, End: rec.Time(rec.Len), Interval: rec.Step, Decisions: map[string][]controller.Record{}}
+		Start: rec.Start, End: rec.Time(rec.Len), Interval: rec.Step}
 	for _, s := range o.Config.Services {
 		if _, ok := rec.Values[s.Name]; ok {
 			cfg.Services = append(cfg.Services, s)
@@ -150,11 +153,15 @@ func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error
 		}
 	}
 	rep.Config = &cfg
+	names := make([]string, len(cfg.Services))
+	for i, sv := range cfg.Services {
+		names[i] = sv.Name
+	}
+	rep.Decisions = newDecisions(names, rec.Start, rec.Step, policy.Predictive, rec.Len, o.Detail)
 
 	dry := actuators.NewRecorder(nil)
 	acts := make(map[string][]actuators.Actuator, len(cfg.Services))
 	for _, s := range cfg.Services {
-		rep.Decisions[s.Name] = make([]controller.Record, 0, rec.Len)
 		for _, a := range s.Playbook {
 			dry.SetBaseline(s.Name, a.Name, a.BaselineValue())
 			acts[s.Name] = append(acts[s.Name], recorderKnob{rec: dry, Reader: dry.Reader(s.Name, a.Name)})
@@ -163,7 +170,7 @@ func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error
 	ctl, err := controller.New(controller.Options{
 		Config: &cfg, Source: NewRecordedSource(rec), Actuators: acts, Mode: policy.Predictive, Logger: o.Logger,
 		Workers: o.Workers, FullPaths: o.FullPaths,
-		OnDecision: func(r controller.Record) { rep.Decisions[r.Service] = append(rep.Decisions[r.Service], r) },
+		OnDecision: func(r controller.Record) { rep.Decisions.Service(r.Service).add(r) },
 	})
 	if err != nil {
 		return nil, err
@@ -181,7 +188,7 @@ func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error
 	rep.Total.Name = "total"
 	var leads []float64
 	for _, s := range cfg.Services {
-		r, ls := scoreSignals(&s, rec, rep.Decisions[s.Name])
+		r, ls := scoreSignals(&s, rec, rep.Decisions.Service(s.Name))
 		rep.Services = append(rep.Services, r)
 		leads = append(leads, ls...)
 		t := &rep.Total
@@ -215,7 +222,7 @@ func (r *SignalsResult) finish(leads []float64) {
 
 // scoreSignals scores one service's decisions against its recorded
 // incidents and returns the lead times of the warned ones, in minutes.
-func scoreSignals(s *config.Service, rec *Recording, decs []controller.Record) (SignalsResult, []float64) {
+func scoreSignals(s *config.Service, rec *Recording, decs *ServiceDecisions) (SignalsResult, []float64) {
 	step := rec.Step.Minutes()
 	inc := model.Incidents(rec.Values[s.Name][metrics.Latency], pattern(*s))
 	r := SignalsResult{Name: s.Name, Incidents: len(inc)}
@@ -223,15 +230,22 @@ func scoreSignals(s *config.Service, rec *Recording, decs []controller.Record) (
 	if len(s.Playbook) > 0 {
 		warmup = time.Duration(s.Playbook[0].Warmup)
 	}
+	type change struct {
+		i int
+		d controller.Record
+	}
+	var changes []change // the records that carry an action, in step order
+	for i, d := range decs.Actions() {
+		changes = append(changes, change{i, d})
+	}
 	var leads []float64
-	prevEnd := -1
+	prevEnd, c := -1, 0
 	for _, in := range inc {
 		r.BreachMinutes += float64(in.Len()) * step
 		first := -1 // the first forecast engagement since the previous incident
-		for j := prevEnd + 1; j < in.Start && j < len(decs); j++ {
-			if d := decs[j]; forecastReason(d.Reason) && d.Action != nil && d.Err == nil {
-				first = j
-				break
+		for ; c < len(changes) && changes[c].i < in.Start; c++ {
+			if d := changes[c].d; first < 0 && changes[c].i > prevEnd && forecastReason(d.Reason) && d.Err == nil {
+				first = changes[c].i
 			}
 		}
 		prevEnd = in.End
@@ -250,8 +264,9 @@ func scoreSignals(s *config.Service, rec *Recording, decs []controller.Record) (
 		}
 	}
 	horizon := s.Forecast.HorizonSteps(config.Duration(rec.Step))
-	for i, d := range decs {
-		if d.Action == nil || d.Err != nil {
+	for _, ch := range changes {
+		d := ch.d
+		if d.Err != nil {
 			continue
 		}
 		switch {
@@ -259,7 +274,7 @@ func scoreSignals(s *config.Service, rec *Recording, decs []controller.Record) (
 			r.Reversals++
 		case forecastReason(d.Reason):
 			r.Engagements++
-			if incidentWithin(inc, i, horizon) {
+			if incidentWithin(inc, ch.i, horizon) {
 				r.Justified++
 			}
 		default:
@@ -272,14 +287,15 @@ func scoreSignals(s *config.Service, rec *Recording, decs []controller.Record) (
 
 // forecastInForce reports whether, after decision i, actions were engaged
 // and the first of them had been engaged on the forecast.
-func forecastInForce(decs []controller.Record, i int) bool {
-	if i < 0 || i >= len(decs) || decs[i].Level == 0 {
+func forecastInForce(decs *ServiceDecisions, i int) bool {
+	if i < 0 || i >= decs.Len() || decs.Level(i) == 0 {
 		return false
 	}
-	for i > 0 && decs[i-1].Level > 0 {
+	for i > 0 && decs.Level(i-1) > 0 {
 		i--
 	}
-	return forecastReason(decs[i].Reason)
+	d, ok := decs.Kept(i)
+	return ok && forecastReason(d.Reason)
 }
 
 // forecastReason reports whether a decision engaged ahead of an incident:
@@ -336,10 +352,7 @@ func minutes(v *float64) string {
 // service and time order.
 func (rep *SignalsReport) WriteDecisions(w io.Writer) error {
 	for _, s := range rep.Config.Services {
-		for _, d := range rep.Decisions[s.Name] {
-			if d.Action == nil {
-				continue
-			}
+		for _, d := range rep.Decisions.Service(s.Name).Actions() {
 			if err := writeDecision(w, policy.Predictive, d); err != nil {
 				return err
 			}
@@ -353,10 +366,13 @@ func (rep *SignalsReport) WriteDecisions(w io.Writer) error {
 // threshold with the incidents, the forecast band, and the recommended
 // actions as shaded spans.
 func (rep *SignalsReport) WriteHTML(w io.Writer) error {
+	if !rep.Decisions.detailed() {
+		return errors.New("sim: the HTML report needs every decision record: replay with SignalsOptions.Detail")
+	}
 	var services []reportService
 	for i := range rep.Config.Services {
 		s := &rep.Config.Services[i]
-		decs := rep.Decisions[s.Name]
+		decs := rep.Decisions.Records(s.Name)
 		sv, err := renderCharts(s.Name, []chartFunc{
 			func() (string, *plot.Plot, error) { return rep.latencyChart(s) },
 			func() (string, *plot.Plot, error) {

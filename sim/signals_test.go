@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -65,7 +66,7 @@ func TestParseSignals(t *testing.T) {
 func replaySignals(t testing.TB, cfg *config.Config) *SignalsReport {
 	t.Helper()
 	rec, _ := recordNone(t, cfg)
-	rep, err := ReplaySignals(context.Background(), SignalsOptions{Config: cfg, Recording: rec})
+	rep, err := ReplaySignals(context.Background(), SignalsOptions{Config: cfg, Recording: rec, Detail: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +96,8 @@ func recordNone(t testing.TB, cfg *config.Config) (*Recording, PolicyResult) {
 func TestReplaySignals(t *testing.T) {
 	cfg := loadTestConfig(t, "testdata/replay.short.yaml")
 	rec, none := recordNone(t, cfg)
-	run := func() (*SignalsReport, []byte) {
-		rep, err := ReplaySignals(context.Background(), SignalsOptions{Config: cfg, Recording: rec})
+	run := func(detail bool) (*SignalsReport, []byte) {
+		rep, err := ReplaySignals(context.Background(), SignalsOptions{Config: cfg, Recording: rec, Detail: detail})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,11 +105,21 @@ func TestReplaySignals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return rep, b
+		var dec bytes.Buffer
+		if err := rep.WriteDecisions(&dec); err != nil {
+			t.Fatal(err)
+		}
+		return rep, append(b, dec.Bytes()...)
 	}
-	rep, a := run()
-	if _, b := run(); !bytes.Equal(a, b) {
+	rep, a := run(false)
+	if _, b := run(false); !bytes.Equal(a, b) {
 		t.Error("two replays of the same recording differ")
+	}
+	if _, b := run(true); !bytes.Equal(a, b) {
+		t.Error("a replay that keeps every record scores or logs otherwise than one that does not")
+	}
+	if err := rep.WriteHTML(io.Discard); err == nil {
+		t.Error("WriteHTML without detail: no error")
 	}
 	tot := rep.Total
 	t.Logf("%+v", tot)

@@ -154,7 +154,7 @@ defaults to reactive,predictive.`, stderr)
 		if err != nil {
 			return err
 		}
-		rep, err := sim.ReplaySignals(ctx, sim.SignalsOptions{Config: cfg, Recording: rec})
+		rep, err := sim.ReplaySignals(ctx, sim.SignalsOptions{Config: cfg, Recording: rec, Detail: *report != ""})
 		if err != nil {
 			if errors.Is(err, sim.ErrIntervalMismatch) {
 				return fmt.Errorf("%s: %w", *signalsPath, err)
