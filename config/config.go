@@ -53,6 +53,12 @@ const (
 	ModelCombination   = "combination"
 )
 
+// Revert rules (forecast.revert).
+const (
+	RevertReach   = "reach"
+	RevertHorizon = "horizon"
+)
+
 // Actuator kinds (actuator.kind).
 const (
 	ActuatorSim     = "sim"
@@ -131,6 +137,7 @@ var (
 		LongPeriod: Duration(7 * 24 * time.Hour),
 		Refit:      "@hourly",
 		Trigger:    0.5,
+		Revert:     RevertReach,
 		Clear:      0.2,
 		Paths:      200,
 		Seed:       1,
@@ -278,6 +285,7 @@ func (s *Service) setDefaults() {
 	setDefault(&f.Refit, DefaultForecast.Refit)
 	setDefault(&f.Trigger, DefaultForecast.Trigger)
 	setDefault(&f.Clear, DefaultForecast.Clear)
+	setDefault(&f.Revert, DefaultForecast.Revert)
 	setDefault(&f.Paths, DefaultForecast.Paths)
 
 	for j := range s.Playbook {
@@ -546,6 +554,14 @@ type Forecast struct {
 	// Clear is the breach risk (0..1) below which the risk has passed;
 	// must be > 0 and ≤ trigger. Default 0.2.
 	Clear float64 `yaml:"clear"`
+	// Revert is when the risk one level down (the risk had the last
+	// engaged action been reverted) has passed, in predictive mode:
+	// "reach", once the load now is below what that level takes and the
+	// share of sample paths that breach there within the action's reach
+	// (warmup + margin: how soon the forecast would engage it again) is
+	// below Clear; "horizon", once the share that breach there within the
+	// horizon is below Clear, whatever the load now. Default "reach".
+	Revert string `yaml:"revert"`
 	// Paths is the number of sample paths the risk is computed over.
 	// At least 1. Default 200.
 	Paths int `yaml:"paths"`

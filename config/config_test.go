@@ -400,6 +400,11 @@ func TestLoadBad(t *testing.T) {
 			},
 		},
 		{
+			name: "revert rule",
+			file: "revert.bad.yaml",
+			want: []wantErr{{"services[0].forecast.revert", 9, `unknown rule "later" (want reach or horizon)`}},
+		},
+		{
 			name: "unknown actuator",
 			file: "unknown_actuator.bad.yaml",
 			want: []wantErr{{"services[0].playbook[0].actuator.kind", 10, `unknown actuator "k8s" (want sim, webhook or kube)`}},

@@ -320,6 +320,9 @@ func (f *Forecast) validate(v *validator, path string, s *Service, interval, his
 	if f.Paths < 1 {
 		v.addf(path+".paths", "%d must be >= 1", f.Paths)
 	}
+	if f.Revert != RevertReach && f.Revert != RevertHorizon {
+		v.addf(path+".revert", "unknown rule %q (want %s)", f.Revert, oneOf(RevertReach, RevertHorizon))
+	}
 }
 
 var (

@@ -573,14 +573,28 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 		thBelow = c.threshold(s, level-1)
 	}
 	run := min(s.hold.Run, max(s.pattern.Consecutive-1, 0))
-	paths, sc := c.samplePaths(s, th, thBelow, run, &rec.Forecast)
+	// One level down, the predictive policy holds (forecast.revert
+	// "reach") while the load now is at or above what that level takes
+	// (below(), as reactive does) and while the forecast breaches there
+	// before it could bring the action back: within the action's reach
+	// (warm-up + margin). With "horizon" it holds while the forecast
+	// breaches there within the horizon, which held the actions through
+	// every peak the forecast band covered (README, "Reverts").
+	reach := c.reach(s, level)
+	if s.cfg.Forecast.Revert == config.RevertHorizon {
+		reach = s.horizon
+		if s.settings.Mode == policy.Predictive {
+			in.RiskBelow = 0
+		}
+	}
+	paths, sc := c.samplePaths(s, th, thBelow, reach, run, &rec.Forecast)
 	if s.settings.Mode != policy.Predictive {
 		return
 	}
 	if sc.skip {
 		in.Risk, rec.Risk = sc.risk, sc.risk
 		if level > 0 {
-			in.RiskBelow = sc.below
+			in.RiskBelow = max(in.RiskBelow, sc.below)
 		}
 		return
 	}
@@ -590,16 +604,27 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 		in.TimeToBreach = time.Duration(r.Steps) * c.interval
 	}
 	rec.TimeToBreach = in.TimeToBreach
-	if level > 0 {
-		thBelow := c.threshold(s, level-1)
+	if level > 0 && in.RiskBelow < 1 {
+		at := 1.0 // the exact share
 		if c.terse && len(s.scheds) == 0 {
 			// The risk one level down only decides a revert against
 			// forecast.clear, and terse messages do not print it.
-			in.RiskBelow = model.BreachShare(paths.point, paths.paths, thBelow, s.pattern.Consecutive, run, s.settings.Clear)
-			return
+			at = s.settings.Clear
 		}
-		in.RiskBelow = paths.risk(thBelow, s.pattern.Consecutive, run, s.settings.Trigger).Probability
+		in.RiskBelow = max(in.RiskBelow, paths.share(thBelow, s.pattern.Consecutive, run, at, reach))
 	}
+}
+
+// reach is, at a playbook level above 0, the reach (policy.Step.Reach) of
+// the action a revert would take back, in steps within the horizon: how
+// soon the forecast would engage it again.
+func (c *Controller) reach(s *service, level int) int {
+	if level == 0 || level > len(s.st.Engaged) {
+		return s.horizon
+	}
+	step := s.settings.Playbook[s.st.Engaged[level-1].Step]
+	d := step.Reach(c.interval)
+	return max(1, min(s.horizon, int((d+c.interval-1)/c.interval)))
 }
 
 // threshold is the value of the forecast signal above which the service

@@ -128,7 +128,7 @@ func (e *envelope) deviations(dev [][]float64) {
 // testdata/replay.100.yaml, 38% of the steps were settled without a draw;
 // now 55%.)
 func (e *envelope) below(point []float64, level float64, k, run int) bool {
-	if len(e.abs) != len(point) {
+	if len(e.abs) < len(point) {
 		return false
 	}
 	k = max(k, 1)
@@ -151,7 +151,7 @@ func (e *envelope) below(point []float64, level float64, k, run int) bool {
 // above reports whether the widened envelope around point stays above
 // level at each of the first k steps: every path breaches there.
 func (e *envelope) above(point []float64, level float64, k int) bool {
-	if len(e.absDown) != len(point) || k > len(point) {
+	if len(e.absDown) < len(point) || k > len(point) {
 		return false
 	}
 	for j, f := range point[:k] {
@@ -193,6 +193,12 @@ func (ps pathSet) risk(above float64, k, run int, trigger float64) model.Risk {
 	return model.BreachRisk(ps.paths, above, k, run, trigger)
 }
 
+// share is model.BreachShare over the set's paths within their first
+// steps samples.
+func (ps pathSet) share(above float64, k, run int, at float64, steps int) float64 {
+	return model.BreachShare(ps.point, ps.paths, above, k, run, at, steps)
+}
+
 // head returns the set's first n paths.
 func (ps pathSet) head(n int) pathSet { return pathSet{paths: ps.paths[:n], point: ps.point} }
 
@@ -212,7 +218,7 @@ func (ps pathSet) head(n int) pathSet { return pathSet{paths: ps.paths[:n], poin
 // the point forecast plus deviations drawn once per fit
 // (model.DeviationsInto): a step then draws nothing, the envelope is the
 // deviations' own, exact, and the quantiles are exact too.
-func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]float64) (ps pathSet, sc screened) {
+func (c *Controller) samplePaths(s *service, th, below float64, reach, run int, q *[3]float64) (ps pathSet, sc screened) {
 	n, h := s.cfg.Forecast.Paths, s.horizon
 	quantiles := func(ps [][]float64) {
 		copy(q[:], model.Quantiles(ps, h, 0.1, 0.5, 0.9))
@@ -241,7 +247,7 @@ func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]f
 	fresh := s.env.ok && (s.env.exact || s.env.age < envelopeMaxAge)
 	if fresh && !math.IsNaN(th) {
 		s.env.age++
-		if sc = s.env.settle(point, th, below, k, run); sc.skip {
+		if sc = s.env.settle(point, th, below, reach, k, run); sc.skip {
 			for i := range q {
 				q[i] = point[h-1] + s.env.dev[i]
 			}
@@ -253,7 +259,7 @@ func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]f
 		for i := range q {
 			q[i] = point[h-1] + s.env.dev[i]
 		}
-		if sc, ok := screen(ps, th, below, k, run); ok {
+		if sc, ok := screen(ps, th, below, reach, k, run); ok {
 			return pathSet{}, sc
 		}
 		return ps, screened{}
@@ -261,7 +267,7 @@ func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]f
 	ps = pathSet{paths: s.paths}
 	if n0 := min(n, screenPaths); n0 < n && fresh {
 		model.PathsInto(s.fc, ps.paths[:n0], s.rng)
-		if sc, ok := screen(ps, th, below, k, run); ok {
+		if sc, ok := screen(ps, th, below, reach, k, run); ok {
 			quantiles(ps.paths[:n0])
 			return pathSet{}, sc
 		}
@@ -276,12 +282,13 @@ func (c *Controller) samplePaths(s *service, th, below float64, run int, q *[3]f
 
 // settle is the screening's first stage (see samplePaths): whether the
 // envelope around point settles the risks at th and below.
-func (e *envelope) settle(point []float64, th, below float64, k, run int) screened {
+func (e *envelope) settle(point []float64, th, below float64, reach, k, run int) screened {
 	sc := screened{skip: e.below(point, th, k, run)}
 	if sc.skip && !math.IsNaN(below) {
+		within := point[:min(reach, len(point))]
 		switch need := max(1, k-run); {
-		case e.below(point, below, k, run):
-		case e.above(point, below, need):
+		case e.below(within, below, k, run):
+		case e.above(within, below, need):
 			sc.below = 1 // every path breaches one level down
 		default:
 			sc.skip = false
@@ -293,7 +300,7 @@ func (e *envelope) settle(point []float64, th, below float64, k, run int) screen
 // screen is the screening's second stage (see samplePaths) over the first
 // screenPaths paths of ps, which must hold more than that; ok when it
 // settles the risks.
-func screen(ps pathSet, th, below float64, k, run int) (sc screened, ok bool) {
+func screen(ps pathSet, th, below float64, reach, k, run int) (sc screened, ok bool) {
 	if len(ps.paths) <= screenPaths {
 		return sc, false
 	}
@@ -303,7 +310,7 @@ func screen(ps pathSet, th, below float64, k, run int) (sc screened, ok bool) {
 	}
 	sc = screened{skip: true}
 	if !math.IsNaN(below) {
-		sc.below = batch.risk(below, k, run, 1).Probability
+		sc.below = batch.share(below, k, run, 1, reach)
 		sc.skip = sc.below == 0 || sc.below >= screenHalf
 	}
 	return sc, sc.skip

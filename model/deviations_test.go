@@ -94,16 +94,33 @@ func TestBreachShare(t *testing.T) {
 			lo, hi = min(lo, point[j]+d), max(hi, point[j]+d)
 		}
 	}
+	plain := NewPaths(20, 100) // the same paths, drawn out
+	for i := range dev {
+		for j, d := range dev[i] {
+			plain[i][j] = point[j] + d
+		}
+	}
 	tested := map[bool]int{}
 	for step := range 60 {
 		above := lo + (hi-lo)*float64(step)/60
 		for _, at := range []float64{0.2, 0.5, 0.37} {
 			p := BreachRiskShifted(point, dev, above, 3, 1, 0.5).Probability
-			got := BreachShare(point, dev, above, 3, 1, at)
+			got := BreachShare(point, dev, above, 3, 1, at, 0)
 			if (got >= at) != (p >= at) || (p < at && got != p) || got > p {
 				t.Fatalf("above %v at %v: share %v, probability %v", above, at, got, p)
 			}
 			tested[p >= at]++
+		}
+		// Within the first w steps: the share over the paths cut at w,
+		// shifted or drawn out.
+		for _, w := range []int{2, 5, 11, 20, 40} {
+			want := BreachRiskShifted(point[:min(w, len(point))], dev, above, 3, 1, 0.5).Probability
+			if got := BreachShare(point, dev, above, 3, 1, 1, w); got != want {
+				t.Fatalf("above %v within %d: shifted share %v, want %v", above, w, got, want)
+			}
+			if got := BreachShare(nil, plain, above, 3, 1, 1, w); got != want {
+				t.Fatalf("above %v within %d: share %v, want %v", above, w, got, want)
+			}
 		}
 	}
 	if tested[true] == 0 || tested[false] == 0 {

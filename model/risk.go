@@ -31,33 +31,42 @@ type Risk struct {
 // any path. Paths may differ in length; an empty set of paths has
 // Probability 0 and Steps -1.
 func BreachRisk(paths [][]float64, above float64, k, run int, trigger float64) Risk {
-	return breachRisk(nil, paths, above, k, run, trigger, 0)
+	return breachRisk(nil, paths, above, k, run, trigger, 0, 0)
 }
 
 // BreachRiskShifted is BreachRisk over the paths point + dev[i]: the
 // deviations DeviationsInto draws around a point forecast. A path's step j
 // beyond len(point) counts as NaN.
 func BreachRiskShifted(point []float64, dev [][]float64, above float64, k, run int, trigger float64) Risk {
-	return breachRisk(point, dev, above, k, run, trigger, 0)
+	return breachRisk(point, dev, above, k, run, trigger, 0, 0)
 }
 
 // BreachShare is the Probability of BreachRisk(paths, above, k, run, ·)
-// (of BreachRiskShifted(point, paths, ...) when point is not nil) for a
-// caller that only asks whether it reaches at least: the count stops
+// (of BreachRiskShifted(point, paths, ...) when point is not nil) over
+// the first steps samples of the paths (all of them when steps <= 0), for
+// a caller that only asks whether it reaches at least: the count stops
 // once it does, and any share >= at comes back as the first count of
-// paths that reaches it, over len(paths).
-func BreachShare(point []float64, paths [][]float64, above float64, k, run int, at float64) float64 {
+// paths that reaches it, over len(paths). With at = 1 it is the exact
+// share.
+func BreachShare(point []float64, paths [][]float64, above float64, k, run int, at float64, steps int) float64 {
 	enough := max(int(math.Ceil(at*float64(len(paths))-1e-9)), 1)
-	return breachRisk(point, paths, above, k, run, 1, enough).Probability
+	if steps > 0 && point != nil {
+		point, steps = point[:min(steps, len(point))], 0
+	}
+	return breachRisk(point, paths, above, k, run, 1, enough, steps).Probability
 }
 
 // breachRisk is BreachRisk over the paths shift + paths[i], or paths[i]
-// when shift is nil; with enough > 0 it stops counting once enough paths
-// have breached (Steps is then meaningless).
-func breachRisk(shift []float64, paths [][]float64, above float64, k, run int, trigger float64, enough int) Risk {
+// when shift is nil, over their first steps samples when steps > 0; with
+// enough > 0 it stops counting once enough paths have breached (Steps is
+// then meaningless).
+func breachRisk(shift []float64, paths [][]float64, above float64, k, run int, trigger float64, enough, steps int) Risk {
 	horizon := 0
 	for _, p := range paths {
 		horizon = max(horizon, len(p))
+	}
+	if steps > 0 {
+		horizon = min(horizon, steps)
 	}
 	if len(paths) == 0 || horizon == 0 {
 		return Risk{Steps: -1}
@@ -73,6 +82,9 @@ func breachRisk(shift []float64, paths [][]float64, above float64, k, run int, t
 	k, run = max(k, 1), max(run, 0)
 	for _, p := range paths {
 		n := run // samples above in a row
+		if steps > 0 && len(p) > steps {
+			p = p[:steps]
+		}
 		for j, v := range p {
 			if shift != nil {
 				if j >= len(shift) {

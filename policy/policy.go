@@ -84,6 +84,16 @@ type Step struct {
 	Engaged     float64       // the wished value when engaged
 }
 
+// Reach is how far ahead a forecast breach engages the step: its warm-up
+// plus its margin (one interval when the margin is 0).
+func (st Step) Reach(interval time.Duration) time.Duration {
+	margin := st.Margin
+	if margin <= 0 {
+		margin = interval
+	}
+	return st.Warmup + margin
+}
+
 // Settings is a service's policy configuration.
 type Settings struct {
 	Mode     Mode
@@ -115,7 +125,11 @@ type Input struct {
 	// engaged for the first time), the forecast does not escalate further.
 	LevelKnown bool
 	// RiskBelow is the breach risk one level down, had the last engaged
-	// action been reverted; it decides reverts.
+	// action been reverted; it decides reverts (below Clear for the
+	// action's RevertAfter). The controller gives 1 while the load now is
+	// at or above what that level takes, and otherwise, in predictive
+	// mode, the share of sample paths that breach there within the
+	// action's Reach: the time in which the forecast would engage it again.
 	RiskBelow float64
 	// Current holds the knob value of each playbook step as read from its
 	// target; NaN where it cannot be read (the Step's Baseline is used).
@@ -288,15 +302,11 @@ func escalate(s Settings, in Input, d Decision, now time.Time, predictive, immin
 		return d
 	}
 	step := s.Playbook[i]
-	margin := step.Margin
-	if margin <= 0 {
-		margin = s.Interval
-	}
-	if predictive && (in.TimeToBreach < 0 || in.TimeToBreach > step.Warmup+margin) {
+	if reach := step.Reach(s.Interval); predictive && (in.TimeToBreach < 0 || in.TimeToBreach > reach) {
 		d.Reason = BreachNotImminent
 		if !in.Terse {
 			d.Message = fmt.Sprintf("risk %.2f ≥ trigger but breach in %s, beyond %s's warm-up %s + %s",
-				in.Risk, fmtTTB(in.TimeToBreach), step.Name, step.Warmup, margin)
+				in.Risk, fmtTTB(in.TimeToBreach), step.Name, step.Warmup, reach-step.Warmup)
 		}
 		return d
 	}
@@ -348,7 +358,7 @@ func escalate(s Settings, in Input, d Decision, now time.Time, predictive, immin
 	case predictive:
 		d.Reason = Escalate
 		d.Message = fmt.Sprintf("risk %.2f ≥ trigger %.2f, breach in %s ≤ warm-up %s + %s: %s %g → %g",
-			in.Risk, s.Trigger, fmtTTB(in.TimeToBreach), step.Warmup, margin, step.Name, from, to)
+			in.Risk, s.Trigger, fmtTTB(in.TimeToBreach), step.Warmup, step.Reach(s.Interval)-step.Warmup, step.Name, from, to)
 	case imminent:
 		d.Reason = Imminent
 		d.Message = fmt.Sprintf("latency above the threshold at a load the current level does not take: %s %g → %g", step.Name, from, to)
