@@ -15,7 +15,11 @@
 //	  → refit the model when the refit schedule says so (against now),
 //	    else update it with the new sample
 //	  → draw sample paths over the horizon; breach risk and time to breach
-//	    at the current level, and the risk one level down (for reverts)
+//	    at the current level, and the risk one level down (for reverts:
+//	    forecast.revert "reach", 1 while the load now is at or above what
+//	    that level takes, else the share of paths that breach there within
+//	    the reverted action's warm-up + margin; "horizon", the share within
+//	    the horizon)
 //	  → policy.Decide → apply the change, if any → export and log
 //
 // The services of a step are independent: in predictive mode, with

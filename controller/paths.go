@@ -31,8 +31,10 @@ import (
 //  2. Screen: a batch of screenPaths paths (the first of the full draw)
 //     has no path in which the incident pattern occurs at the current
 //     level's breach level, and, at a level above 0, none or at least half
-//     of them breach at the level beneath (the risk one level down, which
-//     decides reverts against forecast.clear). If the true risk were the
+//     of them breach at the level beneath within the reverted action's
+//     reach (the risk one level down, which decides reverts against
+//     forecast.clear; the envelope's test of stage 1 is over the reach
+//     too). If the true risk were the
 //     default clear 0.2, no path of 20 would breach with probability
 //     0.8^20 ≈ 1%, and half of them with probability 0.3%; a revert needs
 //     revert_after of clear steps in a row, and escalating needs the risk
