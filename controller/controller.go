@@ -70,6 +70,11 @@ type Options struct {
 	// forecast is far from the breach level (see Controller). It gives the
 	// same decisions, more slowly: benchmarks compare against it.
 	FullPaths bool
+	// Known gives, per service, the forecast signal's actual values, one
+	// per step from the first: the service forecasts them exactly
+	// (model.Known) instead of fitting a model. A replay's bound on what a
+	// forecast could buy (the clairvoyant run); nil in production.
+	Known map[string][]float64
 }
 
 // Record is one decision of one service at one step: what the controller
@@ -173,6 +178,7 @@ type service struct {
 	shifted bool             // paths holds devFor's fixed deviations (model.DeviationsInto)
 
 	interim   bool // the automatic choice forecasts while the configured model lacks history
+	known     bool // fc is a model.Known, never refitted (Options.Known)
 	warmed    bool // history backfilled from a RangeSource
 	warmTried bool // a backfill was attempted
 	seen      bool // a usable latency sample has been read
@@ -255,7 +261,7 @@ func New(o Options) (*Controller, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	if o.Mode != policy.Predictive {
+	if !o.Mode.Forecasts() {
 		workers = 1
 	}
 	c := &Controller{
@@ -300,6 +306,11 @@ func New(o Options) (*Controller, error) {
 			prevForecast: math.NaN(),
 		}
 		s.hold.Pattern = s.pattern
+		if v, ok := o.Known[sc.Name]; ok {
+			s.fc, s.known = &model.Known{Values: v}, true
+		} else if o.Mode == policy.Clairvoyant {
+			return nil, fmt.Errorf("controller: service %q: mode clairvoyant needs its load ahead (Options.Known); only a replay has it", sc.Name)
+		}
 		if sc.Forecast.Model == model.NameDoubleSeasonal {
 			s.long = int(time.Duration(sc.Forecast.LongPeriod) / c.interval)
 		}
@@ -485,7 +496,7 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	s.hold.Observe(lat)
 	s.hist.push(load)
 	c.learn(s, lat, load, now)
-	if c.mode == policy.Predictive {
+	if c.mode.Forecasts() {
 		// Only the predictive policy uses the forecast.
 		c.forecastModel(s, load, now)
 	}
@@ -583,12 +594,12 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 	reach := c.reach(s, level)
 	if s.cfg.Forecast.Revert == config.RevertHorizon {
 		reach = s.horizon
-		if s.settings.Mode == policy.Predictive {
+		if s.settings.Mode.Forecasts() {
 			in.RiskBelow = 0
 		}
 	}
 	paths, sc := c.samplePaths(s, th, thBelow, reach, run, &rec.Forecast)
-	if s.settings.Mode != policy.Predictive {
+	if !s.settings.Mode.Forecasts() {
 		return
 	}
 	if sc.skip {
@@ -707,7 +718,7 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 			s.prevForecast = one[0]
 		}
 	}()
-	if s.fc != nil && now.Before(s.next) {
+	if s.known || s.fc != nil && now.Before(s.next) {
 		s.fc.Update(y)
 		return
 	}

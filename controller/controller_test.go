@@ -572,6 +572,31 @@ func TestModelThatCannotFitLeavesTheForecastToAuto(t *testing.T) {
 	}
 }
 
+// TestClairvoyantNeedsTheLoadAhead: the clairvoyant mode is refused
+// without the load ahead, and with it the service forecasts it, never
+// fitting a model.
+func TestClairvoyantNeedsTheLoadAhead(t *testing.T) {
+	rec := actuators.NewRecorder(nil)
+	o := Options{Config: loadConfig(t), Source: &script{lat: repeat(0.1, 10), load: repeat(50, 10)},
+		Mode: policy.Clairvoyant, Actuators: map[string][]actuators.Actuator{"web": {rec, rec}}}
+	if _, err := New(o); err == nil || !strings.Contains(err.Error(), "load ahead") {
+		t.Fatalf("New(clairvoyant) without the load ahead: %v", err)
+	}
+	o.Known = map[string][]float64{"web": {50, 51, 52, 53, 54, 55, 56, 57, 58, 59}}
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := c.Step(context.Background(), t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f := c.services[0].fc.Forecast(2); f[0] != 53 || f[1] != 54 {
+		t.Errorf("forecast after 3 steps %v, want [53 54]", f)
+	}
+}
+
 // TestRestartKeepsAndRevertsWhatAnEarlierRunDid: a controller restarted
 // with the state an earlier one saved keeps the engaged action and later
 // restores the value that run replaced.

@@ -13,15 +13,23 @@ type Mode int
 // (after K consecutive breaches); Predictive also acts on the forecast;
 // Static engages the whole playbook at once and keeps it (static
 // over-provisioning: the cost of never having an incident the playbook can
-// prevent).
+// prevent). Clairvoyant decides as Predictive does, on a perfect forecast
+// of the load (controller.Options.Known): a replay's bound on what a better
+// forecast could buy; only a replay knows the load ahead.
 const (
 	None Mode = iota
 	Reactive
 	Predictive
 	Static
+	Clairvoyant
 )
 
-var modeNames = [...]string{None: "none", Reactive: "reactive", Predictive: "predictive", Static: "static"}
+var modeNames = [...]string{None: "none", Reactive: "reactive", Predictive: "predictive", Static: "static",
+	Clairvoyant: "clairvoyant"}
+
+// Forecasts reports whether the mode acts on the forecast: Predictive and
+// Clairvoyant.
+func (m Mode) Forecasts() bool { return m == Predictive || m == Clairvoyant }
 
 func (m Mode) String() string {
 	if int(m) >= 0 && int(m) < len(modeNames) {
@@ -30,14 +38,15 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
-// ParseMode parses "none", "reactive" or "predictive".
+// ParseMode parses a mode's name: "none", "reactive", "predictive",
+// "static" or "clairvoyant".
 func ParseMode(s string) (Mode, error) {
 	for i, n := range modeNames {
 		if n == s {
 			return Mode(i), nil
 		}
 	}
-	return 0, fmt.Errorf("policy: unknown mode %q (want none, reactive, predictive or static)", s)
+	return 0, fmt.Errorf("policy: unknown mode %q (want none, reactive, predictive, static or clairvoyant)", s)
 }
 
 // Reason is the stable code of a decision's outcome.
@@ -262,8 +271,8 @@ func decide(s Settings, in Input, st State, now time.Time) Decision {
 		return provision(s, in, d, now)
 	}
 
-	imminent := s.Mode == Predictive && in.Imminent && !in.Firing
-	forecastHigh := s.Mode == Predictive && in.Risk >= s.Trigger && !in.Firing && !imminent
+	imminent := s.Mode.Forecasts() && in.Imminent && !in.Firing
+	forecastHigh := s.Mode.Forecasts() && in.Risk >= s.Trigger && !in.Firing && !imminent
 	if in.Firing || imminent || forecastHigh {
 		d.Next.ClearSince = time.Time{}
 		return escalate(s, in, d, now, forecastHigh, imminent)

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/presage-dev/presage/metrics"
 	"log/slog"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -245,12 +247,43 @@ feed:
 	return runs, nil
 }
 
+// loadAhead returns the load (requests) the service's plant will see at
+// each step from start to end, for the clairvoyant run: a twin of the
+// service stepped with nothing engaged. The plant's arrivals do not depend
+// on what is engaged (its noise is drawn whatever the state), so they are
+// the arrivals of every run.
+func loadAhead(ctx context.Context, one *config.Config, loads map[string]*Trace, svc config.Service,
+	start, end time.Time, interval time.Duration, steps int) ([]float64, error) {
+	if svc.Forecast.Signal != config.SignalRequests {
+		return nil, fmt.Errorf("sim: replay clairvoyant: service %s forecasts its %s, which the policies change: clairvoyant needs forecast.signal requests",
+			svc.Name, svc.Forecast.Signal)
+	}
+	twin, _, err := Build(one, loads, nil)
+	if err != nil {
+		return nil, err
+	}
+	twin.SetOptions(SourceOptions{Steps: steps, ReuseSnapshot: true})
+	v := make([]float64, 0, steps)
+	for t := start; t.Before(end); t = t.Add(interval) {
+		snap, err := twin.Read(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		x := math.NaN()
+		if smp, ok := snap.Get(svc.Name, metrics.Requests); ok {
+			x = smp.Value
+		}
+		v = append(v, x)
+	}
+	return v, nil
+}
+
 // weight ranks the modes by how long a replay of theirs takes.
 func weight(m policy.Mode) int {
 	switch m {
 	case policy.Predictive:
 		return 2
-	case policy.Reactive:
+	case policy.Reactive, policy.Clairvoyant:
 		return 1
 	}
 	return 0
@@ -276,10 +309,18 @@ func replayService(ctx context.Context, o ReplayOptions, loads map[string]*Trace
 	if log != nil {
 		log = log.With("policy", mode.String())
 	}
+	var known map[string][]float64
+	if mode == policy.Clairvoyant {
+		v, err := loadAhead(ctx, &one, loads, svc, start, end, interval, steps)
+		if err != nil {
+			return nil, Cost{}, err
+		}
+		known = map[string][]float64{svc.Name: v}
+	}
 	ctl, err := controller.New(controller.Options{
 		Config: &one, Source: src, Actuators: acts, Mode: mode, Logger: log,
 		Workers: 1, FullPaths: o.FullPaths,
-		OnDecision: onDecision, Terse: true,
+		OnDecision: onDecision, Terse: true, Known: known,
 	})
 	if err != nil {
 		return nil, Cost{}, err

@@ -254,6 +254,40 @@ func TestReplayCanceled(t *testing.T) {
 	}
 }
 
+// TestClairvoyantForecastsTheLoad: the clairvoyant run's forecast at the
+// horizon is, at every step, the load its plant then sees (its median, and
+// its band has no width), and it scores like any other policy.
+func TestClairvoyantForecastsTheLoad(t *testing.T) {
+	cfg := loadTestConfig(t, "testdata/replay.short.yaml")
+	rep := replay(t, cfg, policy.Predictive, policy.Clairvoyant)
+	if len(rep.Policies) != 2 || rep.Policies[1].Name != "clairvoyant" {
+		t.Fatalf("policies %+v, want predictive and clairvoyant", rep.Policies)
+	}
+	s := cfg.Services[0]
+	h := s.Forecast.HorizonSteps(cfg.Global.Interval)
+	run := rep.Runs[1]
+	steps, recs := run.Steps[s.Name], run.Decisions.Records(s.Name)
+	checked := 0
+	for i, r := range recs {
+		if i+h >= len(steps) || math.IsNaN(r.Forecast[1]) {
+			continue
+		}
+		want := steps[i+h].Signals.Requests
+		if r.Forecast[1] != want || r.Forecast[0] != want || r.Forecast[2] != want {
+			t.Fatalf("step %d: forecast at the horizon %v, want the load %v then, with no band", i, r.Forecast, want)
+		}
+		checked++
+	}
+	if checked < len(recs)/2 {
+		t.Fatalf("%d of %d steps had a forecast", checked, len(recs))
+	}
+	c := rep.Policies[1]
+	t.Logf("predictive: %d incidents, cost %.0f; clairvoyant: %d, %.0f", rep.Policies[0].Incidents, rep.Policies[0].Cost.Total, c.Incidents, c.Cost.Total)
+	if c.Engagements == 0 || c.Precision == nil {
+		t.Errorf("clairvoyant: %d engagements, precision %v", c.Engagements, c.Precision)
+	}
+}
+
 // TestScreeningKeepsDecisions compares the screened sample paths with the
 // full draw at every step: the same incidents, about the same actions (the
 // random draws differ, so the decisions may differ by a step here and

@@ -28,9 +28,10 @@ import (
 const maxPoints = 1500
 
 var policyColors = map[policy.Mode]color.RGBA{
-	policy.None:       {R: 0x99, G: 0x99, B: 0x99, A: 0xff},
-	policy.Reactive:   {R: 0xd6, G: 0x60, B: 0x1f, A: 0xff},
-	policy.Predictive: {R: 0x1f, G: 0x6f, B: 0xb4, A: 0xff},
+	policy.None:        {R: 0x99, G: 0x99, B: 0x99, A: 0xff},
+	policy.Reactive:    {R: 0xd6, G: 0x60, B: 0x1f, A: 0xff},
+	policy.Predictive:  {R: 0x1f, G: 0x6f, B: 0xb4, A: 0xff},
+	policy.Clairvoyant: {R: 0x8e, G: 0x44, B: 0xad, A: 0xff},
 }
 
 // windowColors shade the schedule windows behind the engaged actions.

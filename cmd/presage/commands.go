@@ -314,6 +314,9 @@ SIGINT or SIGTERM stops it cleanly.`, stderr)
 		return err
 	}
 	mode, err := policy.ParseMode(*policyName)
+	if err == nil && mode == policy.Clairvoyant {
+		err = errors.New("clairvoyant needs the load ahead, which only presage replay has")
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "-policy: %v\n", err)
 		return errUsage
