@@ -216,20 +216,24 @@ func TestFailedActionIsRetriedWithSameKey(t *testing.T) {
 	}
 }
 
+// ramps returns n steps of a load that ramps from 40 to 99 and back down
+// every 120 steps, and the latency of a service that breaches 0.5 s at 90.
+func ramps(n int) (lat, load []float64) {
+	for i := range n {
+		x := 40 + float64(i%120)
+		if i%120 >= 60 {
+			x = 40 + float64(119-i%120)
+		}
+		load = append(load, x)
+		lat = append(lat, 0.05/(1-x/100))
+	}
+	return lat, load
+}
+
 func TestPredictiveActsBeforeTheBreach(t *testing.T) {
 	// The service breaches when the load passes 90: learned from a first
 	// ramp, then the second ramp is seen coming.
-	var lat, load []float64
-	for cycle := 0; cycle < 2; cycle++ {
-		for i := 0; i < 120; i++ {
-			x := 40 + float64(i)
-			if i >= 60 {
-				x = 40 + float64(119-i)
-			}
-			load = append(load, x)
-			lat = append(lat, 0.05/(1-x/100))
-		}
-	}
+	lat, load := ramps(240)
 	src := &script{lat: lat, load: load}
 	h := newHarness(t, policy.Predictive, src)
 	h.steps(t, len(lat))
@@ -259,17 +263,7 @@ func TestPredictiveActsBeforeTheBreach(t *testing.T) {
 // reverts sooner on the way down than "horizon", which waits until the
 // forecast sees no breach there within the whole horizon.
 func TestRevertRules(t *testing.T) {
-	var lat, load []float64
-	for cycle := 0; cycle < 2; cycle++ {
-		for i := 0; i < 120; i++ {
-			x := 40 + float64(i)
-			if i >= 60 {
-				x = 40 + float64(119-i)
-			}
-			load = append(load, x)
-			lat = append(lat, 0.05/(1-x/100))
-		}
-	}
+	lat, load := ramps(240)
 	lastRevert := map[string]int{}
 	for _, rule := range []string{config.RevertReach, config.RevertHorizon} {
 		cfg := loadConfig(t)
@@ -310,15 +304,7 @@ func TestRevertRules(t *testing.T) {
 // level down is 1 while the load now is at or above what that level was
 // seen to take, whatever the forecast; below it, the forecast's share.
 func TestReachHoldsOnTheLoadNow(t *testing.T) {
-	var lat, load []float64
-	for i := 0; i < 175; i++ { // a ramp up and down, then up again to 95
-		x := 40 + float64(i%120)
-		if i%120 >= 60 {
-			x = 40 + float64(119-i%120)
-		}
-		load = append(load, x)
-		lat = append(lat, 0.05/(1-x/100))
-	}
+	lat, load := ramps(175) // up and down, then up again to 95
 	h := newHarness(t, policy.Predictive, &script{lat: lat, load: load})
 	c, s := h.ctl, h.ctl.services[0]
 	for i := range lat { // to the second cycle's first engagement
