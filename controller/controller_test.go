@@ -469,30 +469,36 @@ func TestPeriodDetectedWhenNotConfigured(t *testing.T) {
 	}
 }
 
+// withForecast returns a predictive controller of the test config with
+// its forecast section replaced by forecast (YAML flow style), over load
+// and a latency of 0.1.
+func withForecast(t *testing.T, forecast string, load []float64) *Controller {
+	t.Helper()
+	cfgText := strings.Replace(testConfig, `forecast: {horizon: 10m, period: 0s, refit: "@hourly"}`, "forecast: "+forecast, 1)
+	cfg, err := config.Load([]byte(cfgText), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := actuators.NewRecorder(nil)
+	ctl, err := New(Options{Config: cfg, Source: &script{lat: repeat(0.1, len(load)), load: load}, Mode: policy.Predictive,
+		Actuators: map[string][]actuators.Actuator{"web": {rec, rec}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctl
+}
+
 // TestModelWaitsForItsHistory: a configured model that needs more history
 // than there is (double-seasonal: two of its long periods) does not leave
 // the service without a forecast: the automatic choice forecasts until the
 // history covers it, then the configured model does, on two long periods.
 func TestModelWaitsForItsHistory(t *testing.T) {
-	cfgText := strings.Replace(testConfig,
-		`forecast: {horizon: 10m, period: 0s, refit: "@hourly"}`,
-		`forecast: {model: double-seasonal, horizon: 10m, period: 20m, long_period: 1h, refit: "@hourly"}`, 1)
-	cfg, err := config.Load([]byte(cfgText), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 200
 	load := make([]float64, n)
 	for i := range load {
 		load[i] = 50 + 10*math.Sin(2*math.Pi*float64(i)/20) + 5*math.Sin(2*math.Pi*float64(i)/60)
 	}
-	src := &script{lat: repeat(0.1, n), load: load}
-	rec := actuators.NewRecorder(nil)
-	ctl, err := New(Options{Config: cfg, Source: src, Mode: policy.Predictive,
-		Actuators: map[string][]actuators.Actuator{"web": {rec, rec}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctl := withForecast(t, `{model: double-seasonal, horizon: 10m, period: 20m, long_period: 1h, refit: "@hourly"}`, load)
 	s := ctl.services[0]
 	step := func(i int) {
 		t.Helper()
@@ -525,25 +531,12 @@ func TestModelWaitsForItsHistory(t *testing.T) {
 // cannot fit the history (multiplicative Holt-Winters on a load with
 // zeros) does not leave the service without a forecast either.
 func TestModelThatCannotFitLeavesTheForecastToAuto(t *testing.T) {
-	cfgText := strings.Replace(testConfig,
-		`forecast: {horizon: 10m, period: 0s, refit: "@hourly"}`,
-		`forecast: {model: holt-winters-mult, horizon: 10m, period: 20m, refit: "@hourly"}`, 1)
-	cfg, err := config.Load([]byte(cfgText), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 100
 	load := make([]float64, n)
 	for i := range load {
 		load[i] = max(0, 20*math.Sin(2*math.Pi*float64(i)/20)) // zero half the time
 	}
-	src := &script{lat: repeat(0.1, n), load: load}
-	rec := actuators.NewRecorder(nil)
-	ctl, err := New(Options{Config: cfg, Source: src, Mode: policy.Predictive,
-		Actuators: map[string][]actuators.Actuator{"web": {rec, rec}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctl := withForecast(t, `{model: holt-winters-mult, horizon: 10m, period: 20m, refit: "@hourly"}`, load)
 	for i := range n {
 		if err := ctl.Step(context.Background(), t0.Add(time.Duration(i)*time.Minute)); err != nil {
 			t.Fatalf("step %d: %v", i, err)
