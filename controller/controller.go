@@ -573,9 +573,13 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 	// queue acts on the next step) time to keep the K-th sample under.
 	// Asking the load to be a margin above the level as well trades
 	// incidents for precision (3% above: on the example 4 incidents
-	// instead of 2, precision 86% instead of 75%).
+	// instead of 2, precision 86% instead of 75%). The load is the
+	// current sample's or the mean over the run's samples: an overload's
+	// backlog outlasts it, so a one-minute spike far above the level keeps
+	// the latency up for minutes after the load is back under (on
+	// NASA-HTTP, 111 incidents instead of 116, for 0.9% more cost).
 	in.Imminent = s.signal != metrics.Latency && s.hold.State() == model.Pending &&
-		s.hold.Run >= s.pattern.Consecutive-1 && load >= c.breachLevel(s, level)
+		s.hold.Run >= s.pattern.Consecutive-1 && c.overloaded(s, load, level)
 	if s.fc == nil {
 		return
 	}
@@ -624,6 +628,22 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 		}
 		in.RiskBelow = max(in.RiskBelow, paths.share(thBelow, s.pattern.Consecutive, run, at, reach))
 	}
+}
+
+// overloaded reports whether the load now, or its mean over the incident
+// pattern's K−1 last samples, is at or above what the level was seen to
+// take.
+func (c *Controller) overloaded(s *service, load float64, level int) bool {
+	l := c.breachLevel(s, level)
+	if load >= l {
+		return true
+	}
+	run := s.hist.last(max(s.pattern.Consecutive-1, 1))
+	var sum float64
+	for _, v := range run {
+		sum += v
+	}
+	return sum/float64(len(run)) >= l
 }
 
 // reach is, at a playbook level above 0, the reach (policy.Step.Reach) of

@@ -257,6 +257,34 @@ func TestPredictiveActsBeforeTheBreach(t *testing.T) {
 	}
 }
 
+// TestImminentAfterASpike: one sample far above what the level takes
+// leaves a backlog that keeps the latency up after the load is back under;
+// the mean load over the incident pattern's K−1 last samples is what
+// Imminent asks to be at or above the level.
+func TestImminentAfterASpike(t *testing.T) {
+	lat, load := ramps(160) // learns where level 0 breaches (about 90)
+	h := newHarness(t, policy.Predictive, &script{lat: lat, load: load})
+	h.steps(t, len(lat))
+	c, s := h.ctl, h.ctl.services[0]
+	l := s.levels[0].level
+	if !s.levels[0].known || l < 80 || l > 100 {
+		t.Fatalf("level 0's breach level %v (known %v): the scenario did not learn it", l, s.levels[0].known)
+	}
+	for _, tt := range []struct {
+		load float64
+		want bool
+	}{
+		{l + 35, true},  // the spike: above now
+		{l - 30, true},  // back under, but the mean of the two is above
+		{l - 30, false}, // the mean of the last two is under
+	} {
+		s.hist.push(tt.load)
+		if got := c.overloaded(s, tt.load, 0); got != tt.want {
+			t.Errorf("load %.1f after %v: overloaded %v, want %v (breach level %.1f)", tt.load, s.hist.last(3), got, tt.want, l)
+		}
+	}
+}
+
 // TestRevertRules runs the ramps of TestPredictiveActsBeforeTheBreach
 // under both forecast.revert rules: "reach" never reverts to a level while
 // the load now is at or above what that level was seen to take, and
