@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/presage-dev/presage/metrics"
 	"log/slog"
 	"math"
 	"runtime"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
+	"github.com/presage-dev/presage/metrics"
 	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/schedule"
 )
