@@ -288,6 +288,17 @@ func TestClairvoyantForecastsTheLoad(t *testing.T) {
 	}
 }
 
+// TestClairvoyantNeedsTheLoad: a service that forecasts its latency (which
+// the policies change) has no load ahead to know; the replay says so.
+func TestClairvoyantNeedsTheLoad(t *testing.T) {
+	cfg := loadTestConfig(t, "testdata/replay.short.yaml")
+	cfg.Services[0].Forecast.Signal = config.SignalLatency
+	_, err := Replay(context.Background(), ReplayOptions{Config: cfg, Policies: []policy.Mode{policy.Clairvoyant}})
+	if err == nil || !strings.Contains(err.Error(), "clairvoyant needs forecast.signal requests") {
+		t.Fatalf("clairvoyant over a latency forecast: %v", err)
+	}
+}
+
 // TestScreeningKeepsDecisions compares the screened sample paths with the
 // full draw at every step: the same incidents, about the same actions (the
 // random draws differ, so the decisions may differ by a step here and
