@@ -53,6 +53,12 @@ const (
 	ModelCombination   = "combination"
 )
 
+// What an incident under way does (forecast.imminent).
+const (
+	ImminentEngage = "engage"
+	ImminentOff    = "off"
+)
+
 // Revert rules (forecast.revert).
 const (
 	RevertReach   = "reach"
@@ -138,6 +144,7 @@ var (
 		Refit:      "@hourly",
 		Trigger:    0.5,
 		Revert:     RevertReach,
+		Imminent:   ImminentEngage,
 		Clear:      0.2,
 		Paths:      200,
 		Seed:       1,
@@ -286,6 +293,7 @@ func (s *Service) setDefaults() {
 	setDefault(&f.Trigger, DefaultForecast.Trigger)
 	setDefault(&f.Clear, DefaultForecast.Clear)
 	setDefault(&f.Revert, DefaultForecast.Revert)
+	setDefault(&f.Imminent, DefaultForecast.Imminent)
 	setDefault(&f.Paths, DefaultForecast.Paths)
 
 	for j := range s.Playbook {
@@ -562,6 +570,13 @@ type Forecast struct {
 	// below Clear; "horizon", once the share that breach there within the
 	// horizon is below Clear, whatever the load now. Default "reach".
 	Revert string `yaml:"revert"`
+	// Imminent is what the predictive policy does on an incident under
+	// way (the latency above the threshold for all but the last sample of
+	// the incident pattern, at a load the current level was seen not to
+	// take): "engage" the next action at once, or "off", to act on the
+	// forecast and on an incident in progress only (fewer engagements on
+	// near misses, more incidents). Default "engage".
+	Imminent string `yaml:"imminent"`
 	// Paths is the number of sample paths the risk is computed over.
 	// At least 1. Default 200.
 	Paths int `yaml:"paths"`

@@ -402,7 +402,10 @@ func TestLoadBad(t *testing.T) {
 		{
 			name: "revert rule",
 			file: "revert.bad.yaml",
-			want: []wantErr{{"services[0].forecast.revert", 9, `unknown rule "later" (want reach or horizon)`}},
+			want: []wantErr{
+				{"services[0].forecast.revert", 9, `unknown rule "later" (want reach or horizon)`},
+				{"services[0].forecast.imminent", 10, `unknown value "maybe" (want engage or off)`},
+			},
 		},
 		{
 			name: "unknown actuator",

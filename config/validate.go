@@ -323,6 +323,9 @@ func (f *Forecast) validate(v *validator, path string, s *Service, interval, his
 	if f.Revert != RevertReach && f.Revert != RevertHorizon {
 		v.addf(path+".revert", "unknown rule %q (want %s)", f.Revert, oneOf(RevertReach, RevertHorizon))
 	}
+	if f.Imminent != ImminentEngage && f.Imminent != ImminentOff {
+		v.addf(path+".imminent", "unknown value %q (want %s)", f.Imminent, oneOf(ImminentEngage, ImminentOff))
+	}
 }
 
 var (

@@ -579,7 +579,8 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 	// the latency up for minutes after the load is back under (on
 	// NASA-HTTP, 111 incidents instead of 116, for 0.9% more cost).
 	in.Imminent = s.signal != metrics.Latency && s.hold.State() == model.Pending &&
-		s.hold.Run >= s.pattern.Consecutive-1 && c.overloaded(s, load, level)
+		s.hold.Run >= s.pattern.Consecutive-1 && s.cfg.Forecast.Imminent != config.ImminentOff &&
+		c.overloaded(s, load, level)
 	if s.fc == nil {
 		return
 	}

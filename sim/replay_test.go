@@ -299,6 +299,32 @@ func TestClairvoyantNeedsTheLoad(t *testing.T) {
 	}
 }
 
+// TestImminentOff: with forecast.imminent off the predictive policy
+// engages on no incident under way; with engage (the default) it does, on
+// the same replay.
+func TestImminentOff(t *testing.T) {
+	count := func(c *config.Config) int {
+		rep := replay(t, c, policy.Predictive)
+		n := 0
+		for _, r := range rep.Policies[0].PrecisionByReason {
+			if r.Reason == policy.Imminent {
+				n += r.Engagements
+			}
+		}
+		return n
+	}
+	cfg := loadTestConfig(t, "config.example.yaml")
+	if n := count(cfg); n == 0 {
+		t.Fatal("no Imminent engagement with the default: the test shows nothing")
+	}
+	for i := range cfg.Services {
+		cfg.Services[i].Forecast.Imminent = config.ImminentOff
+	}
+	if n := count(cfg); n != 0 {
+		t.Errorf("%d Imminent engagements with forecast.imminent off", n)
+	}
+}
+
 // TestScreeningKeepsDecisions compares the screened sample paths with the
 // full draw at every step: the same incidents, about the same actions (the
 // random draws differ, so the decisions may differ by a step here and
