@@ -225,6 +225,15 @@ func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(c))
 }
 
+// ServiceNames returns the services' names, in the file's order.
+func (c *Config) ServiceNames() []string {
+	names := make([]string, len(c.Services))
+	for i, s := range c.Services {
+		names[i] = s.Name
+	}
+	return names
+}
+
 // Service returns the service called name, or nil.
 func (c *Config) Service(name string) *Service {
 	for i := range c.Services {

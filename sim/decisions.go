@@ -44,7 +44,6 @@ type ServiceDecisions struct {
 	levels   []int16         // every step's Record.Level
 	rows     []decisionRow   // every step's record, with detail
 	extras   []decisionExtra // the records that carry more, in step order
-	extraAt  []int32         // with detail: 1 + index into extras per step; 0: none
 }
 
 // decisionRow is one record without pointers.
@@ -90,7 +89,7 @@ func newDecisions(names []string, start time.Time, interval time.Duration, mode 
 		sd := ServiceDecisions{name: n, start: start, interval: interval, mode: mode, detail: detail,
 			levels: make([]int16, 0, steps)}
 		if detail {
-			sd.rows, sd.extraAt = make([]decisionRow, 0, steps), make([]int32, 0, steps)
+			sd.rows = make([]decisionRow, 0, steps)
 		}
 		d.svc[i] = sd
 	}
@@ -136,7 +135,6 @@ func (s *ServiceDecisions) add(r controller.Record) {
 	if !known {
 		row.reason = reasonOther
 	}
-	var at int32
 	if need {
 		ex := decisionExtra{step: i, row: row, action: r.Action, err: r.Err, message: r.Message,
 			windows: r.Windows, next: r.NextWindows}
@@ -147,11 +145,9 @@ func (s *ServiceDecisions) add(r controller.Record) {
 			ex.time, ex.timeSet = r.Time, true
 		}
 		s.extras = append(s.extras, ex)
-		at = int32(len(s.extras))
 	}
 	if s.detail {
 		s.rows = append(s.rows, row)
-		s.extraAt = append(s.extraAt, at)
 	}
 }
 
@@ -167,13 +163,6 @@ func (s *ServiceDecisions) Level(i int) int { return int(s.levels[i]) }
 // carries an action, an error or windows) can be rebuilt: At panics on
 // the others.
 func (s *ServiceDecisions) At(i int) controller.Record {
-	if s.detail {
-		var ex *decisionExtra
-		if at := s.extraAt[i]; at > 0 {
-			ex = &s.extras[at-1]
-		}
-		return s.record(i, &s.rows[i], ex)
-	}
 	r, ok := s.Kept(i)
 	if !ok {
 		panic(fmt.Sprintf("sim: decision record %d of %s was not kept (replay without detail)", i, s.name))
@@ -184,17 +173,23 @@ func (s *ServiceDecisions) At(i int) controller.Record {
 // Kept returns record i when it is kept: always with detail, else when it
 // carries an action, an error or windows.
 func (s *ServiceDecisions) Kept(i int) (controller.Record, bool) {
-	if s.detail {
-		if i < 0 || i >= len(s.rows) {
-			return controller.Record{}, false
-		}
-		return s.At(i), true
+	ex := s.extra(i)
+	switch {
+	case s.detail && i >= 0 && i < len(s.rows):
+		return s.record(i, &s.rows[i], ex), true
+	case ex != nil:
+		return s.record(i, &ex.row, ex), true
 	}
+	return controller.Record{}, false
+}
+
+// extra returns the record of step i kept aside, or nil.
+func (s *ServiceDecisions) extra(i int) *decisionExtra {
 	j, ok := slices.BinarySearchFunc(s.extras, i, func(ex decisionExtra, i int) int { return cmp.Compare(ex.step, i) })
 	if !ok {
-		return controller.Record{}, false
+		return nil
 	}
-	return s.record(i, &s.extras[j].row, &s.extras[j]), true
+	return &s.extras[j]
 }
 
 // record rebuilds record i from its row and, when kept aside, its extra.

@@ -165,10 +165,7 @@ func replayAll(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 	start, end time.Time, interval time.Duration) ([]*Run, error) {
 	cfg := o.Config
 	steps := int(end.Sub(start) / interval)
-	names := make([]string, len(cfg.Services))
-	for i, s := range cfg.Services {
-		names[i] = s.Name
-	}
+	names := cfg.ServiceNames()
 	runs := make([]*Run, len(modes))
 	for i, m := range modes {
 		// The 'none' run decides nothing: its records would all say

@@ -274,9 +274,5 @@ func (rep *Report) WriteNoneSignals(w io.Writer) error {
 	if none == nil {
 		return errors.New("sim: the replay has no 'none' run")
 	}
-	var names []string
-	for _, s := range rep.Config.Services {
-		names = append(names, s.Name)
-	}
-	return WriteSignals(w, names, none.Steps)
+	return WriteSignals(w, rep.Config.ServiceNames(), none.Steps)
 }

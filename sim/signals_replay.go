@@ -153,11 +153,7 @@ func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error
 		}
 	}
 	rep.Config = &cfg
-	names := make([]string, len(cfg.Services))
-	for i, sv := range cfg.Services {
-		names[i] = sv.Name
-	}
-	rep.Decisions = newDecisions(names, rec.Start, rec.Step, policy.Predictive, rec.Len, o.Detail)
+	rep.Decisions = newDecisions(cfg.ServiceNames(), rec.Start, rec.Step, policy.Predictive, rec.Len, o.Detail)
 
 	dry := actuators.NewRecorder(nil)
 	acts := make(map[string][]actuators.Actuator, len(cfg.Services))

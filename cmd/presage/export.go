@@ -132,10 +132,7 @@ of the step.`, stderr)
 	if rerr != nil {
 		log.Warn("some signals could not be read; their cells are empty", "err", rerr)
 	}
-	names := make([]string, len(cfg.Services))
-	for i, s := range cfg.Services {
-		names[i] = s.Name
-	}
+	names := cfg.ServiceNames()
 	if err := writeFile(*out, stdout, func(w io.Writer) error { return writeExport(w, hist, names, start, end, d) }); err != nil {
 		return err
 	}
