@@ -101,3 +101,44 @@ func (rr recorderReader) Current(ctx context.Context) (float64, error) {
 	}
 	return 0, fmt.Errorf("knob %s/%s: %w", rr.k.service, rr.k.action, ErrNoValue)
 }
+
+// Knob returns the Recorder seen as the actuator of one knob of a dry run:
+// Apply records; Current reads real's target where real can read (reading
+// changes nothing), else what the Recorder last recorded for the knob or
+// its baseline (SetBaseline); and, where real is a Planner, the knob is one
+// too and asks real what it would set, so a recommendation shows the
+// target's step and budget. real may be nil.
+func (r *Recorder) Knob(service, action string, real Actuator) Actuator {
+	k := dryKnob{rec: r, Reader: r.Reader(service, action)}
+	if rr, ok := real.(Reader); ok {
+		k.Reader = rr
+	}
+	if p, ok := real.(Planner); ok {
+		return dryPlanner{dryKnob: k, planner: p}
+	}
+	return k
+}
+
+var (
+	_ Actuator = dryKnob{}
+	_ Reader   = dryKnob{}
+	_ Planner  = dryPlanner{}
+)
+
+// dryKnob records what it is asked to apply and reads through its Reader.
+type dryKnob struct {
+	rec *Recorder
+	Reader
+}
+
+func (k dryKnob) Apply(ctx context.Context, a Action) error { return k.rec.Apply(ctx, a) }
+
+// dryPlanner is a dryKnob whose real actuator plans.
+type dryPlanner struct {
+	dryKnob
+	planner Planner
+}
+
+func (k dryPlanner) Plan(ctx context.Context, a Action) (Action, string, string, error) {
+	return k.planner.Plan(ctx, a)
+}

@@ -126,3 +126,50 @@ func TestRecorderConcurrent(t *testing.T) {
 		t.Fatalf("got %d records and %d callbacks, want %d", got, calls, n)
 	}
 }
+
+// planningReader reads a fixed value and plans a fixed step.
+type planningReader struct{ v float64 }
+
+func (p planningReader) Apply(context.Context, actuators.Action) error { return errors.New("applied") }
+func (p planningReader) Current(context.Context) (float64, error)      { return p.v, nil }
+func (p planningReader) Plan(_ context.Context, a actuators.Action) (actuators.Action, string, string, error) {
+	a.To = p.v + 1
+	return a, "Planned", "one step", nil
+}
+
+func TestRecorderKnob(t *testing.T) {
+	ctx := context.Background()
+	rec := actuators.NewRecorder(nil)
+	rec.SetBaseline("svc", "queue", 0)
+
+	alone := rec.Knob("svc", "queue", nil)
+	if _, ok := alone.(actuators.Planner); ok {
+		t.Error("a knob without a real actuator plans")
+	}
+	a := actuators.Action{Service: "svc", Action: "queue", Op: actuators.Engage, From: 0, To: 1}
+	if err := alone.Apply(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := alone.(actuators.Reader).Current(ctx); err != nil || v != 1 {
+		t.Errorf("Current = %v, %v; want the recorded 1", v, err)
+	}
+
+	real := planningReader{v: 3}
+	k := rec.Knob("svc", "replicas", real)
+	if err := k.Apply(ctx, actuators.Action{Service: "svc", Action: "replicas", Op: actuators.Engage, From: 3, To: 5}); err != nil {
+		t.Fatalf("Apply reached the real actuator: %v", err)
+	}
+	if v, _ := k.(actuators.Reader).Current(ctx); v != 3 {
+		t.Errorf("Current = %v, want the real target's 3", v)
+	}
+	p, ok := k.(actuators.Planner)
+	if !ok {
+		t.Fatal("a knob over a planner does not plan")
+	}
+	if got, reason, _, _ := p.Plan(ctx, a); got.To != 4 || reason != "Planned" {
+		t.Errorf("Plan = %v %q; want the real actuator's plan", got.To, reason)
+	}
+	if n := len(rec.Records()); n != 2 {
+		t.Errorf("%d records, want 2", n)
+	}
+}

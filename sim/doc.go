@@ -1,7 +1,10 @@
 // Package sim is the simulated service presage controls in replay and in the
 // built-in demo: a Plant (the service), the loads that drive it (generated or
-// read from a CSV trace), a metrics.Source over plants and the actuators that
-// turn their knobs.
+// read from a CSV trace), a metrics.Source over plants, the actuators that
+// turn their knobs, and Server, which exposes simulated services over HTTP
+// as a real service would (`presage sim serve`: /metrics for Prometheus to
+// scrape, /actions for webhooks). The replay harness that runs policies
+// over these plants is package replay.
 //
 // It is a model, not the truth: simple, monotone in load, deterministic given
 // its seed, with every parameter in config.Plant and config.Workload and every
@@ -117,21 +120,6 @@
 //
 // ReadTrace and ParseTrace read a CSV load "timestamp,value" onto a regular
 // step; steps without a row are gaps, NaN in the Trace.
-//
-// # Replays
-//
-// Replay runs every policy over the same loads with identical, fresh plants
-// and a virtual clock, and evaluates them against the 'none' run (Report).
-// The services of a replay never meet, so each policy's run of each
-// service is a task of its own, from start to end, for a pool of workers;
-// a service's random streams hash its name, so its replay is the same
-// whatever else the file holds.
-// ReplaySignals runs the predictive controller over a Recording (the CSV
-// `presage export` writes, ReadSignals) with dry-run recorders, where
-// nothing can react, and scores what it would have recommended against the
-// incidents of the recorded latency (SignalsReport). SweepConfigs and Sweep
-// replay a grid of configuration values set by their YAML paths and mark
-// the Pareto front of incidents against cost (SweepResult).
 //
 // # The source
 //

@@ -321,6 +321,21 @@ func (s *Source) History(name string) []Record {
 	return out
 }
 
+// TakeHistory returns the named service's steps without a copy and forgets
+// them, for a caller that is done with the Source (a replay's last step);
+// nil for an unknown service.
+func (s *Source) TakeHistory(name string) []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sv := s.byName[name]
+	if sv == nil {
+		return nil
+	}
+	h := sv.history
+	sv.history = nil
+	return h
+}
+
 // Plant returns the named service's plant, or nil.
 func (s *Source) Plant(name string) *Plant {
 	s.mu.Lock()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/presage-dev/presage/internal/testutil"
 )
 
 // sameValues reports whether a and b are equal, NaN equal to NaN.
@@ -141,7 +143,10 @@ func TestReadTrace(t *testing.T) {
 
 // TestReadTraceNASA reads the real NASA-HTTP trace from $PRESAGE_DATA.
 func TestReadTraceNASA(t *testing.T) {
-	tr := nasaTrace(t)
+	tr, err := ReadTrace(testutil.NASAMinutes(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	start := time.Date(1995, 7, 1, 0, 0, 0, 0, time.UTC) // the file's local times, read as UTC
 	end := time.Date(1995, 9, 1, 0, 1, 0, 0, time.UTC)
 	if !tr.Start.Equal(start) || tr.Step != time.Minute || !tr.End().Equal(end) {

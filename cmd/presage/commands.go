@@ -267,39 +267,10 @@ func dryActuators(cfg *config.Config, rec *actuators.Recorder, real map[string][
 	for _, s := range cfg.Services {
 		for i, a := range s.Playbook {
 			rec.SetBaseline(s.Name, a.Name, a.BaselineValue())
-			r := rec.Reader(s.Name, a.Name)
-			if rr, ok := real[s.Name][i].(actuators.Reader); ok {
-				r = rr
-			}
-			p, _ := real[s.Name][i].(actuators.Planner)
-			out[s.Name] = append(out[s.Name], dryKnob{rec: rec, Reader: r, planner: p})
+			out[s.Name] = append(out[s.Name], rec.Knob(s.Name, a.Name, real[s.Name][i]))
 		}
 	}
 	return out
-}
-
-// dryKnob is the recorder seen as one knob's actuator.
-var (
-	_ actuators.Actuator = dryKnob{}
-	_ actuators.Reader   = dryKnob{}
-	_ actuators.Planner  = dryKnob{}
-)
-
-type dryKnob struct {
-	rec *actuators.Recorder
-	actuators.Reader
-	planner actuators.Planner // the real actuator's, if it plans (it only reads)
-}
-
-func (d dryKnob) Apply(ctx context.Context, a actuators.Action) error { return d.rec.Apply(ctx, a) }
-
-// Plan asks the real actuator what it would set (reading its target), so
-// that a recommendation shows the step and the connection budget.
-func (d dryKnob) Plan(ctx context.Context, a actuators.Action) (actuators.Action, string, string, error) {
-	if d.planner == nil {
-		return a, "", "", nil
-	}
-	return d.planner.Plan(ctx, a)
 }
 
 func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {

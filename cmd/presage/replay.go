@@ -11,16 +11,17 @@ import (
 	"strings"
 
 	"github.com/presage-dev/presage/policy"
+	"github.com/presage-dev/presage/replay"
 	"github.com/presage-dev/presage/sim"
 )
 
 // sweepFlags collects repeated -sweep flags.
-type sweepFlags []sim.SweepParam
+type sweepFlags []replay.SweepParam
 
 func (s *sweepFlags) String() string { return "" }
 
 func (s *sweepFlags) Set(v string) error {
-	p, err := sim.ParseSweep(v)
+	p, err := replay.ParseSweep(v)
 	if err != nil {
 		return err
 	}
@@ -154,9 +155,9 @@ defaults to reactive,predictive.`, stderr)
 		if err != nil {
 			return err
 		}
-		rep, err := sim.ReplaySignals(ctx, sim.SignalsOptions{Config: cfg, Recording: rec, Detail: *report != ""})
+		rep, err := replay.ReplaySignals(ctx, replay.SignalsOptions{Config: cfg, Recording: rec, Detail: *report != ""})
 		if err != nil {
-			if errors.Is(err, sim.ErrIntervalMismatch) {
+			if errors.Is(err, replay.ErrIntervalMismatch) {
 				return fmt.Errorf("%s: %w", *signalsPath, err)
 			}
 			return err
@@ -170,20 +171,20 @@ defaults to reactive,predictive.`, stderr)
 			return err
 		}
 	}
-	opts := sim.ReplayOptions{Config: cfg, Trace: tr, Policies: modes, Detail: *report != ""}
+	opts := replay.ReplayOptions{Config: cfg, Trace: tr, Policies: modes, Detail: *report != ""}
 	if len(sweeps) > 0 {
 		data, err := os.ReadFile(*path)
 		if err != nil {
 			return err
 		}
-		points, err := sim.SweepConfigs(data, *path, sweeps)
+		points, err := replay.SweepConfigs(data, *path, sweeps)
 		if err != nil {
 			for _, e := range strings.Split(err.Error(), "\n") {
 				fmt.Fprintln(stderr, e)
 			}
 			return errInvalid
 		}
-		res, err := sim.Sweep(ctx, sweeps, points, opts)
+		res, err := replay.Sweep(ctx, sweeps, points, opts)
 		if err != nil {
 			return err
 		}
@@ -193,7 +194,7 @@ defaults to reactive,predictive.`, stderr)
 		return writeJSON(res)
 	}
 
-	rep, err := sim.Replay(ctx, opts)
+	rep, err := replay.Replay(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package sim
+package replay
 
 import (
 	"math"
@@ -8,6 +8,7 @@ import (
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/policy"
+	"github.com/presage-dev/presage/sim"
 )
 
 // TestEvaluateNearMisses scores three engagements against a 'none' run
@@ -30,14 +31,14 @@ func TestEvaluateNearMisses(t *testing.T) {
 	for _, i := range []int{80, 81} { // a spike short of one
 		lat[i] = 0.9
 	}
-	none := &Run{Policy: policy.None, Steps: map[string][]Record{}}
-	pred := &Run{Policy: policy.Predictive, Steps: map[string][]Record{},
+	none := &Run{Policy: policy.None, Steps: map[string][]sim.Record{}}
+	pred := &Run{Policy: policy.Predictive, Steps: map[string][]sim.Record{},
 		Decisions: newDecisions([]string{s.Name}, start, time.Minute, policy.Predictive, n, false)}
 	engage := map[int]policy.Reason{5: policy.Escalate, 70: policy.Imminent, 150: policy.Escalate}
 	for i := range n {
 		at := start.Add(time.Duration(i) * time.Minute)
-		none.Steps[s.Name] = append(none.Steps[s.Name], Record{UnixNano: at.UnixNano(), Signals: Signals{LatencyP99: lat[i]}})
-		pred.Steps[s.Name] = append(pred.Steps[s.Name], Record{UnixNano: at.UnixNano(), Signals: Signals{LatencyP99: 0.1}})
+		none.Steps[s.Name] = append(none.Steps[s.Name], sim.Record{UnixNano: at.UnixNano(), Signals: sim.Signals{LatencyP99: lat[i]}})
+		pred.Steps[s.Name] = append(pred.Steps[s.Name], sim.Record{UnixNano: at.UnixNano(), Signals: sim.Signals{LatencyP99: 0.1}})
 		r := controller.Record{Time: at, Service: s.Name, Mode: policy.Predictive, Reason: policy.Holding,
 			Latency: 0.1, TimeToBreach: -1, BreachLevel: math.Inf(1), Level: 1}
 		if reason, ok := engage[i]; ok {

@@ -1,4 +1,4 @@
-package sim
+package replay
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/schedule"
+	"github.com/presage-dev/presage/sim"
 )
 
 // maxPoints bounds the points of one chart line: longer series are reduced
@@ -57,7 +58,7 @@ func colorOf(m policy.Mode) color.RGBA {
 func (rep *Report) WriteHTML(w io.Writer) error {
 	for _, r := range rep.Runs {
 		if r.Policy != policy.None && !r.Decisions.detailed() {
-			return errors.New("sim: the HTML report needs every decision record: replay with ReplayOptions.Detail")
+			return errors.New("replay: the HTML report needs every decision record: replay with ReplayOptions.Detail")
 		}
 	}
 	var services []reportService
@@ -210,7 +211,7 @@ func reduce(times []time.Time, ys []float64, peak bool) plotter.XYs {
 	return out
 }
 
-func stepTimes(steps []Record) []time.Time {
+func stepTimes(steps []sim.Record) []time.Time {
 	out := make([]time.Time, len(steps))
 	for i, s := range steps {
 		out[i] = s.Time()
@@ -240,7 +241,7 @@ func (rep *Report) latencyChart(name string) (string, *plot.Plot, error) {
 	p := newTimePlot("p99 latency (s)")
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	var first []Record
+	var first []sim.Record
 	for _, r := range rep.Runs {
 		steps := r.Steps[name]
 		first = steps

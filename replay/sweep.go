@@ -1,4 +1,4 @@
-package sim
+package replay
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ type SweepParam struct {
 }
 
 // ErrSweep is wrapped by the errors of a malformed -sweep.
-var ErrSweep = errors.New("sim: sweep")
+var ErrSweep = errors.New("replay: sweep")
 
 // topLevel holds the top-level keys of a configuration.
 var topLevel = map[string]bool{"global": true, "source": true, "services": true}

@@ -1,4 +1,4 @@
-package sim
+package replay
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"github.com/presage-dev/presage/metrics"
 	"github.com/presage-dev/presage/model"
 	"github.com/presage-dev/presage/policy"
+	"github.com/presage-dev/presage/sim"
 )
 
 // SignalsOptions configures ReplaySignals.
@@ -31,7 +32,7 @@ type SignalsOptions struct {
 	// recording's step.
 	Config *config.Config
 	// Recording is what the services exported (ReadSignals).
-	Recording *Recording
+	Recording *sim.Recording
 	// Logger receives the controller's logs; nil discards.
 	Logger *slog.Logger
 	// Workers and FullPaths are passed to the controller (see
@@ -64,7 +65,7 @@ type SignalsReport struct {
 	NotConfigured []string `json:"not_configured,omitempty"`
 
 	Config    *config.Config `json:"-"` // the replayed services only
-	Recording *Recording     `json:"-"`
+	Recording *sim.Recording `json:"-"`
 	Decisions *Decisions     `json:"-"`
 }
 
@@ -112,7 +113,7 @@ type SignalsResult struct {
 
 // ErrIntervalMismatch is returned when global.interval is not the
 // recording's step.
-var ErrIntervalMismatch = errors.New("sim: global.interval is not the recording's step")
+var ErrIntervalMismatch = errors.New("replay: global.interval is not the recording's step")
 
 // ReplaySignals replays a recording through the predictive controller, with
 // a virtual clock on the recording's grid and dry-run recorder actuators,
@@ -121,7 +122,7 @@ var ErrIntervalMismatch = errors.New("sim: global.interval is not the recording'
 func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error) {
 	rec := o.Recording
 	if o.Config == nil || rec == nil {
-		return nil, errors.New("sim: replay of signals needs a config and a recording")
+		return nil, errors.New("replay: of signals needs a config and a recording")
 	}
 	if iv := time.Duration(o.Config.Global.Interval); iv != rec.Step {
 		return nil, fmt.Errorf("%w: the recording's step is %v, global.interval %v (set global.interval, or export with -step %v)",
@@ -144,12 +145,12 @@ func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error
 		}
 	}
 	if len(cfg.Services) == 0 {
-		return nil, fmt.Errorf("sim: the recording's services (%s) match none of the configuration's (%s)",
+		return nil, fmt.Errorf("replay: the recording's services (%s) match none of the configuration's (%s)",
 			sortedServices(rec.Services), sortedServices(rep.NotRecorded))
 	}
 	for _, s := range cfg.Services {
 		if _, ok := rec.Values[s.Name][metrics.Latency]; !ok {
-			return nil, fmt.Errorf("sim: the recording has no latency column: incidents cannot be found")
+			return nil, fmt.Errorf("replay: the recording has no latency column: incidents cannot be found")
 		}
 	}
 	rep.Config = &cfg
@@ -160,7 +161,7 @@ func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error
 	for _, s := range cfg.Services {
 		for _, a := range s.Playbook {
 			dry.SetBaseline(s.Name, a.Name, a.BaselineValue())
-			acts[s.Name] = append(acts[s.Name], recorderKnob{rec: dry, Reader: dry.Reader(s.Name, a.Name)})
+			acts[s.Name] = append(acts[s.Name], dry.Knob(s.Name, a.Name, nil))
 		}
 	}
 	ctl, err := controller.New(controller.Options{
@@ -218,7 +219,7 @@ func (r *SignalsResult) finish(leads []float64) {
 
 // scoreSignals scores one service's decisions against its recorded
 // incidents and returns the lead times of the warned ones, in minutes.
-func scoreSignals(s *config.Service, rec *Recording, decs *ServiceDecisions) (SignalsResult, []float64) {
+func scoreSignals(s *config.Service, rec *sim.Recording, decs *ServiceDecisions) (SignalsResult, []float64) {
 	step := rec.Step.Minutes()
 	inc := model.Incidents(rec.Values[s.Name][metrics.Latency], pattern(*s))
 	r := SignalsResult{Name: s.Name, Incidents: len(inc)}
@@ -363,7 +364,7 @@ func (rep *SignalsReport) WriteDecisions(w io.Writer) error {
 // actions as shaded spans.
 func (rep *SignalsReport) WriteHTML(w io.Writer) error {
 	if !rep.Decisions.detailed() {
-		return errors.New("sim: the HTML report needs every decision record: replay with SignalsOptions.Detail")
+		return errors.New("replay: the HTML report needs every decision record: replay with SignalsOptions.Detail")
 	}
 	var services []reportService
 	for i := range rep.Config.Services {

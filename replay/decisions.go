@@ -1,4 +1,4 @@
-package sim
+package replay
 
 import (
 	"cmp"
@@ -165,7 +165,7 @@ func (s *ServiceDecisions) Level(i int) int { return int(s.levels[i]) }
 func (s *ServiceDecisions) At(i int) controller.Record {
 	r, ok := s.Kept(i)
 	if !ok {
-		panic(fmt.Sprintf("sim: decision record %d of %s was not kept (replay without detail)", i, s.name))
+		panic(fmt.Sprintf("replay: decision record %d of %s was not kept (replay without detail)", i, s.name))
 	}
 	return r
 }

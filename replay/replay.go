@@ -1,4 +1,4 @@
-package sim
+package replay
 
 import (
 	"cmp"
@@ -17,6 +17,7 @@ import (
 	"github.com/presage-dev/presage/metrics"
 	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/schedule"
+	"github.com/presage-dev/presage/sim"
 )
 
 // ReplayOptions configures a replay.
@@ -25,7 +26,7 @@ type ReplayOptions struct {
 	Config *config.Config
 	// Trace, when set, drives every service instead of its own load
 	// (scaled to each service's peak).
-	Trace *Trace
+	Trace *sim.Trace
 	// Policies are the policies to compare. Default none, reactive,
 	// predictive.
 	Policies []policy.Mode
@@ -52,9 +53,9 @@ type Run struct {
 	// Decisions for what it keeps; none for the 'none' run, which decides
 	// nothing), Steps per service name one plant record per step.
 	Decisions *Decisions
-	Steps     map[string][]Record
+	Steps     map[string][]sim.Record
 	// Cost is the resource cost per service.
-	Cost map[string]Cost
+	Cost map[string]sim.Cost
 }
 
 // Replay runs every policy over the same loads with identical, fresh
@@ -64,20 +65,20 @@ type Run struct {
 func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 	cfg := o.Config
 	if cfg == nil {
-		return nil, errors.New("sim: replay needs a config")
+		return nil, errors.New("replay: needs a config")
 	}
 	policies := o.Policies
 	if len(policies) == 0 {
 		policies = []policy.Mode{policy.None, policy.Reactive, policy.Predictive}
 	}
-	loads, err := Loads(cfg, o.Trace)
+	loads, err := sim.Loads(cfg, o.Trace)
 	if err != nil {
 		return nil, err
 	}
 	start, end := span(loads)
 	interval := time.Duration(cfg.Global.Interval)
 	if !end.After(start) {
-		return nil, errors.New("sim: replay: the loads hold no step")
+		return nil, errors.New("replay: the loads hold no step")
 	}
 	// The 'none' run is the counterfactual for lead time and precision:
 	// run it even when it is not asked for.
@@ -128,7 +129,7 @@ func replayWindows(cfg *config.Config, start, end time.Time) ([]ReplayWindow, er
 			}
 			p, err := sch.Parse()
 			if err != nil {
-				return nil, fmt.Errorf("sim: replay: schedules[%d]: %w", i, err)
+				return nil, fmt.Errorf("replay: schedules[%d]: %w", i, err)
 			}
 			ws = append(ws, p.Windows(start, end, 0)...)
 		}
@@ -141,7 +142,7 @@ func replayWindows(cfg *config.Config, start, end time.Time) ([]ReplayWindow, er
 }
 
 // span returns the first and last step times over all loads.
-func span(loads map[string]*Trace) (start, end time.Time) {
+func span(loads map[string]*sim.Trace) (start, end time.Time) {
 	for _, tr := range loads {
 		if start.IsZero() || tr.Start.Before(start) {
 			start = tr.Start
@@ -161,7 +162,7 @@ func span(loads map[string]*Trace) (start, end time.Time) {
 // o.Workers goroutines (default GOMAXPROCS): no step waits for the other
 // services' steps, and one service's history stays in the cache while it
 // runs. The result does not depend on the order in which they run.
-func replayAll(ctx context.Context, o ReplayOptions, loads map[string]*Trace, modes []policy.Mode,
+func replayAll(ctx context.Context, o ReplayOptions, loads map[string]*sim.Trace, modes []policy.Mode,
 	start, end time.Time, interval time.Duration) ([]*Run, error) {
 	cfg := o.Config
 	steps := int(end.Sub(start) / interval)
@@ -175,13 +176,13 @@ func replayAll(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mo
 			capacity = 0
 		}
 		runs[i] = &Run{Policy: m, Decisions: newDecisions(names, start, interval, m, capacity, o.Detail),
-			Steps: make(map[string][]Record, len(names)), Cost: make(map[string]Cost, len(names))}
+			Steps: make(map[string][]sim.Record, len(names)), Cost: make(map[string]sim.Cost, len(names))}
 	}
 	type task struct{ mode, svc int }
 	tasks := make(chan task)
 	type result struct {
-		steps []Record
-		cost  Cost
+		steps []sim.Record
+		cost  sim.Cost
 		err   error
 	}
 	results := make([]result, len(modes)*len(names)) // a task's at mode*len(names)+svc
@@ -249,17 +250,17 @@ feed:
 // service stepped with nothing engaged. The plant's arrivals do not depend
 // on what is engaged (its noise is drawn whatever the state), so they are
 // the arrivals of every run.
-func loadAhead(ctx context.Context, one *config.Config, loads map[string]*Trace, svc config.Service,
+func loadAhead(ctx context.Context, one *config.Config, loads map[string]*sim.Trace, svc config.Service,
 	start, end time.Time, interval time.Duration, steps int) ([]float64, error) {
 	if svc.Forecast.Signal != config.SignalRequests {
-		return nil, fmt.Errorf("sim: replay clairvoyant: service %s forecasts its %s, which the policies change: clairvoyant needs forecast.signal requests",
+		return nil, fmt.Errorf("replay: clairvoyant: service %s forecasts its %s, which the policies change: clairvoyant needs forecast.signal requests",
 			svc.Name, svc.Forecast.Signal)
 	}
-	twin, _, err := Build(one, loads, nil)
+	twin, _, err := sim.Build(one, loads, nil)
 	if err != nil {
 		return nil, err
 	}
-	twin.SetOptions(SourceOptions{Steps: steps, ReuseSnapshot: true})
+	twin.SetOptions(sim.SourceOptions{Steps: steps, ReuseSnapshot: true})
 	v := make([]float64, 0, steps)
 	for t := start; t.Before(end); t = t.Add(interval) {
 		snap, err := twin.Read(ctx, t)
@@ -289,15 +290,15 @@ func weight(m policy.Mode) int {
 // replayService replays one service under one mode from start to end
 // with its own simulated service, source and controller, filing the
 // decisions into decs, and returns the plant's records and cost.
-func replayService(ctx context.Context, o ReplayOptions, loads map[string]*Trace, mode policy.Mode, svc config.Service,
-	decs *ServiceDecisions, start, end time.Time, interval time.Duration, steps int) ([]Record, Cost, error) {
+func replayService(ctx context.Context, o ReplayOptions, loads map[string]*sim.Trace, mode policy.Mode, svc config.Service,
+	decs *ServiceDecisions, start, end time.Time, interval time.Duration, steps int) ([]sim.Record, sim.Cost, error) {
 	one := *o.Config
 	one.Services = []config.Service{svc}
-	src, acts, err := Build(&one, loads, nil)
+	src, acts, err := sim.Build(&one, loads, nil)
 	if err != nil {
-		return nil, Cost{}, err
+		return nil, sim.Cost{}, err
 	}
-	src.SetOptions(SourceOptions{Steps: steps, ReuseSnapshot: true})
+	src.SetOptions(sim.SourceOptions{Steps: steps, ReuseSnapshot: true})
 	var onDecision func(controller.Record)
 	if mode != policy.None {
 		onDecision = decs.add
@@ -310,7 +311,7 @@ func replayService(ctx context.Context, o ReplayOptions, loads map[string]*Trace
 	if mode == policy.Clairvoyant {
 		v, err := loadAhead(ctx, &one, loads, svc, start, end, interval, steps)
 		if err != nil {
-			return nil, Cost{}, err
+			return nil, sim.Cost{}, err
 		}
 		known = map[string][]float64{svc.Name: v}
 	}
@@ -320,17 +321,17 @@ func replayService(ctx context.Context, o ReplayOptions, loads map[string]*Trace
 		OnDecision: onDecision, Terse: true, Known: known,
 	})
 	if err != nil {
-		return nil, Cost{}, err
+		return nil, sim.Cost{}, err
 	}
 	for t := start; t.Before(end); t = t.Add(interval) {
 		if err := ctx.Err(); err != nil {
-			return nil, Cost{}, err
+			return nil, sim.Cost{}, err
 		}
 		// A source error is recorded by the controller as NoData; the
 		// simulator only fails on a programming error.
 		if err := ctl.Step(ctx, t); err != nil {
-			return nil, Cost{}, fmt.Errorf("replay %s %s at %s: %w", mode, svc.Name, t.Format(time.RFC3339), err)
+			return nil, sim.Cost{}, fmt.Errorf("replay %s %s at %s: %w", mode, svc.Name, t.Format(time.RFC3339), err)
 		}
 	}
-	return src.byName[svc.Name].history, src.Plant(svc.Name).Cost(), nil // the source is done: no copy
+	return src.TakeHistory(svc.Name), src.Plant(svc.Name).Cost(), nil
 }

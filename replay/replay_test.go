@@ -1,4 +1,4 @@
-package sim
+package replay
 
 import (
 	"bytes"
@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/internal/testutil"
 	"github.com/presage-dev/presage/model"
 	"github.com/presage-dev/presage/policy"
+	"github.com/presage-dev/presage/sim"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -161,7 +163,7 @@ func TestExampleReplay(t *testing.T) {
 func TestReplayTraceOverride(t *testing.T) {
 	cfg := loadTestConfig(t, "testdata/replay.short.yaml")
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	tr := &Trace{Start: start, Step: time.Minute, Values: make([]float64, 600)}
+	tr := &sim.Trace{Start: start, Step: time.Minute, Values: make([]float64, 600)}
 	for i := range tr.Values {
 		tr.Values[i] = float64(i % 100)
 	}
@@ -347,17 +349,9 @@ func TestScreeningKeepsDecisions(t *testing.T) {
 
 // nasaTrace returns the NASA-HTTP trace from $PRESAGE_DATA, skipping the
 // test when it is not there.
-func nasaTrace(t *testing.T) *Trace {
+func nasaTrace(t *testing.T) *sim.Trace {
 	t.Helper()
-	dir := os.Getenv("PRESAGE_DATA")
-	if dir == "" {
-		t.Skip("PRESAGE_DATA is not set: set it to the shared data folder (with nasa-http/) to replay the real trace")
-	}
-	path := filepath.Join(dir, "nasa-http", "nasa_requests_per_minute.csv")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("PRESAGE_DATA=%s has no NASA trace: %v", dir, err)
-	}
-	tr, err := ReadTrace(path)
+	tr, err := sim.ReadTrace(testutil.NASAMinutes(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +402,7 @@ func TestNASAReplay(t *testing.T) {
 		t.Errorf("checkout's 'none' run has incidents on %d of %d days scaled at the 99th percentile and %d at the maximum; want more than half, and at most a quarter", q99, n, top)
 	}
 
-	week := &Trace{Start: full.Start, Step: full.Step, Values: full.Values[:7*24*60]}
+	week := &sim.Trace{Start: full.Start, Step: full.Step, Values: full.Values[:7*24*60]}
 	rep, err := Replay(context.Background(), ReplayOptions{Config: cfg, Trace: week})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package sim
+package replay
 
 import (
 	"fmt"
@@ -13,6 +13,7 @@ import (
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/model"
 	"github.com/presage-dev/presage/policy"
+	"github.com/presage-dev/presage/sim"
 )
 
 // Report is the evaluation of a replay, one PolicyResult per policy in the
@@ -104,7 +105,7 @@ type CostJSON struct {
 	Total           float64 `json:"total"`
 }
 
-func (c *CostJSON) add(x Cost) {
+func (c *CostJSON) add(x sim.Cost) {
 	c.ReplicaMinutes += x.ReplicaMinutes
 	c.ThrottleMinutes += x.ThrottleMinutes
 	c.QueueMinutes += x.QueueMinutes
@@ -138,7 +139,7 @@ func distribution(xs []float64) Distribution {
 
 // latencies returns a run's latency series of one service, NaN where the
 // service reported nothing.
-func latencies(steps []Record) []float64 {
+func latencies(steps []sim.Record) []float64 {
 	out := make([]float64, len(steps))
 	for i, r := range steps {
 		out[i] = r.Signals.LatencyP99
