@@ -125,10 +125,7 @@ func (e *envelope) deviations(dev [][]float64) {
 // reaches level at no k steps in a row, the run at the start of the
 // horizon counting the run samples already above before it. A path that
 // breaches is above level for k steps in a row, and so is the upper bound
-// of an envelope that holds it. (It asked the bound to stay below level at
-// every step until this round: on twenty services of
-// testdata/replay.100.yaml, 38% of the steps were settled without a draw;
-// now 55%.)
+// of an envelope that holds it.
 func (e *envelope) below(point []float64, level float64, k, run int) bool {
 	if len(e.abs) < len(point) {
 		return false
