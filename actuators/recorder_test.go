@@ -16,7 +16,7 @@ func TestRecorderRecordsAndCallsBack(t *testing.T) {
 	var got []actuators.Action
 	r := actuators.NewRecorder(func(a actuators.Action) { got = append(got, a) })
 	want := []actuators.Action{
-		{Service: "checkout", Action: "queue", Op: actuators.Engage, From: 0, To: 1, Reason: "RiskAboveTrigger", Risk: 0.8, At: t0},
+		{Service: "checkout", Action: "queue", Op: actuators.Engage, From: 0, To: 1, Reason: "Escalate", Risk: 0.8, At: t0},
 		{Service: "checkout", Action: "queue", Op: actuators.Revert, From: 1, To: 0, Reason: "RiskCleared", Risk: 0.1, At: t0.Add(time.Hour)},
 	}
 	for _, a := range want {

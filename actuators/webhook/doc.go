@@ -5,7 +5,7 @@
 // Idempotency-Key header:
 //
 //	{"service":"checkout","action":"replicas","op":"engage","from":0,"to":2,
-//	 "reason":"RiskAboveTrigger","risk":0.8,"at":"2026-01-05T10:00:00Z",
+//	 "reason":"Escalate","risk":0.8,"at":"2026-01-05T10:00:00Z",
 //	 "idempotency_key":"…"}
 //
 // The key is a stable hash of service, action, op, to and at (see

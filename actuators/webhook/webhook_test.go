@@ -35,7 +35,7 @@ var testAction = actuators.Action{
 	Op:      actuators.Engage,
 	From:    1,
 	To:      3,
-	Reason:  "RiskAboveTrigger",
+	Reason:  "Escalate",
 	Risk:    0.75,
 	At:      time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC),
 }
@@ -179,7 +179,7 @@ func TestApplyBody(t *testing.T) {
 		"op":              "engage",
 		"from":            1.0,
 		"to":              3.0,
-		"reason":          "RiskAboveTrigger",
+		"reason":          "Escalate",
 		"risk":            0.75,
 		"at":              "2026-01-05T11:00:00+01:00",
 		"idempotency_key": key,
