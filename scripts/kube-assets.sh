@@ -10,6 +10,8 @@
 # k8s.io/* staging module (v0.0.0 in its go.mod) with the published v0.X.Y.
 #
 # Usage: scripts/kube-assets.sh        (prints the assets folder)
+# Two runs at once (two checkouts testing on one machine) each build into
+# a file of their own and the last rename wins.
 # Env:   KUBE_VERSION (default v1.37.2), ETCD_VERSION (default v3.6.16),
 #        PRESAGE_CACHE (default ~/.cache/presage)
 set -euo pipefail
@@ -35,9 +37,9 @@ if [ ! -x "$dir/etcd" ]; then
 		cd "$work/etcd"
 		go mod init presage.invalid/etcd >/dev/null 2>&1
 		go get "go.etcd.io/etcd/server/v3@$etcd" >/dev/null 2>&1
-		go build -o "$dir/etcd.tmp" go.etcd.io/etcd/server/v3
+		go build -o "$dir/etcd.tmp.$$" go.etcd.io/etcd/server/v3
 	)
-	mv "$dir/etcd.tmp" "$dir/etcd"
+	mv "$dir/etcd.tmp.$$" "$dir/etcd"
 fi
 
 if [ ! -x "$dir/kube-apiserver" ]; then
@@ -63,7 +65,7 @@ if [ ! -x "$dir/kube-apiserver" ]; then
 	go get "k8s.io/kubernetes/cmd/kube-apiserver@$kube" >/dev/null 2>&1 || true
 	pkg="k8s.io/component-base/version"
 	ldflags="-s -w -X $pkg.gitVersion=$kube -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(echo "$kube" | cut -d. -f2) -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-	go build -ldflags "$ldflags" -o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-	mv "$dir/kube-apiserver.tmp" "$dir/kube-apiserver"
+	go build -ldflags "$ldflags" -o "$dir/kube-apiserver.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver
+	mv "$dir/kube-apiserver.tmp.$$" "$dir/kube-apiserver"
 fi
 echo "$dir"
