@@ -1,13 +1,11 @@
 package config
 
 import (
-	"math"
 	"slices"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
-	"github.com/robfig/cron/v3"
 
 	"github.com/presage-dev/presage/schedule"
 )
@@ -594,27 +592,14 @@ type Forecast struct {
 }
 
 // HorizonSteps returns the horizon in steps of interval, rounded up; 0 when
-// interval is not positive.
+// interval is not positive. Resolved.Horizon, the horizon the controller
+// forecasts over, rounds down instead (at least 1): the two differ when the
+// horizon is not a multiple of interval.
 func (f Forecast) HorizonSteps(interval Duration) int {
 	if interval <= 0 {
 		return 0
 	}
 	return int((f.Horizon + interval - 1) / interval)
-}
-
-// PeriodSteps returns the seasonal period in steps of interval, rounded to
-// the nearest step; 0 when the period is to be detected or interval is not
-// positive.
-func (f Forecast) PeriodSteps(interval Duration) int {
-	if interval <= 0 || f.Period <= 0 {
-		return 0
-	}
-	return int(math.Round(float64(f.Period) / float64(interval)))
-}
-
-// RefitSchedule parses Refit.
-func (f Forecast) RefitSchedule() (cron.Schedule, error) {
-	return cron.ParseStandard(f.Refit)
 }
 
 // Action is one step of a playbook: a knob an actuator sets.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -300,7 +301,11 @@ func TestLoadPrometheus(t *testing.T) {
 	if got, want := search.Forecast.Signal, SignalLatency; got != want {
 		t.Errorf("search forecast.signal = %q, want %q", got, want)
 	}
-	if got, want := checkout.Forecast.PeriodSteps(c.Global.Interval), 0; got != want {
+	rs, err := c.Resolve()
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	if got, want := rs[slices.Index(c.ServiceNames(), "checkout")].Period, 0; got != want {
 		t.Errorf("checkout period steps = %d, want %d", got, want)
 	}
 	q := checkout.Action("async-queue").Actuator.Webhook
@@ -666,31 +671,6 @@ services:
 }
 
 func TestHelpers(t *testing.T) {
-	f := DefaultForecast
-	for _, tt := range []struct {
-		name      string
-		got, want int
-	}{
-		{"horizon 30m at 1m", f.HorizonSteps(Duration(time.Minute)), 30},
-		{"horizon 30m at 7m", f.HorizonSteps(Duration(7 * time.Minute)), 5},
-		{"period 1d at 1m", f.PeriodSteps(Duration(time.Minute)), 1440},
-		{"zero interval", f.HorizonSteps(0), 0},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.got != tt.want {
-				t.Errorf("got %d, want %d", tt.got, tt.want)
-			}
-		})
-	}
-
-	sched, err := f.RefitSchedule()
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 1, 5, 10, 17, 0, 0, time.UTC)
-	if got, want := sched.Next(now), now.Truncate(time.Hour).Add(time.Hour); !got.Equal(want) {
-		t.Errorf("next refit after %v = %v, want %v", now, got, want)
-	}
 	if start, err := DefaultWorkload.StartTime(); err != nil || !start.Equal(time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("default load start = %v, %v", start, err)
 	}

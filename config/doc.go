@@ -18,6 +18,11 @@
 //	config.yaml:42: services[0].forecast.refit: invalid cron expression "@hourli": ...
 //	config.yaml:57: services[1].playbook[0].max: -1 must be >= min (0)
 //
+// Resolve turns each service of a valid configuration into what the control
+// loop runs (Resolved): durations counted in steps of global.interval, the
+// refit cron and the schedules that apply parsed, the incident pattern and
+// the settings of the policy.
+//
 // Each field's meaning, unit and default are documented on the types below
 // and, for the file format, in config.example.yaml at the repository root,
 // which the tests load so that it never goes stale.

@@ -279,31 +279,31 @@ func New(o Options) (*Controller, error) {
 	if c.stale <= 0 {
 		c.stale = 2 * c.interval
 	}
-	histLen := int(time.Duration(g.History) / c.interval)
-	// Each schedule is parsed once, when a service first needs it, and
-	// shared by the services it applies to (a Schedule is read-only).
-	parsed := make([]*schedule.Schedule, len(o.Config.Schedules))
+	resolved, err := o.Config.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("controller: %w", err)
+	}
 	for i, sc := range o.Config.Services {
+		r := resolved[i]
 		acts := o.Actuators[sc.Name]
 		if len(acts) != len(sc.Playbook) {
 			return nil, fmt.Errorf("controller: service %q: %d actuators for %d playbook actions", sc.Name, len(acts), len(sc.Playbook))
 		}
-		sched, err := cron.ParseStandard(sc.Forecast.Refit)
-		if err != nil {
-			return nil, fmt.Errorf("controller: services[%d].forecast.refit: %w", i, err)
-		}
 		s := &service{
-			cfg: sc, acts: acts, refit: sched,
-			pattern:      model.Pattern{Above: sc.Incident.Above, Consecutive: sc.Incident.Consecutive},
+			cfg: sc, acts: acts, refit: r.Refit,
+			pattern:      IncidentPattern(r),
+			settings:     PolicySettings(r, o.Mode),
 			signal:       metrics.Signal(sc.Forecast.Signal),
-			horizon:      max(1, int(time.Duration(sc.Forecast.Horizon)/c.interval)),
-			period:       int(time.Duration(sc.Forecast.Period) / c.interval),
-			hist:         newRing(max(histLen, 2)),
+			horizon:      r.Horizon,
+			period:       r.Period,
+			long:         r.LongPeriod,
+			hist:         newRing(r.History),
 			rng:          rand.New(rand.NewPCG(sc.Forecast.Seed, nameStream(sc.Name))),
 			st:           o.State[sc.Name],
 			errAbs:       newRing(errorWindow),
 			errPct:       newRing(errorWindow),
 			prevForecast: math.NaN(),
+			scheds:       r.Schedules,
 		}
 		s.hold.Pattern = s.pattern
 		if v, ok := o.Known[sc.Name]; ok {
@@ -311,21 +311,7 @@ func New(o Options) (*Controller, error) {
 		} else if o.Mode == policy.Clairvoyant {
 			return nil, fmt.Errorf("controller: service %q: mode clairvoyant needs its load ahead (Options.Known); only a replay has it", sc.Name)
 		}
-		if sc.Forecast.Model == model.NameDoubleSeasonal {
-			s.long = int(time.Duration(sc.Forecast.LongPeriod) / c.interval)
-		}
-		for j, sch := range o.Config.Schedules {
-			if !sch.AppliesTo(sc.Name) {
-				continue
-			}
-			p := parsed[j]
-			if p == nil {
-				if p, err = sch.Parse(); err != nil {
-					return nil, fmt.Errorf("controller: schedules[%d]: %w", j, err)
-				}
-				parsed[j] = p
-			}
-			s.scheds = append(s.scheds, p)
+		for _, p := range s.scheds {
 			if p.Kind == schedule.Event {
 				s.events = append(s.events, p)
 			}
@@ -334,23 +320,33 @@ func New(o Options) (*Controller, error) {
 			s.tel = newServiceTelemetry(c.tel, sc.Name, s.signal, len(sc.Playbook))
 		}
 		s.cur = make([]float64, len(acts))
-		s.settings = policy.Settings{Mode: o.Mode, Trigger: sc.Forecast.Trigger, Clear: sc.Forecast.Clear, Interval: c.interval}
-		for _, a := range sc.Playbook {
-			s.settings.Playbook = append(s.settings.Playbook, policy.Step{
-				Name: a.Name, Warmup: time.Duration(a.Warmup), Margin: time.Duration(a.Margin), Cooldown: time.Duration(a.Cooldown),
-				RevertAfter: time.Duration(a.RevertAfter), Min: a.Min, Max: a.Max,
-				Baseline: a.BaselineValue(), Engaged: a.EngagedValue(),
-			})
-		}
 		if s.st.Level() > len(sc.Playbook) {
 			return nil, fmt.Errorf("controller: service %q: saved state has %d engaged actions, playbook has %d", sc.Name, s.st.Level(), len(sc.Playbook))
 		}
 		for range len(sc.Playbook) + 1 {
-			s.levels = append(s.levels, &levelStats{obs: newPairRing(max(histLen, 2)), level: math.Inf(1)})
+			s.levels = append(s.levels, &levelStats{obs: newPairRing(r.History), level: math.Inf(1)})
 		}
 		c.services = append(c.services, s)
 	}
 	return c, nil
+}
+
+// IncidentPattern returns the incident pattern of a resolved service.
+// config.Incident has model.Pattern's fields, so the conversion compiles
+// only while the two agree.
+func IncidentPattern(r config.Resolved) model.Pattern {
+	return model.Pattern(r.Incident)
+}
+
+// PolicySettings returns the policy settings of a resolved service in mode.
+// config.Step has policy.Step's fields, so the conversion compiles only
+// while the two agree.
+func PolicySettings(r config.Resolved, mode policy.Mode) policy.Settings {
+	s := policy.Settings{Mode: mode, Trigger: r.Trigger, Clear: r.Clear, Interval: r.Interval}
+	for _, st := range r.Playbook {
+		s.Playbook = append(s.Playbook, policy.Step(st))
+	}
+	return s
 }
 
 // Interval returns the control interval.
