@@ -19,6 +19,8 @@ import (
 type Resolved struct {
 	// Name is the service's name.
 	Name string
+	// Signal is forecast.signal: the signal the service forecasts.
+	Signal string
 	// Interval is global.interval: one step.
 	Interval time.Duration
 	// Horizon is forecast.horizon in steps, at least 1.
@@ -88,6 +90,7 @@ func (c *Config) Resolve() ([]Resolved, error) {
 		}
 		r := Resolved{
 			Name:     s.Name,
+			Signal:   s.Forecast.Signal,
 			Interval: interval,
 			Horizon:  max(1, int(time.Duration(s.Forecast.Horizon)/interval)),
 			Period:   int(time.Duration(s.Forecast.Period) / interval),

@@ -30,6 +30,18 @@ type Report struct {
 	Config *config.Config `json:"-"`
 	Runs   []*Run         `json:"-"` // the runs behind Policies, same order
 	none   *Run           // the counterfactual, asked for or not
+	// services are Config's services as the loop runs them, same order.
+	services []config.Resolved
+}
+
+// service returns the named service as the loop runs it.
+func (rep *Report) service(name string) config.Resolved {
+	for _, s := range rep.services {
+		if s.Name == name {
+			return s
+		}
+	}
+	panic("replay: no service " + name)
 }
 
 // PolicyResult is what one policy did over the whole replay, summed over
@@ -147,10 +159,6 @@ func latencies(steps []sim.Record) []float64 {
 	return out
 }
 
-func pattern(s config.Service) model.Pattern {
-	return model.Pattern{Above: s.Incident.Above, Consecutive: s.Incident.Consecutive}
-}
-
 // incidentWithin reports whether an engagement at step i falls within, or is
 // followed within horizon steps by, one of the incidents inc.
 func incidentWithin(inc []model.Incident, i, horizon int) bool {
@@ -164,14 +172,14 @@ func aboveWithin(lat []float64, above float64, i, horizon int) bool {
 }
 
 // evaluate scores one run against the 'none' run (the counterfactual).
-func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyResult {
+func evaluate(services []config.Resolved, r, none *Run, interval time.Duration) PolicyResult {
 	min := interval.Minutes()
 	res := PolicyResult{Name: r.Policy.String()}
 	var leads []float64
 	var engaged, justified int
 	byReason := map[policy.Reason]*ReasonPrecision{}
-	for _, s := range cfg.Services {
-		inc := model.Incidents(latencies(r.Steps[s.Name]), pattern(s))
+	for _, s := range services {
+		inc := model.Incidents(latencies(r.Steps[s.Name]), controller.IncidentPattern(s))
 		sr := ServiceResult{Name: s.Name, Incidents: len(inc)}
 		for _, in := range inc {
 			sr.BreachMinutes += float64(in.Len()) * min
@@ -198,7 +206,7 @@ func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyRe
 
 		// Counterfactual measures against the 'none' run.
 		noneLat := latencies(none.Steps[s.Name])
-		noneInc := model.Incidents(noneLat, pattern(s))
+		noneInc := model.Incidents(noneLat, controller.IncidentPattern(s))
 		res.NoneIncidents += len(noneInc)
 		for _, in := range noneInc {
 			i := in.Start - 1 // the level the policy held just before the breach
@@ -212,7 +220,7 @@ func evaluate(cfg *config.Config, r, none *Run, interval time.Duration) PolicyRe
 			}
 			leads = append(leads, float64(in.Start-j)*min)
 		}
-		horizon := s.Forecast.HorizonSteps(cfg.Global.Interval)
+		horizon := s.Horizon
 		for i, d := range decs.Actions() {
 			if d.Err != nil || d.Action.Op != actuators.Engage {
 				continue

@@ -67,6 +67,10 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 	if cfg == nil {
 		return nil, errors.New("replay: needs a config")
 	}
+	services, err := cfg.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
 	policies := o.Policies
 	if len(policies) == 0 {
 		policies = []policy.Mode{policy.None, policy.Reactive, policy.Predictive}
@@ -96,15 +100,15 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 			none = r
 		}
 	}
-	rep := &Report{Start: start, End: end, Interval: interval, Config: cfg, none: none}
-	if rep.Windows, err = replayWindows(cfg, start, end); err != nil {
+	rep := &Report{Start: start, End: end, Interval: interval, Config: cfg, none: none, services: services}
+	if rep.Windows, err = replayWindows(services, start, end); err != nil {
 		return nil, err
 	}
 	for _, m := range policies {
 		for _, r := range runs {
 			if r.Policy == m {
 				rep.Runs = append(rep.Runs, r)
-				rep.Policies = append(rep.Policies, evaluate(cfg, r, none, interval))
+				rep.Policies = append(rep.Policies, evaluate(services, r, none, interval))
 			}
 		}
 	}
@@ -119,18 +123,11 @@ type ReplayWindow struct {
 
 // replayWindows returns the schedule windows of every service within
 // [start, end).
-func replayWindows(cfg *config.Config, start, end time.Time) ([]ReplayWindow, error) {
+func replayWindows(services []config.Resolved, start, end time.Time) ([]ReplayWindow, error) {
 	var out []ReplayWindow
-	for _, s := range cfg.Services {
+	for _, s := range services {
 		var ws []schedule.Window
-		for i, sch := range cfg.Schedules {
-			if !sch.AppliesTo(s.Name) {
-				continue
-			}
-			p, err := sch.Parse()
-			if err != nil {
-				return nil, fmt.Errorf("replay: schedules[%d]: %w", i, err)
-			}
+		for _, p := range s.Schedules {
 			ws = append(ws, p.Windows(start, end, 0)...)
 		}
 		slices.SortStableFunc(ws, func(a, b schedule.Window) int { return a.Start.Compare(b.Start) })

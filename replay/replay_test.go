@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/internal/testutil"
 	"github.com/presage-dev/presage/model"
 	"github.com/presage-dev/presage/policy"
@@ -266,7 +267,7 @@ func TestClairvoyantForecastsTheLoad(t *testing.T) {
 		t.Fatalf("policies %+v, want predictive and clairvoyant", rep.Policies)
 	}
 	s := cfg.Services[0]
-	h := s.Forecast.HorizonSteps(cfg.Global.Interval)
+	h := rep.service(s.Name).Horizon
 	run := rep.Runs[1]
 	steps, recs := run.Steps[s.Name], run.Decisions.Records(s.Name)
 	checked := 0
@@ -385,7 +386,7 @@ func TestNASAReplay(t *testing.T) {
 				rows[i/(24*60)] = true
 			}
 		}
-		for _, in := range model.Incidents(latencies(steps), pattern(s)) {
+		for _, in := range model.Incidents(latencies(steps), controller.IncidentPattern(rep.service(s.Name))) {
 			days[in.Start/(24*60)] = true
 		}
 		return len(days), len(rows)

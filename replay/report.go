@@ -278,7 +278,8 @@ func (rep *Report) forecastChart(name string) (string, *plot.Plot, error) {
 	if run == nil {
 		return "", nil, nil
 	}
-	p, err := forecastPlot(rep.Config.Service(name), run.Decisions.Records(name))
+	s := rep.service(name)
+	p, err := forecastPlot(s, run.Decisions.Records(name))
 	if err != nil {
 		return "", nil, err
 	}
@@ -289,8 +290,8 @@ func (rep *Report) forecastChart(name string) (string, *plot.Plot, error) {
 // sample paths) of a predictive controller's decisions, placed at the time
 // it forecasts, over the observed forecast signal and the learned breach
 // level.
-func forecastPlot(s *config.Service, decs []controller.Record) (*plot.Plot, error) {
-	horizon := time.Duration(s.Forecast.Horizon)
+func forecastPlot(s config.Resolved, decs []controller.Record) (*plot.Plot, error) {
+	horizon := time.Duration(s.Horizon) * s.Interval
 	n := len(decs)
 	times := make([]time.Time, n)
 	lo, hi, obs, level := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
@@ -302,7 +303,7 @@ func forecastPlot(s *config.Service, decs []controller.Record) (*plot.Plot, erro
 	for i, t := range times {
 		shifted[i] = t.Add(horizon)
 	}
-	p := newTimePlot(s.Forecast.Signal)
+	p := newTimePlot(s.Signal)
 	loXY, hiXY := reduce(shifted, lo, false), reduce(shifted, hi, false)
 	if len(loXY) > 1 && len(hiXY) > 1 {
 		band := make(plotter.XYs, 0, len(loXY)+len(hiXY))

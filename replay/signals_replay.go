@@ -67,6 +67,8 @@ type SignalsReport struct {
 	Config    *config.Config `json:"-"` // the replayed services only
 	Recording *sim.Recording `json:"-"`
 	Decisions *Decisions     `json:"-"`
+	// services are Config's services as the loop runs them, same order.
+	services []config.Resolved
 }
 
 // SignalsResult scores one service's recommendations (or, in Total, all
@@ -154,6 +156,11 @@ func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error
 		}
 	}
 	rep.Config = &cfg
+	services, err := cfg.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	rep.services = services
 	rep.Decisions = newDecisions(cfg.ServiceNames(), rec.Start, rec.Step, policy.Predictive, rec.Len, o.Detail)
 
 	dry := actuators.NewRecorder(nil)
@@ -184,8 +191,8 @@ func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error
 
 	rep.Total.Name = "total"
 	var leads []float64
-	for _, s := range cfg.Services {
-		r, ls := scoreSignals(&s, rec, rep.Decisions.Service(s.Name))
+	for _, s := range rep.services {
+		r, ls := scoreSignals(s, rec, rep.Decisions.Service(s.Name))
 		rep.Services = append(rep.Services, r)
 		leads = append(leads, ls...)
 		t := &rep.Total
@@ -219,13 +226,13 @@ func (r *SignalsResult) finish(leads []float64) {
 
 // scoreSignals scores one service's decisions against its recorded
 // incidents and returns the lead times of the warned ones, in minutes.
-func scoreSignals(s *config.Service, rec *sim.Recording, decs *ServiceDecisions) (SignalsResult, []float64) {
+func scoreSignals(s config.Resolved, rec *sim.Recording, decs *ServiceDecisions) (SignalsResult, []float64) {
 	step := rec.Step.Minutes()
-	inc := model.Incidents(rec.Values[s.Name][metrics.Latency], pattern(*s))
+	inc := model.Incidents(rec.Values[s.Name][metrics.Latency], controller.IncidentPattern(s))
 	r := SignalsResult{Name: s.Name, Incidents: len(inc)}
 	var warmup time.Duration
 	if len(s.Playbook) > 0 {
-		warmup = time.Duration(s.Playbook[0].Warmup)
+		warmup = s.Playbook[0].Warmup
 	}
 	type change struct {
 		i int
@@ -260,7 +267,7 @@ func scoreSignals(s *config.Service, rec *sim.Recording, decs *ServiceDecisions)
 			r.Missed++
 		}
 	}
-	horizon := s.Forecast.HorizonSteps(config.Duration(rec.Step))
+	horizon := s.Horizon
 	for _, ch := range changes {
 		d := ch.d
 		if d.Err != nil {
@@ -367,8 +374,7 @@ func (rep *SignalsReport) WriteHTML(w io.Writer) error {
 		return errors.New("replay: the HTML report needs every decision record: replay with SignalsOptions.Detail")
 	}
 	var services []reportService
-	for i := range rep.Config.Services {
-		s := &rep.Config.Services[i]
+	for _, s := range rep.services {
 		decs := rep.Decisions.Records(s.Name)
 		sv, err := renderCharts(s.Name, []chartFunc{
 			func() (string, *plot.Plot, error) { return rep.latencyChart(s) },
@@ -415,7 +421,7 @@ var signalsPage = template.Must(template.New("signals").Funcs(template.FuncMap{
 
 // latencyChart draws the recorded latency against the threshold, with the
 // incidents shaded.
-func (rep *SignalsReport) latencyChart(s *config.Service) (string, *plot.Plot, error) {
+func (rep *SignalsReport) latencyChart(s config.Resolved) (string, *plot.Plot, error) {
 	rec := rep.Recording
 	lat := rec.Values[s.Name][metrics.Latency]
 	times := make([]time.Time, len(lat))
@@ -437,7 +443,7 @@ func (rep *SignalsReport) latencyChart(s *config.Service) (string, *plot.Plot, e
 		}
 	}
 	added := false
-	for _, in := range model.Incidents(lat, pattern(*s)) {
+	for _, in := range model.Incidents(lat, controller.IncidentPattern(s)) {
 		x0, x1 := float64(rec.Time(in.Start).Unix()), float64(rec.Time(in.End+1).Unix())
 		poly, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: 1e-3}, {X: x1, Y: 1e-3}, {X: x1, Y: top}, {X: x0, Y: top}})
 		if err != nil {
@@ -467,7 +473,7 @@ func (rep *SignalsReport) latencyChart(s *config.Service) (string, *plot.Plot, e
 }
 
 // actionsChart shades the spans when recommended actions were in effect.
-func (rep *SignalsReport) actionsChart(s *config.Service, decs []controller.Record) (string, *plot.Plot, error) {
+func (rep *SignalsReport) actionsChart(s config.Resolved, decs []controller.Record) (string, *plot.Plot, error) {
 	p := newTimePlot("recommended actions")
 	if err := addSpans(p, engagedSpans(decs), 0, colorOf(policy.Predictive), "recommended (height = actions)"); err != nil {
 		return "", nil, err
