@@ -1,4 +1,4 @@
-package sim
+package file
 
 import (
 	"errors"
@@ -82,8 +82,8 @@ func TestParseTraceErrors(t *testing.T) {
 		in   string
 		want string
 	}{
-		{"empty file", "", "trace.csv: sim: trace has no data rows"},
-		{"header only", "timestamp,value\n", "trace.csv: sim: trace has no data rows"},
+		{"empty file", "", "trace.csv: file: no data rows"},
+		{"header only", "timestamp,value\n", "trace.csv: file: no data rows"},
 		{"one row", "2026-01-05T00:00:00Z,1\n", "trace.csv:1: only one data row"},
 		{"bad value names the line",
 			"timestamp,value\n2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,lots\n",
@@ -123,8 +123,8 @@ func TestParseTraceErrors(t *testing.T) {
 		})
 	}
 	_, err := ParseTrace(strings.NewReader(""), "x.csv")
-	if !errors.Is(err, ErrEmptyTrace) {
-		t.Errorf("empty: %v is not ErrEmptyTrace", err)
+	if !errors.Is(err, ErrNoRows) {
+		t.Errorf("empty: %v is not ErrNoRows", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package sim
+package file
 
 import (
 	"errors"
@@ -18,7 +18,7 @@ const exported = `timestamp,service,latency,requests,pool_in_use,pool_limit
 2026-01-05T00:04:00Z,checkout,0.3,80,12,50
 `
 
-func TestParseExportTrace(t *testing.T) {
+func TestParseSignalsTrace(t *testing.T) {
 	nan := math.NaN()
 	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	for _, tt := range []struct {
@@ -30,7 +30,7 @@ func TestParseExportTrace(t *testing.T) {
 		{"another service", "search", []float64{20, nan, 25}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			tr, err := ParseExportTrace(strings.NewReader(exported), "x.csv", tt.service)
+			tr, err := ParseSignalsTrace(strings.NewReader(exported), "x.csv", tt.service)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +54,7 @@ func TestParseExportTrace(t *testing.T) {
 	}
 }
 
-func TestParseExportTraceErrors(t *testing.T) {
+func TestParseSignalsTraceErrors(t *testing.T) {
 	for _, tt := range []struct {
 		name, in, service, want string
 		line                    int
@@ -68,14 +68,14 @@ func TestParseExportTraceErrors(t *testing.T) {
 		{"short row", "timestamp,service,latency,requests\n2026-01-05T00:01:00Z,a\n", "", "want 4 fields, got 2", 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseExportTrace(strings.NewReader(tt.in), "x.csv", tt.service)
+			_, err := ParseSignalsTrace(strings.NewReader(tt.in), "x.csv", tt.service)
 			var pe *ParseError
 			if !errors.As(err, &pe) || !strings.Contains(err.Error(), tt.want) || pe.Line != tt.line {
 				t.Errorf("error %v, want a ParseError at line %d with %q", err, tt.line, tt.want)
 			}
 		})
 	}
-	if _, err := ParseExportTrace(strings.NewReader(exported), "x.csv", "nope"); !errors.Is(err, ErrEmptyTrace) {
-		t.Errorf("unknown service: %v, want ErrEmptyTrace", err)
+	if _, err := ParseSignalsTrace(strings.NewReader(exported), "x.csv", "nope"); !errors.Is(err, ErrNoRows) {
+		t.Errorf("unknown service: %v, want ErrNoRows", err)
 	}
 }
