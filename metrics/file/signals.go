@@ -32,6 +32,29 @@ type Recording struct {
 // Time returns the time of grid step i.
 func (r *Recording) Time(i int) time.Time { return r.Start.Add(time.Duration(i) * r.Step) }
 
+// RecordingOf returns the samples of hist of the named services on the
+// grid start, start+step, …, ≤ end (end − start over step below 10,000,000
+// steps): NaN where hist has no sample at a grid time, a sample off the
+// grid left out. Every signal of metrics.Signals is present.
+func RecordingOf(hist metrics.History, services []string, start, end time.Time, step time.Duration) *Recording {
+	rec := &Recording{Start: start, Step: step, Len: int(end.Sub(start)/step) + 1, Services: services,
+		Values: make(map[string]map[metrics.Signal][]float64, len(services))}
+	for _, svc := range services {
+		m := make(map[metrics.Signal][]float64, len(metrics.Signals))
+		for _, sig := range metrics.Signals {
+			vs := nans(rec.Len)
+			for _, s := range hist[svc][sig] {
+				if off := s.Time.Sub(start); off >= 0 && off%step == 0 && off/step < time.Duration(rec.Len) {
+					vs[off/step] = s.Value
+				}
+			}
+			m[sig] = vs
+		}
+		rec.Values[svc] = m
+	}
+	return rec
+}
+
 // ReadSignals reads a recording from a signals file; see ParseSignals.
 func ReadSignals(path string) (*Recording, error) {
 	f, err := os.Open(path)
