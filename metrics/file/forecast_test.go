@@ -8,41 +8,7 @@ import (
 )
 
 func TestParseForecastInput(t *testing.T) {
-	nan := math.NaN()
-	for _, tc := range []struct {
-		name string
-		in   string
-		want map[string][]float64
-		err  string // in the error, "" for none
-	}{
-		{
-			name: "integer index with a gap and interleaved series",
-			in:   "series,timestamp,value\na,0,1\nb,10,5\na,1,2\nb,12,7\na,3,4\n",
-			want: map[string][]float64{"a": {1, 2, nan, 4}, "b": {5, 7}},
-		},
-		{
-			name: "rfc 3339 and missing values",
-			in:   "series,timestamp,value\nx,2026-01-05T00:00:00Z,1\nx,2026-01-05T00:05:00Z,\nx,2026-01-05T00:10:00Z,NaN\nx,2026-01-05T00:20:00Z,4\n",
-			want: map[string][]float64{"x": {1, nan, nan, nan, 4}},
-		},
-		{name: "one row", in: "series,timestamp,value\nx,7,3\n", want: map[string][]float64{"x": {3}}},
-		{name: "empty", in: "", err: "in.csv: want the header series,timestamp,value: file: no data rows"},
-		{name: "bad header", in: "name,time,value\nx,1,2\n", err: "in.csv:1: header"},
-		{name: "no rows", in: "series,timestamp,value\n", err: "in.csv: file: no data rows"},
-		{name: "bad value", in: "series,timestamp,value\nx,1,2\nx,2,abc\n", err: `in.csv:3: value "abc" is not a number`},
-		{name: "bad timestamp", in: "series,timestamp,value\nx,yesterday,2\n", err: "in.csv:2: timestamp"},
-		{name: "out of order", in: "series,timestamp,value\nx,2,1\nx,1,2\n", err: "in.csv:3: series \"x\": timestamp 1 not after the one on line 2"},
-		{name: "duplicate time", in: "series,timestamp,value\nx,2,1\nx,2,2\n", err: "in.csv:3: series \"x\": timestamp 2 not after"},
-		{name: "mixed timestamps", in: "series,timestamp,value\nx,1,1\nx,2026-01-05T00:00:00Z,2\n", err: "in.csv:3: series \"x\" mixes"},
-		{name: "off the step", in: "series,timestamp,value\nx,0,1\nx,2,1\nx,5,1\n", err: "in.csv:4: series \"x\": timestamp off the regular step"},
-		{name: "wrong field count", in: "series,timestamp,value\nx,1\n", err: "in.csv:2: wrong number of fields"},
-		{name: "empty name", in: "series,timestamp,value\n,1,2\n", err: "in.csv:2: empty series name"},
-		{name: "byte order mark and case in the header", in: "\ufeffSeries, Timestamp ,VALUE\nx,0,1\nx,1,-2\n", want: map[string][]float64{"x": {1, -2}}},
-		{name: "infinite is missing", in: "series,timestamp,value\nx,0,Inf\nx,1,2\n", want: map[string][]float64{"x": {nan, 2}}},
-		{name: "integers too far apart", in: "series,timestamp,value\nx,-9000000000000000000,1\nx,9000000000000000000,2\n", err: "in.csv:3: series \"x\": timestamp too far"},
-		{name: "too long", in: "series,timestamp,value\nx,0,1\nx,1,1\nx,20000000,1\n", err: "in.csv:4: series \"x\" spans 20000001 steps"},
-		{name: "time out of range", in: "series,timestamp,value\nx,3000-01-01T00:00:00Z,1\n", err: "in.csv:2: timestamp \"3000-01-01T00:00:00Z\": want a time within years 1678–2262"},
-	} {
+	for _, tc := range forecastInputTests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseForecastInput(strings.NewReader(tc.in), "in.csv")
 			if tc.err != "" {
@@ -102,18 +68,7 @@ func TestWriteForecasts(t *testing.T) {
 }
 
 func TestParseForecastsErrors(t *testing.T) {
-	const h = "series,step,forecast,lo,hi\n"
-	for _, tc := range []struct{ name, in, want string }{
-		{"empty", "", "out.csv: want the header series,step,forecast,lo,hi: file: no data rows"},
-		{"header only", h, "out.csv: file: no data rows"},
-		{"bad header", "series,step,value,lo,hi\n", "out.csv:1: header"},
-		{"step not from 1", h + "a,2,1,1,1\n", `out.csv:2: series "a": step "2", want 1`},
-		{"step skipped", h + "a,1,1,1,1\na,3,1,1,1\n", `out.csv:3: series "a": step "3", want 2`},
-		{"rows apart", h + "a,1,1,1,1\nb,1,1,1,1\na,2,1,1,1\n", `out.csv:4: series "a": its rows are not together`},
-		{"bad number", h + "a,1,1,x,1\n", `out.csv:2: lo: value "x" is not a number`},
-		{"empty name", h + ",1,1,1,1\n", "out.csv:2: empty series name"},
-		{"field count", h + "a,1,1\n", "out.csv:2: wrong number of fields"},
-	} {
+	for _, tc := range forecastErrorTests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseForecasts(strings.NewReader(tc.in), "out.csv")
 			var pe *ParseError
@@ -143,3 +98,53 @@ func TestWriteForecastInput(t *testing.T) {
 		}
 	}
 }
+
+var forecastInputTests = []struct {
+	name string
+	in   string
+	want map[string][]float64
+	err  string // in the error, "" for none
+}{
+	{
+		name: "integer index with a gap and interleaved series",
+		in:   "series,timestamp,value\na,0,1\nb,10,5\na,1,2\nb,12,7\na,3,4\n",
+		want: map[string][]float64{"a": {1, 2, nan, 4}, "b": {5, 7}},
+	},
+	{
+		name: "rfc 3339 and missing values",
+		in:   "series,timestamp,value\nx,2026-01-05T00:00:00Z,1\nx,2026-01-05T00:05:00Z,\nx,2026-01-05T00:10:00Z,NaN\nx,2026-01-05T00:20:00Z,4\n",
+		want: map[string][]float64{"x": {1, nan, nan, nan, 4}},
+	},
+	{name: "one row", in: "series,timestamp,value\nx,7,3\n", want: map[string][]float64{"x": {3}}},
+	{name: "empty", in: "", err: "in.csv: want the header series,timestamp,value: file: no data rows"},
+	{name: "bad header", in: "name,time,value\nx,1,2\n", err: "in.csv:1: header"},
+	{name: "no rows", in: "series,timestamp,value\n", err: "in.csv: file: no data rows"},
+	{name: "bad value", in: "series,timestamp,value\nx,1,2\nx,2,abc\n", err: `in.csv:3: value "abc" is not a number`},
+	{name: "bad timestamp", in: "series,timestamp,value\nx,yesterday,2\n", err: "in.csv:2: timestamp"},
+	{name: "out of order", in: "series,timestamp,value\nx,2,1\nx,1,2\n", err: "in.csv:3: series \"x\": timestamp 1 not after the one on line 2"},
+	{name: "duplicate time", in: "series,timestamp,value\nx,2,1\nx,2,2\n", err: "in.csv:3: series \"x\": timestamp 2 not after"},
+	{name: "mixed timestamps", in: "series,timestamp,value\nx,1,1\nx,2026-01-05T00:00:00Z,2\n", err: "in.csv:3: series \"x\" mixes"},
+	{name: "off the step", in: "series,timestamp,value\nx,0,1\nx,2,1\nx,5,1\n", err: "in.csv:4: series \"x\": timestamp off the regular step"},
+	{name: "wrong field count", in: "series,timestamp,value\nx,1\n", err: "in.csv:2: wrong number of fields"},
+	{name: "empty name", in: "series,timestamp,value\n,1,2\n", err: "in.csv:2: empty series name"},
+	{name: "byte order mark and case in the header", in: "\ufeffSeries, Timestamp ,VALUE\nx,0,1\nx,1,-2\n", want: map[string][]float64{"x": {1, -2}}},
+	{name: "infinite is missing", in: "series,timestamp,value\nx,0,Inf\nx,1,2\n", want: map[string][]float64{"x": {nan, 2}}},
+	{name: "integers too far apart", in: "series,timestamp,value\nx,-9000000000000000000,1\nx,9000000000000000000,2\n", err: "in.csv:3: series \"x\": timestamp too far"},
+	{name: "too long", in: "series,timestamp,value\nx,0,1\nx,1,1\nx,20000000,1\n", err: "in.csv:4: series \"x\" spans 20000001 steps"},
+	{name: "time out of range", in: "series,timestamp,value\nx,3000-01-01T00:00:00Z,1\n", err: "in.csv:2: timestamp \"3000-01-01T00:00:00Z\": want a time within years 1678–2262"},
+}
+
+var forecastErrorTests = []struct{ name, in, want string }{
+	{"empty", "", "out.csv: want the header series,step,forecast,lo,hi: file: no data rows"},
+	{"header only", h, "out.csv: file: no data rows"},
+	{"bad header", "series,step,value,lo,hi\n", "out.csv:1: header"},
+	{"step not from 1", h + "a,2,1,1,1\n", `out.csv:2: series "a": step "2", want 1`},
+	{"step skipped", h + "a,1,1,1,1\na,3,1,1,1\n", `out.csv:3: series "a": step "3", want 2`},
+	{"rows apart", h + "a,1,1,1,1\nb,1,1,1,1\na,2,1,1,1\n", `out.csv:4: series "a": its rows are not together`},
+	{"bad number", h + "a,1,1,x,1\n", `out.csv:2: lo: value "x" is not a number`},
+	{"empty name", h + ",1,1,1,1\n", "out.csv:2: empty series name"},
+	{"field count", h + "a,1,1\n", "out.csv:2: wrong number of fields"},
+}
+
+// h is the header of a forecast output.
+const h = "series,step,forecast,lo,hi\n"

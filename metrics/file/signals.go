@@ -1,8 +1,6 @@
 package file
 
 import (
-	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +10,14 @@ import (
 
 	"github.com/presage-dev/presage/metrics"
 )
+
+// signalsPrefix starts the header of a signals file:
+// "timestamp,service,latency,requests,pool_in_use,pool_limit".
+const signalsPrefix = "timestamp,service,"
+
+// signalsHeader is the header WriteSignals writes: the columns of
+// metrics.Signals after timestamp and service.
+var signalsHeader = []string{"timestamp", "service", "latency", "requests", "pool_in_use", "pool_limit"}
 
 // Recording is the signals of several services on one regular grid, as a
 // signals file holds them: what the services exported (`presage export`),
@@ -191,30 +197,23 @@ func ParseSignals(r io.Reader, name string) (*Recording, error) {
 // rec's values exactly (a signal rec lacks reads back as all NaN), when rec
 // has two steps or more and its values are ≥ 0 or NaN.
 func WriteSignals(w io.Writer, rec *Recording) error {
-	bw := bufio.NewWriter(w)
-	cw := csv.NewWriter(bw)
-	if err := cw.Write(signalsHeader); err != nil {
-		return err
-	}
-	row := make([]string, len(signalsHeader))
-	for i := range rec.Len {
-		row[0] = formatTime(rec.Time(i))
-		for _, svc := range rec.Services {
-			row[1] = svc
-			for k, sig := range metrics.Signals {
-				row[2+k] = ""
-				if vs := rec.Values[svc][sig]; i < len(vs) {
-					row[2+k] = formatValue(vs[i])
+	return writeCSV(w, signalsHeader, func(write func(...string) error) error {
+		row := make([]string, len(signalsHeader))
+		for i := range rec.Len {
+			row[0] = formatTime(rec.Time(i))
+			for _, svc := range rec.Services {
+				row[1] = svc
+				for k, sig := range metrics.Signals {
+					row[2+k] = ""
+					if vs := rec.Values[svc][sig]; i < len(vs) {
+						row[2+k] = formatValue(vs[i])
+					}
+				}
+				if err := write(row...); err != nil {
+					return err
 				}
 			}
-			if err := cw.Write(row); err != nil {
-				return err
-			}
 		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	return bw.Flush()
+		return nil
+	})
 }

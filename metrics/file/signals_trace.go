@@ -10,14 +10,6 @@ import (
 	"github.com/presage-dev/presage/metrics"
 )
 
-// signalsPrefix starts the header of a signals file:
-// "timestamp,service,latency,requests,pool_in_use,pool_limit".
-const signalsPrefix = "timestamp,service,"
-
-// signalsHeader is the header WriteSignals writes: the columns of
-// metrics.Signals after timestamp and service.
-var signalsHeader = []string{"timestamp", "service", "latency", "requests", "pool_in_use", "pool_limit"}
-
 // ParseSignalsTrace reads a load trace from a signals file (the CSV
 // `presage export` and `presage replay -record` write): the requests column
 // of the rows of service, or of the first service in the file when service

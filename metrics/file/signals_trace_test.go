@@ -2,7 +2,6 @@ package file
 
 import (
 	"errors"
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -19,16 +18,7 @@ const exported = `timestamp,service,latency,requests,pool_in_use,pool_limit
 `
 
 func TestParseSignalsTrace(t *testing.T) {
-	nan := math.NaN()
-	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-	for _, tt := range []struct {
-		name, service string
-		want          []float64
-	}{
-		{"first service", "", []float64{50, nan, 70, nan, 80}},
-		{"named service", "checkout", []float64{50, nan, 70, nan, 80}},
-		{"another service", "search", []float64{20, nan, 25}},
-	} {
+	for _, tt := range signalsTraceTests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr, err := ParseSignalsTrace(strings.NewReader(exported), "x.csv", tt.service)
 			if err != nil {
@@ -55,18 +45,7 @@ func TestParseSignalsTrace(t *testing.T) {
 }
 
 func TestParseSignalsTraceErrors(t *testing.T) {
-	for _, tt := range []struct {
-		name, in, service, want string
-		line                    int
-	}{
-		{"unknown service", exported, "nope", `no rows for service "nope"`, 0},
-		{"no requests column", "timestamp,service,latency\n2026-01-05T00:00:00Z,a,1\n", "", `no "requests" column`, 1},
-		{"bad value", "timestamp,service,latency,requests\n2026-01-05T00:00:00Z,a,1,-3\n2026-01-05T00:01:00Z,a,1,2\n", "", `value "-3"`, 2},
-		{"bad time", "timestamp,service,latency,requests\nyesterday,a,1,3\n", "", `timestamp "yesterday"`, 2},
-		{"out of order", "timestamp,service,latency,requests\n2026-01-05T00:01:00Z,a,1,3\n2026-01-05T00:00:00Z,a,1,3\n", "", "not after", 3},
-		{"one row", "timestamp,service,latency,requests\n2026-01-05T00:01:00Z,a,1,3\n", "", "only one data row", 2},
-		{"short row", "timestamp,service,latency,requests\n2026-01-05T00:01:00Z,a\n", "", "want 4 fields, got 2", 2},
-	} {
+	for _, tt := range signalsTraceErrorTests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseSignalsTrace(strings.NewReader(tt.in), "x.csv", tt.service)
 			var pe *ParseError
@@ -78,4 +57,26 @@ func TestParseSignalsTraceErrors(t *testing.T) {
 	if _, err := ParseSignalsTrace(strings.NewReader(exported), "x.csv", "nope"); !errors.Is(err, ErrNoRows) {
 		t.Errorf("unknown service: %v, want ErrNoRows", err)
 	}
+}
+
+var signalsTraceTests = []struct {
+	name, service string
+	want          []float64
+}{
+	{"first service", "", []float64{50, nan, 70, nan, 80}},
+	{"named service", "checkout", []float64{50, nan, 70, nan, 80}},
+	{"another service", "search", []float64{20, nan, 25}},
+}
+
+var signalsTraceErrorTests = []struct {
+	name, in, service, want string
+	line                    int
+}{
+	{"unknown service", exported, "nope", `no rows for service "nope"`, 0},
+	{"no requests column", "timestamp,service,latency\n2026-01-05T00:00:00Z,a,1\n", "", `no "requests" column`, 1},
+	{"bad value", "timestamp,service,latency,requests\n2026-01-05T00:00:00Z,a,1,-3\n2026-01-05T00:01:00Z,a,1,2\n", "", `value "-3"`, 2},
+	{"bad time", "timestamp,service,latency,requests\nyesterday,a,1,3\n", "", `timestamp "yesterday"`, 2},
+	{"out of order", "timestamp,service,latency,requests\n2026-01-05T00:01:00Z,a,1,3\n2026-01-05T00:00:00Z,a,1,3\n", "", "not after", 3},
+	{"one row", "timestamp,service,latency,requests\n2026-01-05T00:01:00Z,a,1,3\n", "", "only one data row", 2},
+	{"short row", "timestamp,service,latency,requests\n2026-01-05T00:01:00Z,a\n", "", "want 4 fields, got 2", 2},
 }

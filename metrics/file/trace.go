@@ -122,21 +122,12 @@ func gridTrace(name string, rows []traceRow) (*metrics.Grid, error) {
 // ParseTrace reads it back as g, when g has two steps or more and its values
 // are ≥ 0 or NaN.
 func WriteTrace(w io.Writer, g *metrics.Grid) error {
-	bw := bufio.NewWriter(w)
-	cw := csv.NewWriter(bw)
-	if err := cw.Write([]string{"timestamp", "value"}); err != nil {
-		return err
-	}
-	row := make([]string, 2)
-	for i, v := range g.Values {
-		row[0], row[1] = formatTime(g.Start.Add(time.Duration(i)*g.Step)), formatValue(v)
-		if err := cw.Write(row); err != nil {
-			return err
+	return writeCSV(w, []string{"timestamp", "value"}, func(write func(...string) error) error {
+		for i, v := range g.Values {
+			if err := write(formatTime(g.Start.Add(time.Duration(i)*g.Step)), formatValue(v)); err != nil {
+				return err
+			}
 		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	return bw.Flush()
+		return nil
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/presage-dev/presage/internal/testutil"
+	"github.com/presage-dev/presage/metrics"
 )
 
 // sameValues reports whether a and b are equal, NaN equal to NaN.
@@ -26,43 +27,7 @@ func sameValues(a, b []float64) bool {
 }
 
 func TestParseTrace(t *testing.T) {
-	nan := math.NaN()
-	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name  string
-		in    string
-		start time.Time
-		step  time.Duration
-		want  []float64
-	}{
-		{"header, RFC 3339",
-			"timestamp,value\n2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,2\n",
-			t0, time.Minute, []float64{1, 2}},
-		{"no header, RFC 3339 with offset",
-			"2026-01-05T02:00:00+02:00,1.5\n2026-01-05T02:05:00+02:00,2.5\n",
-			t0, 5 * time.Minute, []float64{1.5, 2.5}},
-		{"space layout, header with spaces",
-			"timestamp_edt, requests\n2026-01-05 00:00:00, 42\n2026-01-05 00:01:00, 61\n",
-			t0, time.Minute, []float64{42, 61}},
-		{"unix seconds",
-			"1767571200,3\n1767571260,4\n1767571320,5\n",
-			t0, time.Minute, []float64{3, 4, 5}},
-		{"unix seconds with header and fractions",
-			"ts,v\n1767571200.0,3\n1767571230.0,4\n",
-			t0, 30 * time.Second, []float64{3, 4}},
-		{"gap filled with NaN, step is the most common difference",
-			"2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,2\n2026-01-05T00:04:00Z,5\n2026-01-05T00:05:00Z,6\n",
-			t0, time.Minute, []float64{1, 2, nan, nan, 5, 6}},
-		{"empty value and NaN are missing",
-			"2026-01-05T00:00:00Z,\n2026-01-05T00:01:00Z,NaN\n2026-01-05T00:02:00Z,0\n",
-			t0, time.Minute, []float64{nan, nan, 0}},
-		{"comments and blank lines",
-			"# a load\n\ntimestamp,value\n2026-01-05T00:00:00Z,1\n\n# more\n2026-01-05T00:01:00Z,2\n",
-			t0, time.Minute, []float64{1, 2}},
-		{"CRLF",
-			"timestamp,value\r\n2026-01-05T00:00:00Z,1\r\n2026-01-05T00:01:00Z,2\r\n",
-			t0, time.Minute, []float64{1, 2}},
-	}
+	tests := traceTests
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr, err := ParseTrace(strings.NewReader(tt.in), "trace.csv")
@@ -77,39 +42,7 @@ func TestParseTrace(t *testing.T) {
 }
 
 func TestParseTraceErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		in   string
-		want string
-	}{
-		{"empty file", "", "trace.csv: file: no data rows"},
-		{"header only", "timestamp,value\n", "trace.csv: file: no data rows"},
-		{"one row", "2026-01-05T00:00:00Z,1\n", "trace.csv:1: only one data row"},
-		{"bad value names the line",
-			"timestamp,value\n2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,lots\n",
-			`trace.csv:3: value "lots": not a number`},
-		{"bad timestamp names the line",
-			"2026-01-05T00:00:00Z,1\nyesterday,2\n",
-			`trace.csv:2: timestamp "yesterday": want RFC 3339`},
-		{"bad first row that is not a header",
-			"2026-01-05T00:00:00Z,x\n2026-01-05T00:01:00Z,2\n",
-			`trace.csv:1: value "x"`},
-		{"negative value", "2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,-2\n", "trace.csv:2: value \"-2\": want a finite number ≥ 0"},
-		{"infinite value", "2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,Inf\n", "trace.csv:2: value \"Inf\""},
-		{"out of order",
-			"t,v\n2026-01-05T00:00:00Z,1\n2026-01-05T00:02:00Z,2\n2026-01-05T00:01:00Z,3\n",
-			"trace.csv:4: timestamp 2026-01-05T00:01:00Z out of order: not after 2026-01-05T00:02:00Z on line 3"},
-		{"duplicate",
-			"2026-01-05T00:00:00Z,1\n2026-01-05T00:00:00Z,2\n",
-			"trace.csv:2: timestamp 2026-01-05T00:00:00Z duplicate"},
-		{"off the grid",
-			"2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,2\n2026-01-05T00:02:00Z,2\n2026-01-05T00:02:30Z,2\n",
-			"trace.csv:4: timestamp 2026-01-05T00:02:30Z is not on the 1m0s grid"},
-		{"three fields", "2026-01-05T00:00:00Z,1,2\n", "trace.csv:1: want 2 fields (timestamp,value), got 3"},
-		{"one field", "t,v\n2026-01-05T00:00:00Z\n", "trace.csv:2: want 2 fields"},
-		{"bad quoting", "t,v\n\"2026-01-05T00:00:00Z,1\n", "trace.csv:"},
-		{"too long", "0,1\n60,1\n6000000000,1\n", "trace.csv:3: trace spans more than"},
-	}
+	tests := traceErrorTests
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseTrace(strings.NewReader(tt.in), "trace.csv")
@@ -183,4 +116,101 @@ func TestReadTraceNASA(t *testing.T) {
 	if v := tr.At(time.Date(1995, 8, 2, 12, 0, 0, 0, time.UTC)); v != 0 {
 		t.Errorf("outage minute = %v, want 0", v)
 	}
+}
+
+var traceTests = []struct {
+	name  string
+	in    string
+	start time.Time
+	step  time.Duration
+	want  []float64
+}{
+	{"header, RFC 3339",
+		"timestamp,value\n2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,2\n",
+		t0, time.Minute, []float64{1, 2}},
+	{"no header, RFC 3339 with offset",
+		"2026-01-05T02:00:00+02:00,1.5\n2026-01-05T02:05:00+02:00,2.5\n",
+		t0, 5 * time.Minute, []float64{1.5, 2.5}},
+	{"space layout, header with spaces",
+		"timestamp_edt, requests\n2026-01-05 00:00:00, 42\n2026-01-05 00:01:00, 61\n",
+		t0, time.Minute, []float64{42, 61}},
+	{"unix seconds",
+		"1767571200,3\n1767571260,4\n1767571320,5\n",
+		t0, time.Minute, []float64{3, 4, 5}},
+	{"unix seconds with header and fractions",
+		"ts,v\n1767571200.0,3\n1767571230.0,4\n",
+		t0, 30 * time.Second, []float64{3, 4}},
+	{"gap filled with NaN, step is the most common difference",
+		"2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,2\n2026-01-05T00:04:00Z,5\n2026-01-05T00:05:00Z,6\n",
+		t0, time.Minute, []float64{1, 2, nan, nan, 5, 6}},
+	{"empty value and NaN are missing",
+		"2026-01-05T00:00:00Z,\n2026-01-05T00:01:00Z,NaN\n2026-01-05T00:02:00Z,0\n",
+		t0, time.Minute, []float64{nan, nan, 0}},
+	{"comments and blank lines",
+		"# a load\n\ntimestamp,value\n2026-01-05T00:00:00Z,1\n\n# more\n2026-01-05T00:01:00Z,2\n",
+		t0, time.Minute, []float64{1, 2}},
+	{"CRLF",
+		"timestamp,value\r\n2026-01-05T00:00:00Z,1\r\n2026-01-05T00:01:00Z,2\r\n",
+		t0, time.Minute, []float64{1, 2}},
+}
+
+var traceErrorTests = []struct {
+	name string
+	in   string
+	want string
+}{
+	{"empty file", "", "trace.csv: file: no data rows"},
+	{"header only", "timestamp,value\n", "trace.csv: file: no data rows"},
+	{"one row", "2026-01-05T00:00:00Z,1\n", "trace.csv:1: only one data row"},
+	{"bad value names the line",
+		"timestamp,value\n2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,lots\n",
+		`trace.csv:3: value "lots": not a number`},
+	{"bad timestamp names the line",
+		"2026-01-05T00:00:00Z,1\nyesterday,2\n",
+		`trace.csv:2: timestamp "yesterday": want RFC 3339`},
+	{"bad first row that is not a header",
+		"2026-01-05T00:00:00Z,x\n2026-01-05T00:01:00Z,2\n",
+		`trace.csv:1: value "x"`},
+	{"negative value", "2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,-2\n", "trace.csv:2: value \"-2\": want a finite number ≥ 0"},
+	{"infinite value", "2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,Inf\n", "trace.csv:2: value \"Inf\""},
+	{"out of order",
+		"t,v\n2026-01-05T00:00:00Z,1\n2026-01-05T00:02:00Z,2\n2026-01-05T00:01:00Z,3\n",
+		"trace.csv:4: timestamp 2026-01-05T00:01:00Z out of order: not after 2026-01-05T00:02:00Z on line 3"},
+	{"duplicate",
+		"2026-01-05T00:00:00Z,1\n2026-01-05T00:00:00Z,2\n",
+		"trace.csv:2: timestamp 2026-01-05T00:00:00Z duplicate"},
+	{"off the grid",
+		"2026-01-05T00:00:00Z,1\n2026-01-05T00:01:00Z,2\n2026-01-05T00:02:00Z,2\n2026-01-05T00:02:30Z,2\n",
+		"trace.csv:4: timestamp 2026-01-05T00:02:30Z is not on the 1m0s grid"},
+	{"three fields", "2026-01-05T00:00:00Z,1,2\n", "trace.csv:1: want 2 fields (timestamp,value), got 3"},
+	{"one field", "t,v\n2026-01-05T00:00:00Z\n", "trace.csv:2: want 2 fields"},
+	{"bad quoting", "t,v\n\"2026-01-05T00:00:00Z,1\n", "trace.csv:"},
+	{"too long", "0,1\n60,1\n6000000000,1\n", "trace.csv:3: trace spans more than"},
+	{"before year 0", "-62167219201,1\n0,1\n", `trace.csv:1: timestamp "-62167219201": want a time within years 0000–9999 UTC`},
+	{"after year 9999", "9999-12-31T23:00:00-02:00,1\n", `trace.csv:1: timestamp "9999-12-31T23:00:00-02:00": want a time within years 0000–9999 UTC`},
+	{"more than a Duration", "1000-01-01T00:00:00Z,1\n1400-01-01T00:00:00Z,2\n1800-01-01T00:00:00Z,3\n", "trace.csv:3: trace spans more than 292 years"},
+}
+
+// nan and t0 are shorthands of the test tables.
+var (
+	nan = math.NaN()
+	t0  = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+)
+
+func TestWriteTrace(t *testing.T) {
+	g := &metrics.Grid{Start: time.Date(2026, 1, 5, 2, 0, 0, 0, time.FixedZone("", 2*3600)), Step: 90 * time.Second,
+		Values: []float64{1.5, nan, 0, 1.0 / 3}}
+	var b strings.Builder
+	if err := WriteTrace(&b, g); err != nil {
+		t.Fatal(err)
+	}
+	want := "timestamp,value\n2026-01-05T00:00:00Z,1.5\n2026-01-05T00:01:30Z,\n2026-01-05T00:03:00Z,0\n2026-01-05T00:04:30Z,0.3333333333333333\n"
+	if b.String() != want {
+		t.Fatalf("wrote %q, want %q", b.String(), want)
+	}
+	got, err := ParseTrace(strings.NewReader(b.String()), "t.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameGrid(t, g, got)
 }
