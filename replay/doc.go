@@ -12,7 +12,7 @@
 // (Decisions), unless ReplayOptions.Detail asks for every record (the HTML
 // report needs them).
 //
-// ReplaySignals runs the predictive controller over a sim.Recording (the
+// ReplaySignals runs the predictive controller over a file.Recording (the
 // CSV `presage export` writes) with dry-run recorders, where nothing can
 // react, and scores what it would have recommended against the incidents
 // of the recorded latency (SignalsReport).

@@ -26,7 +26,7 @@ type ReplayOptions struct {
 	Config *config.Config
 	// Trace, when set, drives every service instead of its own load
 	// (scaled to each service's peak).
-	Trace *sim.Trace
+	Trace *metrics.Grid
 	// Policies are the policies to compare. Default none, reactive,
 	// predictive.
 	Policies []policy.Mode
@@ -139,7 +139,7 @@ func replayWindows(services []config.Resolved, start, end time.Time) ([]ReplayWi
 }
 
 // span returns the first and last step times over all loads.
-func span(loads map[string]*sim.Trace) (start, end time.Time) {
+func span(loads map[string]*metrics.Grid) (start, end time.Time) {
 	for _, tr := range loads {
 		if start.IsZero() || tr.Start.Before(start) {
 			start = tr.Start
@@ -159,7 +159,7 @@ func span(loads map[string]*sim.Trace) (start, end time.Time) {
 // o.Workers goroutines (default GOMAXPROCS): no step waits for the other
 // services' steps, and one service's history stays in the cache while it
 // runs. The result does not depend on the order in which they run.
-func replayAll(ctx context.Context, o ReplayOptions, loads map[string]*sim.Trace, modes []policy.Mode,
+func replayAll(ctx context.Context, o ReplayOptions, loads map[string]*metrics.Grid, modes []policy.Mode,
 	start, end time.Time, interval time.Duration) ([]*Run, error) {
 	cfg := o.Config
 	steps := int(end.Sub(start) / interval)
@@ -247,7 +247,7 @@ feed:
 // service stepped with nothing engaged. The plant's arrivals do not depend
 // on what is engaged (its noise is drawn whatever the state), so they are
 // the arrivals of every run.
-func loadAhead(ctx context.Context, one *config.Config, loads map[string]*sim.Trace, svc config.Service,
+func loadAhead(ctx context.Context, one *config.Config, loads map[string]*metrics.Grid, svc config.Service,
 	start, end time.Time, interval time.Duration, steps int) ([]float64, error) {
 	if svc.Forecast.Signal != config.SignalRequests {
 		return nil, fmt.Errorf("replay: clairvoyant: service %s forecasts its %s, which the policies change: clairvoyant needs forecast.signal requests",
@@ -287,7 +287,7 @@ func weight(m policy.Mode) int {
 // replayService replays one service under one mode from start to end
 // with its own simulated service, source and controller, filing the
 // decisions into decs, and returns the plant's records and cost.
-func replayService(ctx context.Context, o ReplayOptions, loads map[string]*sim.Trace, mode policy.Mode, svc config.Service,
+func replayService(ctx context.Context, o ReplayOptions, loads map[string]*metrics.Grid, mode policy.Mode, svc config.Service,
 	decs *ServiceDecisions, start, end time.Time, interval time.Duration, steps int) ([]sim.Record, sim.Cost, error) {
 	one := *o.Config
 	one.Services = []config.Service{svc}

@@ -20,9 +20,10 @@ import (
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/internal/testutil"
+	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/metrics/file"
 	"github.com/presage-dev/presage/model"
 	"github.com/presage-dev/presage/policy"
-	"github.com/presage-dev/presage/sim"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -164,7 +165,7 @@ func TestExampleReplay(t *testing.T) {
 func TestReplayTraceOverride(t *testing.T) {
 	cfg := loadTestConfig(t, "testdata/replay.short.yaml")
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	tr := &sim.Trace{Start: start, Step: time.Minute, Values: make([]float64, 600)}
+	tr := &metrics.Grid{Start: start, Step: time.Minute, Values: make([]float64, 600)}
 	for i := range tr.Values {
 		tr.Values[i] = float64(i % 100)
 	}
@@ -350,9 +351,9 @@ func TestScreeningKeepsDecisions(t *testing.T) {
 
 // nasaTrace returns the NASA-HTTP trace from $PRESAGE_DATA, skipping the
 // test when it is not there.
-func nasaTrace(t *testing.T) *sim.Trace {
+func nasaTrace(t *testing.T) *metrics.Grid {
 	t.Helper()
-	tr, err := sim.ReadTrace(testutil.NASAMinutes(t))
+	tr, err := file.ReadTrace(testutil.NASAMinutes(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +404,7 @@ func TestNASAReplay(t *testing.T) {
 		t.Errorf("checkout's 'none' run has incidents on %d of %d days scaled at the 99th percentile and %d at the maximum; want more than half, and at most a quarter", q99, n, top)
 	}
 
-	week := &sim.Trace{Start: full.Start, Step: full.Step, Values: full.Values[:7*24*60]}
+	week := &metrics.Grid{Start: full.Start, Step: full.Step, Values: full.Values[:7*24*60]}
 	rep, err := Replay(context.Background(), ReplayOptions{Config: cfg, Trace: week})
 	if err != nil {
 		t.Fatal(err)

@@ -20,9 +20,9 @@ import (
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/metrics/file"
 	"github.com/presage-dev/presage/model"
 	"github.com/presage-dev/presage/policy"
-	"github.com/presage-dev/presage/sim"
 )
 
 // SignalsOptions configures ReplaySignals.
@@ -32,7 +32,7 @@ type SignalsOptions struct {
 	// recording's step.
 	Config *config.Config
 	// Recording is what the services exported (ReadSignals).
-	Recording *sim.Recording
+	Recording *file.Recording
 	// Logger receives the controller's logs; nil discards.
 	Logger *slog.Logger
 	// Workers and FullPaths are passed to the controller (see
@@ -64,9 +64,9 @@ type SignalsReport struct {
 	NotRecorded   []string `json:"not_recorded,omitempty"`
 	NotConfigured []string `json:"not_configured,omitempty"`
 
-	Config    *config.Config `json:"-"` // the replayed services only
-	Recording *sim.Recording `json:"-"`
-	Decisions *Decisions     `json:"-"`
+	Config    *config.Config  `json:"-"` // the replayed services only
+	Recording *file.Recording `json:"-"`
+	Decisions *Decisions      `json:"-"`
 	// services are Config's services as the loop runs them, same order.
 	services []config.Resolved
 }
@@ -226,7 +226,7 @@ func (r *SignalsResult) finish(leads []float64) {
 
 // scoreSignals scores one service's decisions against its recorded
 // incidents and returns the lead times of the warned ones, in minutes.
-func scoreSignals(s config.Resolved, rec *sim.Recording, decs *ServiceDecisions) (SignalsResult, []float64) {
+func scoreSignals(s config.Resolved, rec *file.Recording, decs *ServiceDecisions) (SignalsResult, []float64) {
 	step := rec.Step.Minutes()
 	inc := model.Incidents(rec.Values[s.Name][metrics.Latency], controller.IncidentPattern(s))
 	r := SignalsResult{Name: s.Name, Incidents: len(inc)}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/metrics/file"
 	"github.com/presage-dev/presage/policy"
-	"github.com/presage-dev/presage/sim"
 )
 
 // replaySignals records the 'none' run of a replay of cfg and replays the
@@ -30,14 +30,14 @@ func replaySignals(t testing.TB, cfg *config.Config) *SignalsReport {
 
 // recordNone replays cfg under policy none, writes its signals as presage
 // export does and parses them back.
-func recordNone(t testing.TB, cfg *config.Config) (*sim.Recording, PolicyResult) {
+func recordNone(t testing.TB, cfg *config.Config) (*file.Recording, PolicyResult) {
 	t.Helper()
 	rep := replay(t, cfg, policy.None)
 	var b bytes.Buffer
 	if err := rep.WriteNoneSignals(&b); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := sim.ParseSignals(&b, "none.csv")
+	rec, err := file.ParseSignals(&b, "none.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestReplaySignals(t *testing.T) {
 func TestReplaySignalsMatching(t *testing.T) {
 	cfg := loadTestConfig(t, "testdata/replay.short.yaml")
 	csv := "timestamp,service,latency,requests\n2026-01-05T00:00:00Z,checkout,0.1,50\n2026-01-05T00:00:00Z,other,0.1,50\n2026-01-05T00:01:00Z,checkout,0.1,50\n"
-	rec, err := sim.ParseSignals(strings.NewReader(csv), "x.csv")
+	rec, err := file.ParseSignals(strings.NewReader(csv), "x.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

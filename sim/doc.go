@@ -118,8 +118,10 @@
 //
 // # Traces
 //
-// ReadTrace and ParseTrace read a CSV load "timestamp,value" onto a regular
-// step; steps without a row are gaps, NaN in the Trace.
+// A load is a metrics.Grid of arrival rates. Loads reads a service's
+// sim.load.trace with file.ReadTrace (package metrics/file: a CSV
+// "timestamp,value", or a signals file's requests, onto a regular step;
+// steps without a row are gaps, NaN in the Grid).
 //
 // # The source
 //

@@ -10,35 +10,10 @@ import (
 	"time"
 
 	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/metrics"
 )
 
-// Trace is a load on a regular step: Values[i] is the mean arrival rate over
-// [Start + i·Step, Start + (i+1)·Step). NaN marks a step with no value (a gap).
-type Trace struct {
-	Start  time.Time
-	Step   time.Duration
-	Values []float64
-}
-
-// At returns the value of the step containing t, or NaN when t is outside
-// the trace (or the trace has no step).
-func (tr *Trace) At(t time.Time) float64 {
-	if tr == nil || tr.Step <= 0 || t.Before(tr.Start) {
-		return math.NaN()
-	}
-	i := t.Sub(tr.Start) / tr.Step
-	if i >= time.Duration(len(tr.Values)) {
-		return math.NaN()
-	}
-	return tr.Values[i]
-}
-
-// End returns the end of the trace's last step.
-func (tr *Trace) End() time.Time {
-	return tr.Start.Add(time.Duration(len(tr.Values)) * tr.Step)
-}
-
-// maxTraceLen bounds the steps of a generated or parsed trace.
+// maxTraceLen bounds the steps of a generated trace.
 const maxTraceLen = 10_000_000
 
 // The generator's fixed shape; see the package documentation.
@@ -153,7 +128,7 @@ func resolveLoad(l config.Workload) (loadParams, error) {
 // only peak, duration and start take their defaults when zero (as
 // config.SetDefaults does). l.Trace is ignored. The same l gives the same
 // trace.
-func Generate(l config.Workload, step time.Duration, capacity float64) (*Trace, error) {
+func Generate(l config.Workload, step time.Duration, capacity float64) (*metrics.Grid, error) {
 	p, err := resolveLoad(l)
 	if err != nil {
 		return nil, err
@@ -188,7 +163,7 @@ type event struct {
 }
 
 // generate returns the unscaled load (mean level about 1) and the events in it.
-func generate(p loadParams, step time.Duration) (*Trace, []event) {
+func generate(p loadParams, step time.Duration) (*metrics.Grid, []event) {
 	rng := rand.New(rand.NewPCG(p.seed, 0x6c6f6164)) // stream "load"
 	uniform := func(lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
 	span := func(lo, hi time.Duration) time.Duration {
@@ -220,7 +195,7 @@ func generate(p loadParams, step time.Duration) (*Trace, []event) {
 	events = append(events, p.crowds...)
 
 	n := int((p.duration + step - 1) / step)
-	tr := &Trace{Start: p.start, Step: step, Values: make([]float64, n)}
+	tr := &metrics.Grid{Start: p.start, Step: step, Values: make([]float64, n)}
 	trend := func(off time.Duration) float64 { return math.Pow(1+p.trend, float64(off)/day) }
 	for i := range tr.Values {
 		off := time.Duration(i) * step
@@ -279,7 +254,7 @@ func flashShape(u time.Duration, e event) float64 {
 // are not NaN) is peak × capacity; with q = 1 it is Scale. The values above
 // the quantile end up above peak × capacity. It is an error if q is out of
 // range, if peak or capacity is not > 0, or if the quantile is not > 0.
-func ScaleQuantile(tr *Trace, peak, capacity, q float64) error {
+func ScaleQuantile(tr *metrics.Grid, peak, capacity, q float64) error {
 	if q == 1 {
 		return Scale(tr, peak, capacity)
 	}
@@ -319,7 +294,7 @@ func ScaleQuantile(tr *Trace, peak, capacity, q float64) error {
 // Scale multiplies tr's values in place so that the largest is
 // peak × capacity exactly. NaN values stay NaN. It is an error if peak or
 // capacity is not > 0 or if tr has no value > 0.
-func Scale(tr *Trace, peak, capacity float64) error {
+func Scale(tr *metrics.Grid, peak, capacity float64) error {
 	target := peak * capacity
 	if !(peak > 0 && capacity > 0) || math.IsInf(target, 0) {
 		return fmt.Errorf("sim: scale to peak %v × capacity %v: must be > 0", peak, capacity)

@@ -8,41 +8,8 @@ import (
 	"time"
 
 	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/metrics"
 )
-
-func TestTraceAt(t *testing.T) {
-	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-	tr := &Trace{Start: start, Step: time.Minute, Values: []float64{1, math.NaN(), 3}}
-	tests := []struct {
-		name string
-		t    time.Time
-		want float64
-	}{
-		{"before", start.Add(-time.Nanosecond), math.NaN()},
-		{"start", start, 1},
-		{"inside the first step", start.Add(59 * time.Second), 1},
-		{"gap", start.Add(time.Minute), math.NaN()},
-		{"last step", start.Add(2*time.Minute + 30*time.Second), 3},
-		{"end", start.Add(3 * time.Minute), math.NaN()},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := tr.At(tt.t)
-			if got != tt.want && !(math.IsNaN(got) && math.IsNaN(tt.want)) {
-				t.Errorf("At(%v) = %v, want %v", tt.t, got, tt.want)
-			}
-		})
-	}
-	if !tr.End().Equal(start.Add(3 * time.Minute)) {
-		t.Errorf("End() = %v", tr.End())
-	}
-	if v := (&Trace{Start: start, Values: []float64{1}}).At(start); !math.IsNaN(v) {
-		t.Errorf("At on a trace without a step = %v, want NaN", v)
-	}
-	if v := (*Trace)(nil).At(start); !math.IsNaN(v) {
-		t.Errorf("At on a nil trace = %v, want NaN", v)
-	}
-}
 
 func TestGenerateReproducible(t *testing.T) {
 	a, err := Generate(config.Workload{}, time.Minute, 100)
@@ -223,7 +190,7 @@ func TestGenerateErrors(t *testing.T) {
 }
 
 func TestScale(t *testing.T) {
-	tr := &Trace{Step: time.Minute, Values: []float64{1, 3, math.NaN(), 0.3, 3}}
+	tr := &metrics.Grid{Step: time.Minute, Values: []float64{1, 3, math.NaN(), 0.3, 3}}
 	peak, capacity := 1.3, 77.0
 	if err := Scale(tr, peak, capacity); err != nil {
 		t.Fatal(err)
@@ -247,7 +214,7 @@ func TestScale(t *testing.T) {
 		{"zero peak", []float64{1}, 0, 1},
 		{"negative capacity", []float64{1}, 1, -1},
 	} {
-		if err := Scale(&Trace{Values: tt.vals}, tt.peak, tt.capac); err == nil {
+		if err := Scale(&metrics.Grid{Values: tt.vals}, tt.peak, tt.capac); err == nil {
 			t.Errorf("%s: no error", tt.name)
 		}
 	}
@@ -271,7 +238,7 @@ func TestGenerateCrowds(t *testing.T) {
 	}
 	a, _ := generate(p0, time.Minute)
 	b, _ := generate(p1, time.Minute)
-	at := func(tr *Trace, s string) float64 {
+	at := func(tr *metrics.Grid, s string) float64 {
 		ts, _ := time.Parse(time.RFC3339, s)
 		return tr.At(ts)
 	}

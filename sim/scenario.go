@@ -8,6 +8,7 @@ import (
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/metrics/file"
 )
 
 // Capacity returns the plant's base capacity: the requests per second its
@@ -26,19 +27,19 @@ func Capacity(p config.Plant) float64 {
 // sim.load.peak × its capacity) when it is not nil, else the service's
 // sim.load.trace (scaled the same way), else the generator on the control
 // interval (scaled so that its maximum is peak × capacity).
-func Loads(cfg *config.Config, override *Trace) (map[string]*Trace, error) {
+func Loads(cfg *config.Config, override *metrics.Grid) (map[string]*metrics.Grid, error) {
 	interval := time.Duration(cfg.Global.Interval)
-	out := make(map[string]*Trace, len(cfg.Services))
+	out := make(map[string]*metrics.Grid, len(cfg.Services))
 	for i, s := range cfg.Services {
 		l := s.Sim.Load
 		capacity := Capacity(s.Sim.Plant)
-		var tr *Trace
+		var tr *metrics.Grid
 		switch {
 		case override != nil:
-			tr = &Trace{Start: override.Start, Step: override.Step, Values: append([]float64(nil), override.Values...)}
+			tr = &metrics.Grid{Start: override.Start, Step: override.Step, Values: append([]float64(nil), override.Values...)}
 		case l.Trace != "":
 			var err error
-			if tr, err = ReadTrace(l.Trace); err != nil {
+			if tr, err = file.ReadTrace(l.Trace); err != nil {
 				return nil, fmt.Errorf("services[%d].sim.load.trace: %w", i, err)
 			}
 		default:
@@ -79,7 +80,7 @@ func PlantSeed(s config.Service) uint64 {
 // over them, and each service's playbook actuators in order: the plant's
 // knob for actions of kind sim, other (or, when other is nil, a dry-run
 // recorder that changes nothing) for the rest.
-func Build(cfg *config.Config, loads map[string]*Trace, other ActuatorFunc) (*Source, map[string][]actuators.Actuator, error) {
+func Build(cfg *config.Config, loads map[string]*metrics.Grid, other ActuatorFunc) (*Source, map[string][]actuators.Actuator, error) {
 	var services []*Service
 	signals := make(map[string]map[metrics.Signal]string, len(cfg.Services))
 	for i, s := range cfg.Services {

@@ -16,7 +16,7 @@ import (
 type Service struct {
 	Name  string
 	Plant *Plant
-	Load  *Trace
+	Load  *metrics.Grid
 }
 
 // Record is one step of one service as a Source ran it.

@@ -16,8 +16,8 @@ import (
 var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 
 // flat returns a one-minute trace from t0 with the given values.
-func flat(vals ...float64) *Trace {
-	return &Trace{Start: t0, Step: time.Minute, Values: vals}
+func flat(vals ...float64) *metrics.Grid {
+	return &metrics.Grid{Start: t0, Step: time.Minute, Values: vals}
 }
 
 func TestSourceRead(t *testing.T) {
@@ -232,7 +232,7 @@ func TestSourceConcurrent(t *testing.T) {
 
 func TestSourceOptionsAlignLoopAndBoundedHistory(t *testing.T) {
 	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-	tr := &Trace{Start: start, Step: time.Minute, Values: []float64{10, 20, 30}}
+	tr := &metrics.Grid{Start: start, Step: time.Minute, Values: []float64{10, 20, 30}}
 	svc := &Service{Name: "a", Plant: NewPlant(config.Plant{}, 1), Load: tr}
 	src, err := NewSource([]*Service{svc}, time.Minute, nil)
 	if err != nil {

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +14,7 @@ import (
 
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/config"
-	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/metrics/file"
 	"github.com/presage-dev/presage/metrics/prom"
 )
 
@@ -53,12 +51,8 @@ func promActuators(cfg *config.Config, dry bool, other func(string, config.Actio
 	return out, nil
 }
 
-// exportHeader is the header of the CSV presage export writes; sim's trace
-// reader recognises it.
-var exportHeader = []string{"timestamp", "service", "latency", "requests", "pool_in_use", "pool_limit"}
-
-func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("export", "-config FILE -from T -to T -out CSV [-step D]", `Read the configured signals of every service from Prometheus over [from, to]
+// exportHelp is presage export's description.
+const exportHelp = `Read the configured signals of every service from Prometheus over [from, to]
 (query_range on a grid of -step, split under Prometheus's 11,000 points per
 series) and write them as CSV:
 
@@ -71,7 +65,10 @@ load (the first service's rows).
 
 A time is RFC 3339 ("2026-01-05T00:00:00Z"), "now", or a duration ago
 ("-2h", "-7d"; the sign may be left out). from is rounded down to a multiple
-of the step.`, stderr)
+of the step.`
+
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("export", "-config FILE -from T -to T -out CSV [-step D]", exportHelp, stderr)
 	path := fs.String("config", "", "configuration `file` (source kind prometheus)")
 	from := fs.String("from", "", "start `time`: RFC 3339, now, or a duration ago such as -2h")
 	to := fs.String("to", "now", "end `time`: RFC 3339, now, or a duration ago")
@@ -121,63 +118,31 @@ of the step.`, stderr)
 	if err != nil {
 		return err
 	}
+	return export(ctx, cfg, log, start, end, d, *out, stdout)
+}
+
+// export reads cfg's signals from Prometheus over [start, end] on a grid of
+// step and writes them to out as a signals file (file.WriteSignals).
+func export(ctx context.Context, cfg *config.Config, log *slog.Logger, start, end time.Time, step time.Duration, out string, stdout io.Writer) error {
 	src, err := promSource(cfg, nil, log)
 	if err != nil {
 		return err
 	}
-	hist, rerr := src.Range(ctx, nil, start, end, d)
+	hist, rerr := src.Range(ctx, nil, start, end, step)
 	if rerr != nil && len(hist) == 0 {
 		return fmt.Errorf("read %s: %w", cfg.Source.Prometheus.URL, rerr)
 	}
 	if rerr != nil {
 		log.Warn("some signals could not be read; their cells are empty", "err", rerr)
 	}
-	names := cfg.ServiceNames()
-	if err := writeFile(*out, stdout, func(w io.Writer) error { return writeExport(w, hist, names, start, end, d) }); err != nil {
+	rec := file.RecordingOf(hist, cfg.ServiceNames(), start, end, step)
+	if err := writeFile(out, stdout, func(w io.Writer) error { return file.WriteSignals(w, rec) }); err != nil {
 		return err
 	}
 	if rerr != nil {
 		return fmt.Errorf("export incomplete: %w", rerr)
 	}
 	return nil
-}
-
-// writeExport writes hist as CSV: a row per grid time and service.
-func writeExport(w io.Writer, hist metrics.History, services []string, start, end time.Time, step time.Duration) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(exportHeader); err != nil {
-		return err
-	}
-	// index: service → signal → time (Unix ns) → value
-	idx := make(map[string]map[metrics.Signal]map[int64]float64, len(hist))
-	for svc, sigs := range hist {
-		idx[svc] = make(map[metrics.Signal]map[int64]float64, len(sigs))
-		for sig, ser := range sigs {
-			m := make(map[int64]float64, len(ser))
-			for _, s := range ser {
-				m[s.Time.UnixNano()] = s.Value
-			}
-			idx[svc][sig] = m
-		}
-	}
-	row := make([]string, len(exportHeader))
-	for ts := start; !ts.After(end); ts = ts.Add(step) {
-		row[0] = ts.UTC().Format(time.RFC3339Nano)
-		for _, svc := range services {
-			row[1] = svc
-			for i, sig := range metrics.Signals {
-				row[2+i] = ""
-				if v, ok := idx[svc][sig][ts.UnixNano()]; ok {
-					row[2+i] = strconv.FormatFloat(v, 'g', -1, 64)
-				}
-			}
-			if err := cw.Write(row); err != nil {
-				return err
-			}
-		}
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 // parseTime reads RFC 3339, "now", or a Prometheus duration ago ("-2h",

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/presage-dev/presage/internal/promtest"
-	"github.com/presage-dev/presage/sim"
+	"github.com/presage-dev/presage/metrics/file"
 )
 
 func TestParseTime(t *testing.T) {
@@ -175,7 +175,7 @@ services:
 	}
 
 	// The exported load reads as a trace, and replays.
-	tr, err := sim.ReadTrace(out)
+	tr, err := file.ReadTrace(out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,104 +1,18 @@
 package main
 
 import (
-	"context"
 	"encoding/csv"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"gonum.org/v1/gonum/floats/scalar"
-
-	"github.com/presage-dev/presage/model"
-	"github.com/presage-dev/presage/model/eval"
 )
-
-func TestReadForecastInput(t *testing.T) {
-	nan := math.NaN()
-	for _, tc := range []struct {
-		name string
-		in   string
-		want map[string][]float64
-		err  string // in the error, "" for none
-	}{
-		{
-			name: "integer index with a gap and interleaved series",
-			in:   "series,timestamp,value\na,0,1\nb,10,5\na,1,2\nb,12,7\na,3,4\n",
-			want: map[string][]float64{"a": {1, 2, nan, 4}, "b": {5, 7}},
-		},
-		{
-			name: "rfc 3339 and missing values",
-			in:   "series,timestamp,value\nx,2026-01-05T00:00:00Z,1\nx,2026-01-05T00:05:00Z,\nx,2026-01-05T00:10:00Z,NaN\nx,2026-01-05T00:20:00Z,4\n",
-			want: map[string][]float64{"x": {1, nan, nan, nan, 4}},
-		},
-		{name: "one row", in: "series,timestamp,value\nx,7,3\n", want: map[string][]float64{"x": {3}}},
-		{name: "empty", in: "", err: "empty input"},
-		{name: "bad header", in: "name,time,value\nx,1,2\n", err: "line 1: header"},
-		{name: "no rows", in: "series,timestamp,value\n", err: "no rows"},
-		{name: "bad value", in: "series,timestamp,value\nx,1,2\nx,2,abc\n", err: "line 3: value"},
-		{name: "bad timestamp", in: "series,timestamp,value\nx,yesterday,2\n", err: "line 2: timestamp"},
-		{name: "out of order", in: "series,timestamp,value\nx,2,1\nx,1,2\n", err: "line 3: series \"x\": timestamp 1 not after the one on line 2"},
-		{name: "duplicate time", in: "series,timestamp,value\nx,2,1\nx,2,2\n", err: "line 3"},
-		{name: "mixed timestamps", in: "series,timestamp,value\nx,1,1\nx,2026-01-05T00:00:00Z,2\n", err: "line 3: series \"x\" mixes"},
-		{name: "off the step", in: "series,timestamp,value\nx,0,1\nx,2,1\nx,5,1\n", err: "line 4"},
-		{name: "wrong field count", in: "series,timestamp,value\nx,1\n", err: "line 2"},
-		{name: "empty name", in: "series,timestamp,value\n,1,2\n", err: "line 2: empty series name"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := readForecastInput(strings.NewReader(tc.in))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("%d series, want %d", len(got), len(tc.want))
-			}
-			for _, s := range got {
-				want := tc.want[s.name]
-				if len(s.values) != len(want) {
-					t.Fatalf("series %s: %v, want %v", s.name, s.values, want)
-				}
-				for i := range want {
-					if !(s.values[i] == want[i] || math.IsNaN(s.values[i]) && math.IsNaN(want[i])) {
-						t.Fatalf("series %s: %v, want %v", s.name, s.values, want)
-					}
-				}
-			}
-		})
-	}
-}
-
-func TestParsePeriods(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want []int
-		err  bool
-	}{
-		{in: "0", want: nil},
-		{in: "24", want: []int{24}},
-		{in: "24,168", want: []int{24, 168}},
-		{in: "1", want: nil},
-		{in: "-3", err: true},
-		{in: "a", err: true},
-		{in: "2,3,4", err: true},
-	} {
-		got, err := parsePeriods(tc.in)
-		if (err != nil) != tc.err || fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("parsePeriods(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.err)
-		}
-	}
-}
 
 // hourlyCSV writes series of hours with a daily cycle in the forecast
 // input format.
@@ -188,7 +102,7 @@ func TestForecastCommandErrors(t *testing.T) {
 		{name: "bad level", args: []string{"-in", good, "-horizon", "3", "-level", "1"}, code: 2, want: "-level"},
 		{name: "bad model", args: []string{"-in", good, "-horizon", "3", "-model", "arima"}, code: 2, want: `unknown model "arima"`},
 		{name: "bad period", args: []string{"-in", good, "-horizon", "3", "-period", "x"}, code: 2, want: "-period"},
-		{name: "bad row", args: []string{"-in", bad, "-horizon", "3"}, code: 1, want: "line 3: value"},
+		{name: "bad row", args: []string{"-in", bad, "-horizon", "3"}, code: 1, want: "bad.csv:3: value"},
 		{name: "missing file", args: []string{"-in", filepath.Join(dir, "nope.csv"), "-horizon", "3"}, code: 1, want: "nope.csv"},
 		{name: "series too short", args: []string{"-in", short, "-horizon", "3"}, code: 1, want: `series "a"`},
 		{name: "bad eval models", args: []string{"-eval", "-models", "x"}, code: 2, want: "-models"},
@@ -228,28 +142,4 @@ func TestForecastEval(t *testing.T) {
 		}
 	}
 	t.Log(r.stdout)
-}
-
-// BenchmarkForecastM4Hourly forecasts all 414 M4 Hourly series 48 hours
-// ahead in auto mode with 500 paths each, on every core: what presage
-// forecast does after reading its input.
-func BenchmarkForecastM4Hourly(b *testing.B) {
-	dir, err := eval.DataDir("")
-	if err != nil {
-		b.Skipf("skipping: %v", err)
-	}
-	m4, err := eval.LoadM4Hourly(dir)
-	if err != nil {
-		b.Skipf("skipping: %v", err)
-	}
-	series := make([]inputSeries, len(m4))
-	for i, s := range m4 {
-		series[i] = inputSeries{name: s.ID, values: s.Values}
-	}
-	base := model.Settings{Model: model.NameAuto, Horizon: 48, Seed: 1}
-	for b.Loop() {
-		if _, err := forecastAll(context.Background(), series, base, []int{24, 168}, 48, 0.8, 500, runtime.GOMAXPROCS(0)); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

@@ -10,9 +10,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/metrics/file"
 	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/replay"
-	"github.com/presage-dev/presage/sim"
 )
 
 // sweepFlags collects repeated -sweep flags.
@@ -151,7 +152,7 @@ defaults to reactive,predictive.`, stderr)
 		return nil
 	}
 	if *signalsPath != "" {
-		rec, err := sim.ReadSignals(*signalsPath)
+		rec, err := file.ReadSignals(*signalsPath)
 		if err != nil {
 			return err
 		}
@@ -165,9 +166,9 @@ defaults to reactive,predictive.`, stderr)
 		return outputs(rep)
 	}
 
-	var tr *sim.Trace
+	var tr *metrics.Grid
 	if *tracePath != "" {
-		if tr, err = sim.ReadTrace(*tracePath); err != nil {
+		if tr, err = file.ReadTrace(*tracePath); err != nil {
 			return err
 		}
 	}

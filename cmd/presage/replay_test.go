@@ -272,13 +272,13 @@ func TestReplayTrace(t *testing.T) {
 			name:   "empty file",
 			trace:  "\n",
 			code:   1,
-			stderr: `^presage replay: FILE: sim: trace has no data rows\n$`,
+			stderr: `^presage replay: FILE: file: no data rows\n$`,
 		},
 		{
 			name:   "header only",
 			trace:  "timestamp,value\n",
 			code:   1,
-			stderr: `FILE: sim: trace has no data rows`,
+			stderr: `FILE: file: no data rows`,
 		},
 		{
 			name:   "missing file",

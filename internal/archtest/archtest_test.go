@@ -26,6 +26,7 @@ var allowed = map[string][]string{
 	"metrics":  nil,
 
 	"config":            {"schedule"},
+	"metrics/file":      {"metrics"},
 	"metrics/prom":      {"config", "metrics"},
 	"model/eval":        {"model", "metrics/file"},
 	"actuators":         nil,

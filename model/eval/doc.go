@@ -15,7 +15,14 @@
 // model's sample paths) and the time spent fitting. LoadM4Hourly and
 // LoadNASA read the data folder described in ../shared/data/README.md
 // (DataDir: a flag or PRESAGE_DATA); without it they return ErrNoData, and
-// the tests that need it skip.
+// the tests that need it skip. Benchmark runs the standard tasks on that
+// folder (M4 Hourly, NASA-HTTP) and writes their tables: `presage forecast
+// -eval`.
+//
+// ForecastAll is `presage forecast`'s driver: it fits a model to each of
+// many series on a pool of workers and reads each forecast's prediction
+// interval from the model's sample paths, the same answer whatever the
+// number of workers.
 //
 // Unlike package model, eval does I/O: it reads the data files.
 package eval
