@@ -510,9 +510,9 @@ func dashboardPanels(t *testing.T) []dashboardPanel {
 }
 
 // TestDashboardCoversMetrics checks that the Grafana dashboard charts
-// every metric the README documents.
+// every metric docs/operations.md documents.
 func TestDashboardCoversMetrics(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/operations.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,7 +527,7 @@ func TestDashboardCoversMetrics(t *testing.T) {
 	}
 	names := regexp.MustCompile("(?m)^\\| `(presage_[a-z_]+)` \\|").FindAllStringSubmatch(string(readme), -1)
 	if len(names) < 10 {
-		t.Fatalf("found %d metrics in the README's table, want the whole table", len(names))
+		t.Fatalf("found %d metrics in docs/operations.md's table, want the whole table", len(names))
 	}
 	for _, m := range append(names, []string{"", "presage_forecast_error_mae"}, []string{"", "presage_forecast_error_mape"}) {
 		if !strings.Contains(all.String(), m[1]) {
