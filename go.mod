@@ -3,6 +3,7 @@ module github.com/presage-dev/presage
 go 1.26.8
 
 require (
+	github.com/oklog/run v1.2.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.73.1

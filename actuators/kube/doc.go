@@ -64,7 +64,8 @@
 //	flag        get, update on configmaps
 //
 // A dry run (recommend) only gets and lists: Current, Plan and Tracked
-// read.
+// read. Its client is made with ReadOnly, which refuses every other
+// request before it leaves (ErrReadOnly), so that even a bug cannot write.
 //
 // There is no kubelet in the tests: pods are created directly and the
 // resize subresource is validated by the API server alone.

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
@@ -60,7 +58,7 @@ func (k *kubeClients) actuator(service string, a config.Action) (actuators.Actua
 			return nil, err
 		}
 		if k.readOnly {
-			rc = readOnly(rc)
+			rc = kube.ReadOnly(rc)
 		}
 		c, err := kube.NewClient(rc, k.reg, k.log)
 		if err != nil {
@@ -69,29 +67,6 @@ func (k *kubeClients) actuator(service string, a config.Action) (actuators.Actua
 		k.client = c
 	}
 	return k.client.New(service, a)
-}
-
-// readOnly returns a copy of rc whose requests may only read (GET, HEAD):
-// any other fails in the client, before it reaches the API server. A dry
-// run uses it, so it cannot write even through a bug.
-func readOnly(rc *rest.Config) *rest.Config {
-	rc = rest.CopyConfig(rc)
-	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return readOnlyTransport{rt}
-	})
-	return rc
-}
-
-// errReadOnly is returned for a write attempted in a dry run.
-var errReadOnly = errors.New("kubernetes: dry run: writes are refused")
-
-type readOnlyTransport struct{ next http.RoundTripper }
-
-func (t readOnlyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return nil, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, errReadOnly)
-	}
-	return t.next.RoundTrip(r)
 }
 
 // leaderElector returns the Elector of kubernetes.leader_election, or nil

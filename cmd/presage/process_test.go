@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/internal/testutil"
-	"github.com/presage-dev/presage/policy"
 )
 
 // Bounds on the waits of the process tests.
@@ -318,7 +317,7 @@ func TestStateFile(t *testing.T) {
 			p.waitFor(t, &p.stderr, regexp.MustCompile(`action=read-replicas op=engage`), waitTimeout)
 			p.signal(t, syscall.SIGTERM)
 
-			st, err := loadState(state)
+			st, err := controller.LoadState(state)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -334,63 +333,3 @@ func TestStateFile(t *testing.T) {
 		})
 	}
 }
-
-func TestStateFileRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	at := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
-	want := map[string]policy.State{
-		"checkout": {Engaged: []policy.Engagement{{Step: 0, From: 0, To: 1, At: at}, {Step: 1, From: 0, To: 3, At: at.Add(time.Minute)}}},
-		"search":   {},
-	}
-	for _, tt := range []struct {
-		name    string
-		path    string
-		content *string // written first when set
-		want    map[string]policy.State
-		err     string
-	}{
-		{name: "no state file configured", path: ""},
-		{name: "missing file", path: filepath.Join(dir, "missing.json")},
-		{name: "corrupt file", path: filepath.Join(dir, "corrupt.json"), content: ptr("{"), err: "state file " + filepath.Join(dir, "corrupt.json") + ": "},
-		{name: "a directory", path: dir, err: "state file: "},
-		{name: "saved state", path: filepath.Join(dir, "state.json"), want: want},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.content != nil {
-				writeTestFile(t, filepath.Dir(tt.path), filepath.Base(tt.path), *tt.content)
-			}
-			if tt.want != nil {
-				if err := saveState(tt.path, tt.want); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got, err := loadState(tt.path)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("loadState = %v, want an error with %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if g, w := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", tt.want); g != w {
-				t.Errorf("loadState = %s, want %s", g, w)
-			}
-		})
-	}
-	// saveState leaves nothing but the state file behind.
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	if got, want := strings.Join(names, " "), "corrupt.json state.json"; got != want {
-		t.Errorf("state directory holds %s, want %s", got, want)
-	}
-}
-
-func ptr[T any](v T) *T { return &v }

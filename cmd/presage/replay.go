@@ -30,8 +30,9 @@ func (s *sweepFlags) Set(v string) error {
 	return nil
 }
 
-func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("replay", "-config FILE [-trace CSV | -signals CSV] [-policies LIST] [-sweep PATH=V1,V2,...]... [-json OUT] [-decisions OUT] [-report OUT.html] [-record CSV]", `Replay a load through several policies on the simulated service with a
+const replaySynopsis = "-config FILE [-trace CSV | -signals CSV] [-policies LIST] [-sweep PATH=V1,V2,...]... [-json OUT] [-decisions OUT] [-report OUT.html] [-record CSV]"
+
+const replayDescription = `Replay a load through several policies on the simulated service with a
 virtual clock: every policy gets the same load and identical, fresh
 simulated services. Prints a comparison table: incidents, breach minutes,
 actions, resource cost, and the lead time and precision of the actions
@@ -59,111 +60,57 @@ is keys joined by dots with list indexes, [*] for every element
 that does not start with global, source or services applies to every
 service (forecast.trigger). Each point is validated as 'presage check'
 would; an error names the point and the path. With -sweep, -policies
-defaults to reactive,predictive.`, stderr)
-	path := fs.String("config", "", "configuration `file`")
-	tracePath := fs.String("trace", "", "CSV `file` of timestamp,value driving every service instead of its own load (scaled so that its sim.load.peak_quantile is sim.load.peak × the service's capacity)")
-	signalsPath := fs.String("signals", "", "CSV `file` of recorded signals (the format of presage export) to replay with nothing able to react")
-	policies := fs.String("policies", "none,reactive,predictive", "comma-separated `list` of policies to compare: none, reactive, predictive, static, clairvoyant (predictive with a perfect forecast of the load: what a better forecast could buy)")
-	jsonOut := fs.String("json", "", "write the results as JSON to `file` (- for stdout)")
-	decisions := fs.String("decisions", "", "write the decision log (one line per action) to `file`")
-	report := fs.String("report", "", "write a self-contained HTML report with charts to `file`")
-	record := fs.String("record", "", "write the 'none' run's signals to `file` as presage export does (for -signals)")
-	withSchedules := fs.Bool("schedules", true, "honour the configuration's schedules (prewarm, freeze, event); -schedules=false replays without them, for comparison")
-	var sweeps sweepFlags
-	fs.Var(&sweeps, "sweep", "`path=v1,v2,...`: replay each value of a configuration field (repeatable: the grid is the product)")
+defaults to reactive,predictive.`
+
+// replayFlags are replay's flags.
+type replayFlags struct {
+	path, tracePath, signalsPath, policies *string
+	jsonOut, decisions, report, record     *string
+	withSchedules                          *bool
+	sweeps                                 sweepFlags
+}
+
+func addReplayFlags(fs *flag.FlagSet) *replayFlags {
+	f := &replayFlags{
+		path:          fs.String("config", "", "configuration `file`"),
+		tracePath:     fs.String("trace", "", "CSV `file` of timestamp,value driving every service instead of its own load (scaled so that its sim.load.peak_quantile is sim.load.peak × the service's capacity)"),
+		signalsPath:   fs.String("signals", "", "CSV `file` of recorded signals (the format of presage export) to replay with nothing able to react"),
+		policies:      fs.String("policies", "none,reactive,predictive", "comma-separated `list` of policies to compare: none, reactive, predictive, static, clairvoyant (predictive with a perfect forecast of the load: what a better forecast could buy)"),
+		jsonOut:       fs.String("json", "", "write the results as JSON to `file` (- for stdout)"),
+		decisions:     fs.String("decisions", "", "write the decision log (one line per action) to `file`"),
+		report:        fs.String("report", "", "write a self-contained HTML report with charts to `file`"),
+		record:        fs.String("record", "", "write the 'none' run's signals to `file` as presage export does (for -signals)"),
+		withSchedules: fs.Bool("schedules", true, "honour the configuration's schedules (prewarm, freeze, event); -schedules=false replays without them, for comparison"),
+	}
+	fs.Var(&f.sweeps, "sweep", "`path=v1,v2,...`: replay each value of a configuration field (repeatable: the grid is the product)")
+	return f
+}
+
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("replay", replaySynopsis, replayDescription, stderr)
+	f := addReplayFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	usageErr := func(format string, a ...any) error {
-		fmt.Fprintf(stderr, format+"\n", a...)
-		return errUsage
-	}
-	switch {
-	case *tracePath != "" && *signalsPath != "":
-		return usageErr("-trace and -signals exclude each other: a recording brings its own load")
-	case *signalsPath != "" && len(sweeps) > 0:
-		return usageErr("-sweep replays the simulated services; it does not apply to -signals")
-	case *signalsPath != "" && *record != "":
-		return usageErr("-record writes a simulated run's signals; with -signals they are already recorded")
-	case *signalsPath != "" && set["policies"]:
-		return usageErr("-policies does not apply to -signals: a recording is replayed through the predictive policy")
-	case len(sweeps) > 0 && (*report != "" || *decisions != "" || *record != ""):
-		return usageErr("-report, -decisions and -record describe one replay; with -sweep use -json")
-	}
-	polList := *policies
-	if len(sweeps) > 0 && !set["policies"] {
-		polList = "reactive,predictive"
-	}
-	var modes []policy.Mode
-	for _, name := range strings.Split(polList, ",") {
-		m, err := policy.ParseMode(strings.TrimSpace(name))
-		if err != nil {
-			return usageErr("-policies: %v", err)
-		}
-		modes = append(modes, m)
-	}
-	cfg, err := loadConfig(*path, stderr)
+	modes, err := f.check(fs, stderr)
 	if err != nil {
 		return err
 	}
-	if !*withSchedules {
+	cfg, err := loadConfig(*f.path, stderr)
+	if err != nil {
+		return err
+	}
+	if !*f.withSchedules {
 		cfg.Schedules = nil
 	}
-	writeJSON := func(v any) error {
-		if *jsonOut == "" {
-			return nil
-		}
-		return writeFile(*jsonOut, stdout, func(w io.Writer) error {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
-		})
-	}
-	table := func(fn func(io.Writer) error) error {
-		if *jsonOut == "-" {
-			return nil
-		}
-		return fn(stdout)
-	}
-
-	// outputs writes what every kind of replay report gives: the table,
-	// -json, -decisions and -report.
-	outputs := func(rep interface {
-		WriteTable(io.Writer) error
-		WriteDecisions(io.Writer) error
-		WriteHTML(io.Writer) error
-	}) error {
-		if err := table(rep.WriteTable); err != nil {
-			return err
-		}
-		if err := writeJSON(rep); err != nil {
-			return err
-		}
-		if *decisions != "" {
-			if err := writeFile(*decisions, stdout, rep.WriteDecisions); err != nil {
-				return err
-			}
-		}
-		if *report != "" {
-			return writeFile(*report, stdout, rep.WriteHTML)
-		}
-		return nil
-	}
+	out := replayOutputs{f: f, stdout: stdout}
+	tracePath, signalsPath := f.tracePath, f.signalsPath
 	if *signalsPath != "" {
 		rec, err := file.ReadSignals(*signalsPath)
 		if err != nil {
 			return err
 		}
-		rep, err := replay.ReplaySignals(ctx, replay.SignalsOptions{Config: cfg, Recording: rec, Detail: *report != ""})
-		if err != nil {
-			if errors.Is(err, replay.ErrIntervalMismatch) {
-				return fmt.Errorf("%s: %w", *signalsPath, err)
-			}
-			return err
-		}
-		return outputs(rep)
+		return replaySignals(ctx, replay.SignalsOptions{Config: cfg, Recording: rec, Detail: *f.report != ""}, *signalsPath, out)
 	}
 
 	var tr *metrics.Grid
@@ -172,38 +119,142 @@ defaults to reactive,predictive.`, stderr)
 			return err
 		}
 	}
-	opts := replay.ReplayOptions{Config: cfg, Trace: tr, Policies: modes, Detail: *report != ""}
-	if len(sweeps) > 0 {
-		data, err := os.ReadFile(*path)
-		if err != nil {
-			return err
-		}
-		points, err := replay.SweepConfigs(data, *path, sweeps)
-		if err != nil {
-			for _, e := range strings.Split(err.Error(), "\n") {
-				fmt.Fprintln(stderr, e)
-			}
-			return errInvalid
-		}
-		res, err := replay.Sweep(ctx, sweeps, points, opts)
-		if err != nil {
-			return err
-		}
-		if err := table(res.WriteTable); err != nil {
-			return err
-		}
-		return writeJSON(res)
+	opts := replay.ReplayOptions{Config: cfg, Trace: tr, Policies: modes, Detail: *f.report != ""}
+	if len(f.sweeps) > 0 {
+		return replaySweep(ctx, opts, *f.path, f.sweeps, out, stderr)
 	}
-
 	rep, err := replay.Replay(ctx, opts)
 	if err != nil {
 		return err
 	}
-	if err := outputs(rep); err != nil {
+	if err := out.write(rep); err != nil {
 		return err
 	}
-	if *record != "" {
-		return writeFile(*record, stdout, rep.WriteNoneSignals)
+	if *f.record != "" {
+		return writeFile(*f.record, stdout, rep.WriteNoneSignals)
+	}
+	return nil
+}
+
+// check rejects the flags that exclude each other (a usage error) and
+// returns the policies to compare: -policies, whose default is
+// reactive,predictive with -sweep.
+func (f *replayFlags) check(fs *flag.FlagSet, stderr io.Writer) ([]policy.Mode, error) {
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	usageErr := func(format string, a ...any) error {
+		fmt.Fprintf(stderr, format+"\n", a...)
+		return errUsage
+	}
+	sweeps, signals, record := len(f.sweeps) > 0, *f.signalsPath != "", *f.record != ""
+	switch {
+	case *f.tracePath != "" && signals:
+		return nil, usageErr("-trace and -signals exclude each other: a recording brings its own load")
+	case signals && sweeps:
+		return nil, usageErr("-sweep replays the simulated services; it does not apply to -signals")
+	case signals && record:
+		return nil, usageErr("-record writes a simulated run's signals; with -signals they are already recorded")
+	case signals && set["policies"]:
+		return nil, usageErr("-policies does not apply to -signals: a recording is replayed through the predictive policy")
+	case sweeps && (*f.report != "" || *f.decisions != "" || record):
+		return nil, usageErr("-report, -decisions and -record describe one replay; with -sweep use -json")
+	}
+	polList := *f.policies
+	if sweeps && !set["policies"] {
+		polList = "reactive,predictive"
+	}
+	var modes []policy.Mode
+	for _, name := range strings.Split(polList, ",") {
+		m, err := policy.ParseMode(strings.TrimSpace(name))
+		if err != nil {
+			return nil, usageErr("-policies: %v", err)
+		}
+		modes = append(modes, m)
+	}
+	return modes, nil
+}
+
+// replaySignals replays a recording (read from the file path) and writes
+// the outputs.
+func replaySignals(ctx context.Context, o replay.SignalsOptions, path string, out replayOutputs) error {
+	rep, err := replay.ReplaySignals(ctx, o)
+	if err != nil {
+		if errors.Is(err, replay.ErrIntervalMismatch) {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return err
+	}
+	return out.write(rep)
+}
+
+// replaySweep replays every point of the grid of sweeps over the
+// configuration file path, with the options o, and writes the table and
+// -json. A point that is not a valid configuration is reported as
+// 'presage check' reports a file (exit 1).
+func replaySweep(ctx context.Context, o replay.ReplayOptions, path string, sweeps []replay.SweepParam, out replayOutputs, stderr io.Writer) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	points, err := replay.SweepConfigs(data, path, sweeps)
+	if err != nil {
+		for _, e := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(stderr, e)
+		}
+		return errInvalid
+	}
+	res, err := replay.Sweep(ctx, sweeps, points, o)
+	if err != nil {
+		return err
+	}
+	if err := out.table(res.WriteTable); err != nil {
+		return err
+	}
+	return out.json(res)
+}
+
+// replayOutputs writes a replay's outputs where the flags say.
+type replayOutputs struct {
+	f      *replayFlags
+	stdout io.Writer
+}
+
+// table writes the table to stdout, unless -json does.
+func (o replayOutputs) table(fn func(io.Writer) error) error {
+	if *o.f.jsonOut == "-" {
+		return nil
+	}
+	return fn(o.stdout)
+}
+
+// json writes v as JSON to the -json file, if any.
+func (o replayOutputs) json(v any) error {
+	if *o.f.jsonOut == "" {
+		return nil
+	}
+	return writeFile(*o.f.jsonOut, o.stdout, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	})
+}
+
+// write writes what every kind of replay report gives: the table, -json,
+// -decisions and -report.
+func (o replayOutputs) write(rep replay.Result) error {
+	if err := o.table(rep.WriteTable); err != nil {
+		return err
+	}
+	if err := o.json(rep); err != nil {
+		return err
+	}
+	if *o.f.decisions != "" {
+		if err := writeFile(*o.f.decisions, o.stdout, rep.WriteDecisions); err != nil {
+			return err
+		}
+	}
+	if *o.f.report != "" {
+		return writeFile(*o.f.report, o.stdout, rep.WriteHTML)
 	}
 	return nil
 }

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"time"
+
+	oklog "github.com/oklog/run"
 
 	"github.com/presage-dev/presage/sim"
 )
@@ -75,28 +75,14 @@ Idempotency-Key. SIGINT or SIGTERM stops it.`, stderr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := &http.Server{Handler: srv.ServeHandler(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- err
-		}
-	}()
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
+	// Shutdown order: the simulation stops, then the server.
+	var g oklog.Group
+	addContext(&g, ctx)
+	addActor(&g, ctx, func(ctx context.Context) error { return srv.Run(ctx, *speed) })
+	addServer(&g, ctx, ln, srv.ServeHandler())
 	log.Info("sim serve started", "addr", ln.Addr().String(), "services", len(cfg.Services),
 		"interval", time.Duration(cfg.Global.Interval), "speed", *speed)
-	runErr := make(chan error, 1)
-	go func() { runErr <- srv.Run(ctx, *speed) }()
-	select {
-	case err = <-runErr:
-	case err = <-errc:
-		stop()
-		<-runErr
-	}
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	hs.Shutdown(shutdown)
+	err = g.Run()
 	log.Info("sim serve stopped")
 	return err
 }

@@ -1,0 +1,321 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/presage-dev/presage/actuators"
+	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/model"
+	"github.com/presage-dev/presage/policy"
+)
+
+// Step runs one control step at now: read every signal, update history and
+// models, compute the risk, decide, act and export.
+func (c *Controller) Step(ctx context.Context, now time.Time) error {
+	if c.timed {
+		start := time.Now()
+		defer func() { c.tel.stepDuration.Observe(time.Since(start).Seconds()) }()
+	}
+
+	// The read gets at most one interval: a step never runs into the next.
+	// A source that reads from memory needs no timeout (arming its timer
+	// at every step was a sixth of a replay's time).
+	readCtx, cancel := ctx, context.CancelFunc(func() {})
+	if !c.local {
+		readCtx, cancel = context.WithTimeout(ctx, c.interval)
+	}
+	snap, err := c.src.Read(readCtx, now)
+	cancel()
+	c.mu.Lock()
+	c.lastStep = now
+	if err != nil {
+		c.sourceErr = err
+		kind := "read"
+		var k interface{ ErrorKind() string }
+		switch {
+		case errors.As(err, &k):
+			kind = k.ErrorKind()
+		case errors.Is(err, context.DeadlineExceeded):
+			kind = "timeout"
+		}
+		c.tel.sourceErrors.WithLabelValues(kind).Inc()
+		c.log.Warn("source read failed", "err", err)
+		snap = metrics.Snapshot{}
+	} else {
+		c.sourceErr = nil
+		c.lastOK = now
+		c.everRead = true
+	}
+	c.mu.Unlock()
+
+	reconciled := c.reconcile.Swap(false) && c.reconcileState(ctx, now)
+	c.warm(ctx, snap, now)
+	if len(c.recs) != len(c.services) {
+		c.recs, c.changes = make([]Record, len(c.services)), make([]bool, len(c.services))
+	}
+	recs, changes := c.recs, c.changes
+	if c.workers <= 1 || len(c.services) == 1 {
+		for i, s := range c.services { // no closure to allocate
+			recs[i], changes[i] = c.stepService(ctx, s, snap, now)
+		}
+	} else {
+		c.each(func(i int) { recs[i], changes[i] = c.stepService(ctx, c.services[i], snap, now) })
+	}
+	changed := reconciled
+	for i, s := range c.services {
+		changed = changed || changes[i]
+		c.logDecision(ctx, s, recs[i])
+		s.reason = recs[i].Reason
+		if c.onDec != nil {
+			c.onDec(recs[i])
+		}
+	}
+	if changed && c.onState != nil {
+		if err := c.onState(c.State()); err != nil {
+			c.log.Error("saving state failed", "err", err)
+			return fmt.Errorf("save state: %w", err)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("read source: %w", err)
+	}
+	return nil
+}
+
+// each calls fn(i) for every service index i, on up to c.workers
+// goroutines, each taking a contiguous share of the services, and returns
+// when all calls have.
+func (c *Controller) each(fn func(i int)) {
+	n := len(c.services)
+	w := min(c.workers, n)
+	if w <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for k := range w {
+		lo, hi := k*n/w, (k+1)*n/w
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// value returns a usable sample's value, or NaN, counting the missing.
+func (c *Controller) value(s *service, snap metrics.Snapshot, sig metrics.Signal, now time.Time) float64 {
+	v, ok := snap.Get(s.cfg.Name, sig)
+	if !ok || !v.Usable(now, c.stale) {
+		s.tel.incMissing(sig)
+		return math.NaN()
+	}
+	s.tel.setValue(sig, v.Value)
+	return v.Value
+}
+
+// stepService runs one service's step and returns its decision record and
+// whether its policy state changed. It touches nothing but the service's
+// own state: services step concurrently.
+func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.Snapshot, now time.Time) (rec Record, changed bool) {
+	name := s.cfg.Name
+	lat := c.value(s, snap, metrics.Latency, now)
+	load := lat
+	if s.signal != metrics.Latency {
+		load = c.value(s, snap, s.signal, now)
+	}
+	for _, sig := range []metrics.Signal{metrics.PoolInUse, metrics.PoolLimit} {
+		if sig != s.signal && !configured(s.cfg.Signals, sig) {
+			continue
+		}
+		if sig != s.signal {
+			c.value(s, snap, sig, now)
+		}
+	}
+	dataOK := !math.IsNaN(lat) && !math.IsNaN(load)
+
+	s.hold.Observe(lat)
+	s.hist.push(load)
+	c.learn(s, lat, load, now)
+	if c.mode.Forecasts() {
+		// Only the predictive policy uses the forecast.
+		c.forecastModel(s, load, now)
+	}
+
+	rec = Record{Time: now, Service: name, Mode: c.mode, Latency: lat, Load: load,
+		Firing: s.hold.State() == model.Firing, TimeToBreach: -1,
+		Forecast: [3]float64{math.NaN(), math.NaN(), math.NaN()}}
+	in := policy.Input{DataOK: dataOK, Firing: rec.Firing, TimeToBreach: -1}
+	level := s.st.Level()
+	rec.BreachLevel = c.breachLevel(s, level)
+	if dataOK {
+		c.assess(s, &in, &rec, lat, load, level)
+	}
+	in.Current = c.current(ctx, s)
+	c.windows(s, &in, &rec, now)
+	in.Terse = c.terse && rec.Windows == nil && rec.NextWindows == nil
+
+	d := policy.Decide(s.settings, in, s.st, now)
+	rec.Reason, rec.Message = d.Reason, d.Message
+	if d.Change != nil {
+		a := c.action(s, d, rec, now)
+		rec.Action = &a
+		act := s.acts[d.Change.Step]
+		err := c.plan(ctx, act, &a, &d, &rec)
+		if err == nil {
+			err = act.Apply(ctx, a)
+		}
+		result := "ok"
+		if err != nil {
+			result = "failed"
+			rec.Err = err
+			s.pending = &a
+			c.log.Warn("action failed; will retry next step", "service", name, "action", a.Action, "op", a.Op, "to", a.To, "err", err)
+		} else {
+			s.pending = nil
+			changed = !engagedEqual(s.st, d.Next)
+			s.st = d.Next
+		}
+		c.tel.actions.WithLabelValues(name, a.Action, string(a.Op), result).Inc()
+	} else {
+		changed = !engagedEqual(s.st, d.Next)
+		s.st = d.Next
+	}
+	rec.Level = s.st.Level() + len(s.st.Prewarmed)
+	c.export(s, rec)
+	return rec, changed
+}
+
+// current reads each playbook knob's current value where the actuator can,
+// into the service's buffer (policy.Decide does not keep it).
+func (c *Controller) current(ctx context.Context, s *service) []float64 {
+	out := s.cur
+	for i, a := range s.acts {
+		out[i] = math.NaN()
+		if r, ok := a.(actuators.Reader); ok {
+			if v, err := r.Current(ctx); err == nil {
+				out[i] = v
+			}
+		}
+	}
+	return out
+}
+
+// action builds the actuator's Action for a decision's change. A change
+// identical to one that failed earlier keeps that attempt's time, so the
+// retry carries the same idempotency key and is never applied twice.
+func (c *Controller) action(s *service, d policy.Decision, rec Record, now time.Time) actuators.Action {
+	op := actuators.Engage
+	if d.Change.Revert {
+		op = actuators.Revert
+	}
+	a := actuators.Action{Service: s.cfg.Name, Action: d.Change.Name, Op: op, From: d.Change.From,
+		To: d.Change.To, Reason: string(d.Reason), Risk: rec.Risk, At: now}
+	if p := s.pending; p != nil && p.Action == a.Action && p.Op == a.Op && p.To == a.To {
+		a.At = p.At
+	}
+	return a
+}
+
+func (c *Controller) export(s *service, rec Record) {
+	t := s.tel
+	if t == nil {
+		return
+	}
+	t.incDecision(string(rec.Reason))
+	t.setRisk(rec.Risk)
+	ttb := math.Inf(1)
+	if rec.TimeToBreach >= 0 {
+		ttb = rec.TimeToBreach.Seconds()
+	}
+	t.setTimeToBreach(ttb)
+	t.setBreachLevel(c.breachLevel(s, s.st.Level()))
+	for i, v := range rec.Forecast {
+		if !math.IsNaN(v) {
+			t.setForecast(i, v)
+		}
+	}
+	t.setLevel(float64(s.st.Level() + len(s.st.Prewarmed)))
+	for i, st := range s.settings.Playbook {
+		engaged := false
+		for _, e := range s.st.Engaged {
+			engaged = engaged || e.Step == i
+		}
+		for _, e := range s.st.Prewarmed {
+			engaged = engaged || e.Step == i
+		}
+		t.setEngaged(i, st.Name, b2f(engaged))
+	}
+}
+
+func (c *Controller) logDecision(ctx context.Context, s *service, rec Record) {
+	level := slog.LevelDebug
+	if rec.Action != nil || rec.Reason != s.reason {
+		level = slog.LevelInfo
+	}
+	if !c.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []any{"at", rec.Time.UTC().Format(time.RFC3339), "service", rec.Service, "reason", rec.Reason, "risk", round(rec.Risk),
+		"latency", round(rec.Latency), "level", rec.Level, "msg_detail", rec.Message}
+	if rec.TimeToBreach >= 0 {
+		attrs = append(attrs, "time_to_breach", rec.TimeToBreach)
+	}
+	if rec.Action != nil {
+		attrs = append(attrs, "action", rec.Action.Action, "op", rec.Action.Op, "to", rec.Action.To)
+	}
+	c.log.Log(ctx, level, "decision", attrs...)
+}
+
+func configured(sig config.Signals, s metrics.Signal) bool {
+	switch s {
+	case metrics.Latency:
+		return !sig.Latency.IsZero()
+	case metrics.Requests:
+		return !sig.Requests.IsZero()
+	case metrics.PoolInUse:
+		return !sig.PoolInUse.IsZero()
+	case metrics.PoolLimit:
+		return !sig.PoolLimit.IsZero()
+	}
+	return false
+}
+
+func engagedEqual(a, b policy.State) bool {
+	if len(a.Engaged) != len(b.Engaged) || len(a.Prewarmed) != len(b.Prewarmed) {
+		return false
+	}
+	for i := range a.Prewarmed {
+		if a.Prewarmed[i] != b.Prewarmed[i] {
+			return false
+		}
+	}
+	for i := range a.Engaged {
+		if a.Engaged[i] != b.Engaged[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// finite reports whether v is neither NaN nor ±Inf.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func round(v float64) float64 { return math.Round(v*1e4) / 1e4 }
