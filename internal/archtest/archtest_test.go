@@ -34,23 +34,24 @@ var allowed = map[string][]string{
 	"actuators/kube":    {"actuators", "config"},
 
 	// The loop: never knows whether it is simulated.
-	"controller":        {"actuators", "config", "metrics", "model", "policy", "schedule"},
+	"controller":        {"actuators", "config", "internal/atomicfile", "metrics", "model", "policy", "schedule"},
 	"controller/leader": {"actuators", "config"},
 
 	// The simulated service, then the replay that drives it.
 	"sim":    {"actuators", "actuators/webhook", "config", "metrics", "metrics/file", "model", "policy", "schedule"},
 	"replay": {"actuators", "config", "controller", "metrics", "metrics/file", "model", "policy", "schedule", "sim"},
 
-	"internal/archtest": nil,
-	"internal/kubetest": nil,
-	"internal/promtest": {"internal/testutil"},
-	"internal/rbac":     {"config"},
-	"internal/testutil": nil,
+	"internal/archtest":   nil,
+	"internal/atomicfile": nil,
+	"internal/kubetest":   nil,
+	"internal/promtest":   {"internal/testutil"},
+	"internal/rbac":       {"config"},
+	"internal/testutil":   nil,
 
 	// The binary wires everything.
 	"cmd/presage": {
 		"actuators", "actuators/kube", "actuators/webhook", "config", "controller", "controller/leader",
-		"internal/rbac", "metrics", "metrics/file", "metrics/prom", "model", "model/eval", "policy",
+		"internal/atomicfile", "internal/rbac", "metrics", "metrics/file", "metrics/prom", "model", "model/eval", "policy",
 		"replay", "schedule", "sim",
 	},
 }
