@@ -92,6 +92,9 @@ type Config struct {
 	// Schedules are calendar windows: prewarms, change freezes and known
 	// events, each for some or all services. Default: none.
 	Schedules []Schedule `yaml:"schedules"`
+
+	// runProblems are RunProblems with the file and lines Load found.
+	runProblems []*Error
 }
 
 // UnmarshalYAML decodes c onto DefaultConfig.
@@ -353,17 +356,6 @@ type Forecast struct {
 	Paths int `yaml:"paths"`
 	// Seed seeds the sample paths and the fits. Default 1.
 	Seed uint64 `yaml:"seed"`
-}
-
-// HorizonSteps returns the horizon in steps of interval, rounded up; 0 when
-// interval is not positive. Resolved.Horizon, the horizon the controller
-// forecasts over, rounds down instead (at least 1): the two differ when the
-// horizon is not a multiple of interval.
-func (f Forecast) HorizonSteps(interval Duration) int {
-	if interval <= 0 {
-		return 0
-	}
-	return int((f.Horizon + interval - 1) / interval)
 }
 
 // Action is one step of a playbook: a knob an actuator sets.

@@ -160,6 +160,11 @@ func Load(data []byte, filename string) (*Config, error) {
 		}
 		return nil, joinErrors(errs)
 	}
+	c.runProblems = c.RunProblems()
+	for _, e := range c.runProblems {
+		e.File = filename
+		e.Line = lineOf(doc, e.Path)
+	}
 	return c, nil
 }
 

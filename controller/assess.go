@@ -33,16 +33,12 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 	// An incident under way: the latency has been above the threshold for
 	// K−1 samples, one short of the incident pattern, at a load the
 	// current level was seen not to take. Acting on the first sample above
-	// instead engages on every noisy spike (on the example, precision fell
-	// from 75% to 19%); one short of K still leaves a fast action (the
-	// queue acts on the next step) time to keep the K-th sample under.
-	// Asking the load to be a margin above the level as well trades
-	// incidents for precision (3% above: on the example 4 incidents
-	// instead of 2, precision 86% instead of 75%). The load is the
-	// current sample's or the mean over the run's samples: an overload's
-	// backlog outlasts it, so a one-minute spike far above the level keeps
-	// the latency up for minutes after the load is back under (on
-	// NASA-HTTP, 111 incidents instead of 116, for 0.9% more cost).
+	// would engage on every noisy spike; one short of K still leaves a fast
+	// action (the queue acts on the next step) time to keep the K-th sample
+	// under. The load is the current sample's or the mean over the run's
+	// samples: an overload's backlog outlasts it, so a one-minute spike far
+	// above the level keeps the latency up for minutes after the load is
+	// back under. docs/evaluation.md measures the choices.
 	in.Imminent = s.signal != metrics.Latency && s.hold.State() == model.Pending &&
 		s.hold.Run >= s.pattern.Consecutive-1 && s.cfg.Forecast.Imminent != config.ImminentOff &&
 		c.overloaded(s, load, level)
@@ -59,8 +55,8 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 	// (below(), as reactive does) and while the forecast breaches there
 	// before it could bring the action back: within the action's reach
 	// (warm-up + margin). With "horizon" it holds while the forecast
-	// breaches there within the horizon, which held the actions through
-	// every peak the forecast band covered (README, "Reverts").
+	// breaches there within the horizon, which holds the actions through
+	// every peak the forecast band covers (docs/algorithm.md, "Reverts").
 	reach := c.reach(s, level)
 	if s.cfg.Forecast.Revert == config.RevertHorizon {
 		reach = s.horizon
@@ -150,9 +146,9 @@ func (c *Controller) breachLevel(s *service, level int) float64 {
 
 // learnEvery is how many new observations of a level trigger a new estimate
 // of its breach level; learnAfterBreach, how many when one of them breached.
-// A level holds up to a week of observations, and the estimates every 60
-// were a sixth of a replay's time: on testdata/replay.100.yaml, 240 gives
-// the same incidents (183 predictive, 790 reactive) and costs within 0.1%.
+// A level holds up to a week of observations and an estimate sorts them,
+// so estimates are kept rare while nothing breaches, and made soon after a
+// breach, when the level has just been seen to fail.
 const (
 	learnEvery       = 240
 	learnAfterBreach = 10

@@ -8,11 +8,9 @@ import (
 	"github.com/presage-dev/presage/model"
 )
 
-// warmEvaluations bounds a refit that starts from the previous fit.
-//
-// 20 is what a warm start needs: on the example and on ten services of
-// testdata/replay.100.yaml, 80, 40, 20 and 10 gave the same incidents
-// within one, and a refit is most of the forecasting's time.
+// warmEvaluations bounds a refit that starts from the previous fit: a warm
+// start begins near the optimum and needs few evaluations, and a refit is
+// most of the forecasting's time.
 const warmEvaluations = 20
 
 // A warm refit that leaves the forecast where it was (no point of the
@@ -20,11 +18,8 @@ const warmEvaluations = 20
 // schedule's next refit is passed over, then the next three, then seven
 // (refitBackoffMax) in a row, the model meanwhile updated by each
 // observation as between any two refits; a refit that moves the forecast
-// resets the schedule. Warm refits were most of a replay's time; on twenty
-// services of testdata/replay.100.yaml passing over up to 3 halves them,
-// with the same incidents (53) and cost within 0.1%; on all of it, up to 7
-// instead of 3 takes a sixth off the replay's CPU time for 184 incidents
-// instead of 183 (15 gained nothing more).
+// resets the schedule. Warm refits are most of a replay's time, and a
+// forecast that a refit does not move needs no refit soon.
 const (
 	refitSteady     = 0.02
 	refitBackoffMax = 7

@@ -252,9 +252,8 @@ type Forecaster interface {
 //  2. Each candidate's score is its mean sMAPE, |y−f|/(|y|+|f|), over the
 //     finite observations after n₀ when every finite observation is > 0,
 //     else its mean absolute error. The CombinationSize best are combined
-//     (Combination: the median at each step): on the M4 Hourly series the
-//     combination scored better than the single best in every window we
-//     tried.
+//     (Combination: the median at each step), which scores better than
+//     the single best on the M4 Hourly series (docs/evaluation.md).
 //  3. The members are refitted on all of y (Holt-Winters from its backtest
 //     parameters); a member whose refit fails keeps its backtest fit run to
 //     the end of y.

@@ -220,3 +220,33 @@ func TestCheckMissingFile(t *testing.T) {
 		t.Errorf("stdout not empty\n%v", r)
 	}
 }
+
+// TestCheckNotesWhatRunRefuses checks that a configuration the other
+// commands take but `presage run` refuses (an action of kind sim with a
+// Prometheus source) passes check with a note that names its file, line
+// and YAML path, and that run refuses it with the same words.
+func TestCheckNotesWhatRunRefuses(t *testing.T) {
+	file := writeTestFile(t, t.TempDir(), "sim-action.yaml", `global: {interval: 1m}
+source:
+  kind: prometheus
+  prometheus: {url: "http://127.0.0.1:1"}
+services:
+  - name: checkout
+    signals:
+      latency: {query: "x"}
+    incident: {above: 0.5}
+    playbook:
+      - name: replicas
+        actuator: {kind: sim, knob: replicas}
+        max: 3
+`)
+	note := file + ":12: services[0].playbook[0].actuator.kind: presage run cannot apply sim: it needs source kind sim"
+	r := cli(t, "check", "-config", file)
+	if r.code != 0 || !strings.Contains(r.stdout, "note: "+note) {
+		t.Errorf("check: exit %d, want 0 and the note %q\n%v", r.code, note, r)
+	}
+	r = cli(t, "run", "-config", file)
+	if r.code == 0 || !strings.Contains(r.stderr, note) {
+		t.Errorf("run: exit %d, want it to refuse with %q\n%v", r.code, note, r)
+	}
+}

@@ -37,7 +37,7 @@ func printConfigErrors(w io.Writer, err error) {
 }
 
 func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "-config FILE", "Validate a configuration file. Every problem is reported with its file, line\nand YAML path; the exit status is 1 when there is any.", stderr)
+	fs := newFlags("check", "-config FILE", "Validate a configuration file. Every problem is reported with its file, line\nand YAML path; the exit status is 1 when there is any. A note names what\npresage run would refuse in a file the other commands take (an action of\nkind sim with a real source).", stderr)
 	path := fs.String("config", "", "configuration `file` to check")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -47,6 +47,9 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d services, source %s)\n", *path, len(cfg.Services), cfg.Source.Kind)
+	for _, e := range config.Errors(cfg.RunError()) {
+		fmt.Fprintf(stdout, "note: %v\n", e)
+	}
 	return nil
 }
 

@@ -43,7 +43,7 @@ func promActuators(cfg *config.Config, dry bool, other func(string, config.Actio
 			case dry:
 				act = actuators.NewRecorder(nil)
 			default:
-				return nil, fmt.Errorf("services[%d].playbook[%d].actuator.kind: %s needs source kind sim; with source kind prometheus use a webhook (to `presage sim serve`'s /actions for a simulated service)", i, j, a.Actuator.Kind)
+				return nil, cfg.RunError() // an action of kind sim
 			}
 			out[s.Name] = append(out[s.Name], act)
 		}
