@@ -384,8 +384,11 @@ func TestConnectionAndTimeout(t *testing.T) {
 		if !errors.As(err, &qe) || qe.Kind != KindTimeout {
 			t.Fatalf("Read error %v, want kind timeout", err)
 		}
-		if took > 600*time.Millisecond {
-			t.Errorf("Read took %v, want it within the 400ms budget", took)
+		// The attempts below say whether the retries kept to the budget;
+		// the wall time only catches a Read that ignores its deadline (a
+		// loaded machine can delay a goroutine by hundreds of milliseconds).
+		if took > 5*time.Second {
+			t.Errorf("Read took %v with a 400ms budget", took)
 		}
 		// 100ms attempt + 50ms wait, three times, then the fourth wait would
 		// not fit: at most 3 attempts per query, not the 11 configured.
