@@ -38,7 +38,8 @@ var ErrSweep = errors.New("replay: sweep")
 var topLevel = map[string]bool{"global": true, "source": true, "services": true}
 
 // ParseSweep parses "path=v1,v2,...". Values are split at commas outside
-// brackets, braces and quotes, so "a=[1,2],[3]" tries two lists.
+// brackets, braces and quotes, so "a=[1,2],[3]" tries two lists; a quote or
+// bracket left open is an error.
 func ParseSweep(s string) (SweepParam, error) {
 	path, vals, ok := strings.Cut(s, "=")
 	path = strings.TrimSpace(path)
@@ -70,6 +71,9 @@ func ParseSweep(s string) (SweepParam, error) {
 			p.Values = append(p.Values, v)
 			start = i + 1
 		}
+	}
+	if quote != 0 || depth != 0 {
+		return SweepParam{}, fmt.Errorf("%w %q: a quote or bracket is not closed", ErrSweep, s)
 	}
 	return p, nil
 }

@@ -23,6 +23,8 @@ func TestParseSweep(t *testing.T) {
 		{in: "forecast.trigger=0.3,,0.5", err: "empty value"},
 		{in: "services[x].name=a", err: `index "x"`},
 		{in: "services[0.name=a", err: "no closing ]"},
+		{in: `forecast.refit="@hourly`, err: "not closed"},
+		{in: "services[0].playbook[0].max=[1,2", err: "not closed"},
 	} {
 		t.Run(tt.in, func(t *testing.T) {
 			p, err := ParseSweep(tt.in)
