@@ -2,7 +2,8 @@
 # Runs presage's whole test suite on a fresh machine: installs what the tests
 # need (Debian's prometheus and chromium packages, when missing), builds the
 # presage binary, kube-apiserver and etcd into a cache outside the
-# repository, then runs gofmt, go vet and go test.
+# repository, then runs gofmt, go vet, go test, and every fuzz target for
+# 10 s ($PRESAGE_FUZZTIME).
 # Usage: scripts/test.sh [go test flags...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,3 +48,6 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -race -count=1 "$@" ./...
+
+# Every fuzz target for a short while (scripts/fuzz.sh runs them longer).
+scripts/fuzz.sh "${PRESAGE_FUZZTIME:-10s}"

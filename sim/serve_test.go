@@ -94,7 +94,7 @@ func TestLatencyBuckets(t *testing.T) {
 
 // serveConfig is a config with one service driven by a constant trace, a
 // gap in the middle, and a webhook action mapped to a knob.
-func serveConfig(t *testing.T, trace string) *config.Config {
+func serveConfig(t testing.TB, trace string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "load.csv"), []byte(trace), 0o644); err != nil {
@@ -127,7 +127,7 @@ services:
 	return cfg
 }
 
-func writeConfig(t *testing.T, dir, text string) string {
+func writeConfig(t testing.TB, dir, text string) string {
 	t.Helper()
 	p := filepath.Join(dir, "presage.yaml")
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {

@@ -93,7 +93,7 @@ func unix(t time.Time) string {
 
 // testConfig returns a valid prometheus config for services, each with the
 // four signals from the same four expressions, pointed at url.
-func testConfig(t *testing.T, url string, services ...string) *config.Config {
+func testConfig(t testing.TB, url string, services ...string) *config.Config {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "global: {interval: 1m}\nsource:\n  kind: prometheus\n  prometheus: {url: %q, timeout: 2s, retries: 2, min_backoff: 1ms, max_backoff: 4ms}\nservices:\n", url)
