@@ -168,9 +168,12 @@ func Load(data []byte, filename string) (*Config, error) {
 	return c, nil
 }
 
+// joinErrors joins errs, with every URL in their messages redacted: a
+// message may echo a value that holds a password or a token.
 func joinErrors(errs []*Error) error {
 	out := make([]error, len(errs))
 	for i, e := range errs {
+		e.Msg = RedactText(e.Msg)
 		out[i] = e
 	}
 	return errors.Join(out...)

@@ -167,14 +167,15 @@ func (p *Prometheus) validate(v *validator, path string) {
 	}
 }
 
-// checkHTTPURL reports whether s is an absolute http or https URL.
+// checkHTTPURL reports whether s is an absolute http or https URL. The
+// error quotes s redacted.
 func checkHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("invalid URL %q: %w", s, err)
+		return fmt.Errorf("invalid URL %q: %w", Redact(s), RedactError(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("invalid URL %q: want an absolute http or https URL", s)
+		return fmt.Errorf("invalid URL %q: want an absolute http or https URL", Redact(s))
 	}
 	return nil
 }

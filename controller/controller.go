@@ -138,11 +138,11 @@ type Controller struct {
 	// targets first (RequestReconcile).
 	reconcile atomic.Bool
 
-	mu        sync.Mutex // guards the fields below (read by /readyz)
-	lastOK    time.Time  // step time of the last successful source read
-	lastStep  time.Time
-	everRead  bool
-	sourceErr error
+	mu         sync.Mutex // guards the fields below (read by /readyz)
+	lastOK     time.Time  // step time of the last successful source read
+	lastStep   time.Time
+	everRead   bool
+	sourceKind string // the kind of the last failed read ("timeout", "http_5xx", ...); "" after a good one
 }
 
 // service is the controller's state of one service.

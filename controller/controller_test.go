@@ -408,9 +408,11 @@ func TestSpeedRunsVirtualClockFaster(t *testing.T) {
 func TestEndpoints(t *testing.T) {
 	src := &script{lat: repeat(0.1, 10), load: repeat(50, 10)}
 	h := newHarness(t, policy.Predictive, src)
-	srv := httptest.NewServer(h.ctl.Handler(h.reg, 0))
+	srv := httptest.NewServer(h.ctl.Handler(h.reg, 0, false))
 	defer srv.Close()
-	get := func(path string) (int, string) {
+	verbose := httptest.NewServer(h.ctl.Handler(h.reg, 0, true))
+	defer verbose.Close()
+	getFrom := func(srv *httptest.Server, path string) (int, string) {
 		resp, err := srv.Client().Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -419,13 +421,30 @@ func TestEndpoints(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if code, _ := get("/readyz"); code != 503 {
-		t.Errorf("/readyz before the first step = %d, want 503", code)
+	get := func(path string) (int, string) { return getFrom(srv, path) }
+	// readyz checks /readyz on both servers: the terse one says only
+	// "ready" or "not ready", the verbose one why in words.
+	readyz := func(when string, code int, why string) {
+		t.Helper()
+		want := "ready\n"
+		if code != 200 {
+			want = "not ready\n"
+		}
+		if c, body := get("/readyz"); c != code || body != want {
+			t.Errorf("/readyz %s = %d %q, want %d %q", when, c, body, code, want)
+		}
+		if code == 200 {
+			want = "ready\n"
+		} else {
+			want = "not ready: " + why + "\n"
+		}
+		if c, body := getFrom(verbose, "/readyz"); c != code || body != want {
+			t.Errorf("verbose /readyz %s = %d %q, want %d %q", when, c, body, code, want)
+		}
 	}
+	readyz("before the first step", 503, "no step has run yet")
 	h.steps(t, 3)
-	if code, _ := get("/readyz"); code != 200 {
-		t.Errorf("/readyz after a step = %d, want 200", code)
-	}
+	readyz("after a step", 200, "")
 	if code, _ := get("/healthz"); code != 200 {
 		t.Errorf("/healthz = %d", code)
 	}
@@ -437,16 +456,47 @@ func TestEndpoints(t *testing.T) {
 		}
 	}
 	// The source goes down: ready until it has been down three intervals.
-	src.err = errors.New("down")
+	// Its error (which may quote a URL and its secrets) is never served.
+	src.err = errors.New(`Post "http://u:pw@h/api?token=T": down`)
 	for i := 3; i < 8; i++ {
 		h.ctl.Step(context.Background(), t0.Add(time.Duration(i)*time.Minute))
+		if i == 4 {
+			readyz("with the source down 2 intervals", 200, "")
+		}
 	}
-	if code, _ := get("/readyz"); code != 503 {
-		t.Errorf("/readyz with the source down 5 intervals = %d, want 503", code)
-	}
+	readyz("with the source down 5 intervals", 503,
+		"the source has been unreachable since "+t0.Add(2*time.Minute).Format(time.RFC3339)+": the last read failed")
 	_, body = get("/metrics")
 	if !strings.Contains(body, `presage_source_errors_total{kind="read"} 5`) {
 		t.Errorf("source errors not counted")
+	}
+}
+
+// kindError is a failed read of a kind, as metrics/prom's errors are.
+type kindError struct{ kind string }
+
+func (e kindError) Error() string     { return `Post "http://u:pw@h/?token=T": ` + e.kind }
+func (e kindError) ErrorKind() string { return e.kind }
+
+// TestReadyWords: Ready says in words what is wrong with a source that was
+// never read, and names the kind of its last failure, never its error.
+func TestReadyWords(t *testing.T) {
+	tests := []struct{ kind, want string }{
+		{"timeout", "the source has never been read: the last read timed out"},
+		{"connection", "the source has never been read: the last read could not connect"},
+		{"http_4xx", "the source has never been read: the last read got HTTP status 4xx"},
+		{"bad_response", "the source has never been read: the last read got an answer that is not a query result"},
+		{"canceled", "the source has never been read: the last read was canceled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			src := &script{lat: repeat(0.1, 10), load: repeat(50, 10), err: kindError{tt.kind}}
+			h := newHarness(t, policy.Predictive, src)
+			h.ctl.Step(context.Background(), t0)
+			if err := h.ctl.Ready(time.Minute); err == nil || err.Error() != tt.want {
+				t.Errorf("Ready = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,26 +41,48 @@ func (c *Controller) stepLogged(ctx context.Context, now time.Time) {
 }
 
 // Ready reports whether the controller has read its source successfully and
-// the last read is not older than unreachableFor (in step time).
+// the last read is not older than unreachableFor (in step time). Its error
+// says what is wrong in words and the kind of the last failure (timeout,
+// connection, http_5xx, ...), never the source's own error, which may
+// quote its URL: it is fit for an unauthenticated /readyz.
 func (c *Controller) Ready(unreachableFor time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case !c.everRead && c.sourceErr != nil:
-		return fmt.Errorf("source never read: %w", c.sourceErr)
+	case !c.everRead && c.sourceKind != "":
+		return fmt.Errorf("the source has never been read: %s", failureWords(c.sourceKind))
 	case !c.everRead:
 		return errors.New("no step has run yet")
 	case c.lastStep.Sub(c.lastOK) > unreachableFor:
-		return fmt.Errorf("source unreachable since %s: %w", c.lastOK.Format(time.RFC3339), c.sourceErr)
+		return fmt.Errorf("the source has been unreachable since %s: %s", c.lastOK.Format(time.RFC3339), failureWords(c.sourceKind))
 	}
 	return nil
+}
+
+// failureWords says what a failed read of this kind (see step) was.
+func failureWords(kind string) string {
+	switch {
+	case kind == "timeout":
+		return "the last read timed out"
+	case kind == "connection":
+		return "the last read could not connect"
+	case kind == "canceled":
+		return "the last read was canceled"
+	case kind == "bad_response":
+		return "the last read got an answer that is not a query result"
+	case strings.HasPrefix(kind, "http_"):
+		return "the last read got HTTP status " + strings.TrimPrefix(kind, "http_")
+	}
+	return "the last read failed"
 }
 
 // Handler serves presage's own /metrics (from g), /healthz and /readyz.
 // The controller is ready once a step has read the source and stays ready
 // until the source has been unreachable for longer than unreadyAfter (0
-// means three intervals), in step time.
-func (c *Controller) Handler(g prometheus.Gatherer, unreadyAfter time.Duration) http.Handler {
+// means three intervals), in step time. /readyz answers "ready" (200) or
+// "not ready" (503); with verbose, "not ready" is followed by what is wrong
+// in words (Ready's error). Neither says more: /readyz is unauthenticated.
+func (c *Controller) Handler(g prometheus.Gatherer, unreadyAfter time.Duration, verbose bool) http.Handler {
 	if unreadyAfter <= 0 {
 		unreadyAfter = 3 * c.interval
 	}
@@ -70,7 +93,11 @@ func (c *Controller) Handler(g prometheus.Gatherer, unreadyAfter time.Duration) 
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := c.Ready(unreadyAfter); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			msg := "not ready"
+			if verbose {
+				msg += ": " + err.Error()
+			}
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")

@@ -36,7 +36,6 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	c.mu.Lock()
 	c.lastStep = now
 	if err != nil {
-		c.sourceErr = err
 		kind := "read"
 		var k interface{ ErrorKind() string }
 		switch {
@@ -45,11 +44,12 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 		case errors.Is(err, context.DeadlineExceeded):
 			kind = "timeout"
 		}
+		c.sourceKind = kind
 		c.tel.sourceErrors.WithLabelValues(kind).Inc()
 		c.log.Warn("source read failed", "err", err)
 		snap = metrics.Snapshot{}
 	} else {
-		c.sourceErr = nil
+		c.sourceKind = ""
 		c.lastOK = now
 		c.everRead = true
 	}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net"
 	"os"
 	"path"
 	"regexp"
@@ -85,8 +86,8 @@ func deployConfig(t *testing.T, m manifests) *config.Config {
 // TestManifests checks what ties the manifests together: the config is
 // valid and turns leader election on for the Deployment's two replicas, the
 // pod mounts it where its args read it, runs as the Dockerfile's non-root
-// user, the Service reaches the metrics port, and rbac.yaml is what presage
-// rbac prints for the config.
+// user, the Service reaches the metrics port, bound on the pod's address
+// only, and rbac.yaml is what presage rbac prints for the config.
 func TestManifests(t *testing.T) {
 	m := load(t)
 	cfg := deployConfig(t, m)
@@ -125,8 +126,26 @@ func TestManifests(t *testing.T) {
 	if c.SecurityContext == nil || c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem {
 		t.Error("container root filesystem not read-only")
 	}
-	if _, port, _ := strings.Cut(cfg.Global.Listen, ":"); len(c.Ports) == 0 || port != "9797" || c.Ports[0].ContainerPort != 9797 {
-		t.Errorf("global.listen %q and container ports %v disagree", cfg.Global.Listen, c.Ports)
+	// The metrics port is bound on the pod's address, for the Service and
+	// the probes, and on no other interface; the config alone binds
+	// loopback. /readyz stays terse: it is unauthenticated.
+	if host, _, err := net.SplitHostPort(cfg.Global.Listen); err != nil || !net.ParseIP(host).IsLoopback() {
+		t.Errorf("global.listen %q: want a loopback address (the pod's address comes from -listen)", cfg.Global.Listen)
+	}
+	listen := ""
+	if i := slices.Index(c.Args, "-listen"); i >= 0 && i+1 < len(c.Args) {
+		listen = c.Args[i+1]
+	}
+	if host, port, err := net.SplitHostPort(listen); err != nil || host != "$(POD_IP)" || len(c.Ports) == 0 || port != "9797" || c.Ports[0].ContainerPort != 9797 {
+		t.Errorf("-listen %q and container ports %v: want the pod's address, [$(POD_IP)], on the container's port", listen, c.Ports)
+	}
+	if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+		return e.Name == "POD_IP" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "status.podIP"
+	}) {
+		t.Error("no POD_IP from the downward API: the address -listen binds")
+	}
+	if slices.ContainsFunc(c.Args, func(a string) bool { return strings.Contains(a, "verbose-ready") }) {
+		t.Error("args set -web.verbose-ready: /readyz is reached unauthenticated through the Service")
 	}
 	for k, v := range m.svc.Spec.Selector {
 		if d.Template.Labels[k] != v {

@@ -52,7 +52,7 @@ var _ actuators.Actuator = (*Webhook)(nil)
 // concurrent use.
 type Webhook struct {
 	url      string // as configured
-	redacted string // for logs and errors: any password in the URL masked
+	redacted string // for logs and errors: the URL with its secrets masked (config.Redact)
 	client   *http.Client
 	timeout  time.Duration
 	retries  int
@@ -80,10 +80,10 @@ func New(cfg config.Webhook, logger *slog.Logger) (*Webhook, error) {
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("webhook: url: %w", err)
+		return nil, fmt.Errorf("webhook: url: %w", config.RedactError(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("webhook: url %q: must be an absolute http or https URL", u.Redacted())
+		return nil, fmt.Errorf("webhook: url %q: must be an absolute http or https URL", config.Redact(cfg.URL))
 	}
 	timeout := time.Duration(cfg.Timeout)
 	switch {
@@ -126,7 +126,7 @@ func New(cfg config.Webhook, logger *slog.Logger) (*Webhook, error) {
 	}
 	return &Webhook{
 		url:         cfg.URL,
-		redacted:    u.Redacted(),
+		redacted:    config.Redact(cfg.URL),
 		client:      client,
 		timeout:     timeout,
 		retries:     cfg.Retries,
@@ -199,7 +199,7 @@ func (w *Webhook) attempt(ctx context.Context, body []byte, key, secret string) 
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {
-		return false, fmt.Errorf("new request: %w", err)
+		return false, fmt.Errorf("new request: %w", config.RedactError(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(IdempotencyHeader, key)
@@ -208,6 +208,7 @@ func (w *Webhook) attempt(ctx context.Context, body []byte, key, secret string) 
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
+		err = config.RedactError(err) // net/http's error quotes the URL, token and all
 		var verr *tls.CertificateVerificationError
 		if errors.As(err, &verr) {
 			return false, fmt.Errorf("%w (permanent, not retried)", err)

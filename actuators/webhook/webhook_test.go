@@ -209,6 +209,36 @@ func TestApplyBody(t *testing.T) {
 	}
 }
 
+// TestURLSecretsRedacted: a token in the URL's query and a password in its
+// userinfo appear in no log line and no error, whether the receiver is
+// down (net/http's error quotes the URL) or rejects the action.
+func TestURLSecretsRedacted(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	rejects := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "no", http.StatusBadRequest)
+	}))
+	defer rejects.Close()
+	for name, base := range map[string]string{"down": down.URL, "rejects": rejects.URL} {
+		t.Run(name, func(t *testing.T) {
+			u := strings.Replace(base, "http://", "http://hookuser:PW-7f1c@", 1) + "/hook?service=a&token=TOKEN-9b2e"
+			w, logs := newTestWebhook(t, config.Webhook{URL: u, Retries: 1})
+			err := w.Apply(t.Context(), testAction)
+			if err == nil {
+				t.Fatal("Apply: no error")
+			}
+			for _, secret := range []string{"hookuser", "PW-7f1c", "TOKEN-9b2e"} {
+				if strings.Contains(err.Error(), secret) || strings.Contains(logs.String(), secret) {
+					t.Errorf("%q in the error or the log:\n%v\n%s", secret, err, logs)
+				}
+			}
+			if !strings.Contains(logs.String(), "/hook?service=a&token=xxxxx") {
+				t.Errorf("the log does not name the redacted URL:\n%s", logs)
+			}
+		})
+	}
+}
+
 func TestApplyServerDown(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL

@@ -58,7 +58,24 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("-log-level: %w", err)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: redactAttr})), nil
+}
+
+// redactAttr redacts every URL in a log attribute's string or error value
+// (config.RedactText): the packages redact what they log, and this is the
+// net for what they miss.
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value.Any().(type) {
+	case string:
+		if r := config.RedactText(v); r != v {
+			a.Value = slog.StringValue(r)
+		}
+	case error:
+		if r := config.RedactText(v.Error()); r != v.Error() {
+			a.Value = slog.StringValue(r)
+		}
+	}
+	return a
 }
 
 // writeFile writes through fn to path ("-" is stdout) atomically: a

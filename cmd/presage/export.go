@@ -130,7 +130,7 @@ func export(ctx context.Context, cfg *config.Config, log *slog.Logger, start, en
 	}
 	hist, rerr := src.Range(ctx, nil, start, end, step)
 	if rerr != nil && len(hist) == 0 {
-		return fmt.Errorf("read %s: %w", cfg.Source.Prometheus.URL, rerr)
+		return fmt.Errorf("read %s: %w", config.Redact(cfg.Source.Prometheus.URL), rerr)
 	}
 	if rerr != nil {
 		log.Warn("some signals could not be read; their cells are empty", "err", rerr)

@@ -67,18 +67,22 @@ type loopFlags struct {
 	speed      *float64
 	listen     *string
 	kubeconfig *string
+	// verboseReady makes /readyz say why it is not ready.
+	verboseReady *bool
 }
 
 func addLoopFlags(fs interface {
 	String(string, string, string) *string
 	Float64(string, float64, string) *float64
+	Bool(string, bool, string) *bool
 }) loopFlags {
 	return loopFlags{
-		config:     fs.String("config", "", "configuration `file` (see config.example.yaml)"),
-		logLevel:   fs.String("log-level", "info", "log `level`: debug, info, warn or error"),
-		speed:      fs.Float64("speed", 1, "with source kind sim, run the simulated clock this many `times` faster than real time"),
-		listen:     fs.String("listen", "", "`address` of /metrics, /healthz and /readyz (default: global.listen; set global.listen to \"\" to turn the server off)"),
-		kubeconfig: fs.String("kubeconfig", "", "kubeconfig `file` for the Kubernetes API (kube actions, leader election); default: kubernetes.kubeconfig, else the in-cluster config"),
+		config:       fs.String("config", "", "configuration `file` (see config.example.yaml)"),
+		logLevel:     fs.String("log-level", "info", "log `level`: debug, info, warn or error"),
+		speed:        fs.Float64("speed", 1, "with source kind sim, run the simulated clock this many `times` faster than real time"),
+		listen:       fs.String("listen", "", "`address` of /metrics, /healthz and /readyz (default: global.listen; set global.listen to \"\" to turn the server off)"),
+		kubeconfig:   fs.String("kubeconfig", "", "kubeconfig `file` for the Kubernetes API (kube actions, leader election); default: kubernetes.kubeconfig, else the in-cluster config"),
+		verboseReady: fs.Bool("web.verbose-ready", false, "make /readyz say why it is not ready (the source never read, or unreachable since when, and the kind of the last failure: timeout, connection, HTTP status); by default it says only \"ready\" or \"not ready\", since anyone who reaches the port can read it"),
 	}
 }
 
@@ -112,7 +116,7 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	addActor(&g, ctx, w.ctl.Run)
 	if ln != nil {
 		log.Info("serving /metrics, /healthz and /readyz", "addr", ln.Addr().String())
-		addServer(&g, ctx, ln, w.ctl.Handler(w.reg, w.unreadyAfter))
+		addServer(&g, ctx, ln, w.ctl.Handler(w.reg, w.unreadyAfter, *f.verboseReady))
 	}
 	if w.elector != nil {
 		addElector(&g, ctx, w.elector, log)

@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"syscall"
 	_ "time/tzdata" // schedules name IANA zones; the binary carries them
+
+	"github.com/presage-dev/presage/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -80,7 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, errInvalid):
 			return 1
 		default:
-			fmt.Fprintf(stderr, "presage %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "presage %s: %v\n", c.name, config.RedactError(err))
 			return 1
 		}
 	}

@@ -89,7 +89,7 @@ type Options struct {
 // It is safe for concurrent use.
 type Source struct {
 	api        v1.API
-	url        string
+	url        string // redacted, for errors
 	log        *slog.Logger
 	tel        *telemetry
 	label      model.LabelName
@@ -136,7 +136,7 @@ func New(cfg *config.Config, o Options) (*Source, error) {
 	hc.Transport = statusRecorder{next: hc.Transport}
 	client, err := api.NewClient(api.Config{Address: p.URL, Client: hc})
 	if err != nil {
-		return nil, fmt.Errorf("prom: url %q: %w", p.URL, err)
+		return nil, fmt.Errorf("prom: url %q: %w", config.Redact(p.URL), config.RedactError(err))
 	}
 	log := o.Logger
 	if log == nil {
@@ -144,7 +144,7 @@ func New(cfg *config.Config, o Options) (*Source, error) {
 	}
 	s := &Source{
 		api:        v1.NewAPI(client),
-		url:        p.URL,
+		url:        config.Redact(p.URL),
 		log:        log,
 		label:      model.LabelName(p.ServiceLabel),
 		interval:   time.Duration(cfg.Global.Interval),
@@ -496,6 +496,9 @@ func (s *Source) do(ctx context.Context, endpoint, expr string, call func(contex
 			}
 			return v, nil
 		}
+		// net/http's errors quote the request's URL: the configured one,
+		// with any password or token in it.
+		err = config.RedactError(err)
 		code := int(status.code.Load())
 		kind := classify(ctx, err, code)
 		s.tel.errors.WithLabelValues(endpoint, kind).Inc()

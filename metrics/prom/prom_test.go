@@ -1,9 +1,11 @@
 package prom
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -344,6 +346,39 @@ func TestPartialFailure(t *testing.T) {
 
 // TestConnectionAndTimeout checks the kinds of failures without an HTTP
 // answer, and that retries stay within the step's budget.
+// TestURLSecretsRedacted: a password in the URL's userinfo and a token in
+// its query appear in no error and no log line of a failed Read or Range
+// (net/http's errors quote the request's URL).
+func TestURLSecretsRedacted(t *testing.T) {
+	fake := newFakeProm(t, nil)
+	u := strings.Replace(fake.URL, "http://", "http://promuser:PW-3e8d@", 1) + "/prom?access_token=TOKEN-c4a1"
+	fake.Close()
+	var logs bytes.Buffer
+	src, err := New(testConfig(t, u, "a", "b"), Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.rand = func() float64 { return 0.5 }
+	_, rerr := src.Read(context.Background(), now)
+	_, gerr := src.Range(context.Background(), []string{"a"}, now.Add(-time.Hour), now, time.Minute)
+	if rerr == nil || gerr == nil {
+		t.Fatalf("Read %v, Range %v: want errors", rerr, gerr)
+	}
+	var qe *Error
+	if !errors.As(rerr, &qe) || qe.Kind != KindConnection {
+		t.Errorf("Read error %v, want kind connection", rerr)
+	}
+	out := rerr.Error() + "\n" + gerr.Error() + "\n" + logs.String()
+	for _, secret := range []string{"promuser", "PW-3e8d", "TOKEN-c4a1"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%q in an error or the log:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "access_token=xxxxx") {
+		t.Errorf("no redacted URL in the errors:\n%s", out)
+	}
+}
+
 func TestConnectionAndTimeout(t *testing.T) {
 	t.Run("connection refused", func(t *testing.T) {
 		fake := newFakeProm(t, nil)
