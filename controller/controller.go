@@ -53,15 +53,17 @@ type Options struct {
 	Terse bool
 	// State is an earlier run's policy state by service (from the state
 	// file, LoadState); engaged actions in it are kept and reverted as
-	// usual. New refuses an engagement whose playbook index is out of
-	// range.
+	// usual. Its times are wall-clock: Run maps them to its step clock
+	// under Speed. New refuses an engagement whose playbook index is out
+	// of range.
 	State map[string]policy.State
 	// StateRejected lists the records the state file's load set aside
 	// (LoadedState.Rejected): New counts them in
 	// presage_state_records_rejected_total{reason}.
 	StateRejected []StateRejection
 	// OnStateChange, when set, is called with the whole state after any
-	// service's state changed (to persist it).
+	// service's state changed (to persist it), its times wall-clock (see
+	// Run).
 	OnStateChange func(map[string]policy.State) error
 	// Speed runs Run's clock this many times faster than real time (for
 	// demos against the simulator). Default 1.
@@ -130,6 +132,7 @@ type Controller struct {
 	onDec    func(Record)
 	onState  func(map[string]policy.State) error
 	speed    float64
+	epoch    time.Time // Run's start: step time and wall-clock time agree there (see Run)
 	interval time.Duration
 	stale    time.Duration
 	services []*service

@@ -46,7 +46,7 @@ import (
 // Every engagement names its service and action, and carries the action's
 // fingerprint (ActionFingerprint: its actuator kind, target and bounds when
 // it was saved). The policy keeps playbook indexes in memory; SaveState and
-// LoadState translate.
+// LoadState translate. Every time in it is wall-clock time (see Run).
 //
 // LoadState checks every record against the configuration. A record of an
 // unknown service or action, with a value out of the action's [min, max], a

@@ -368,6 +368,38 @@ func TestStateFileFutureTimes(t *testing.T) {
 	}
 }
 
+// TestStateTimesAreWallClock: under Speed, Run maps the saved wall-clock
+// times onto its step clock (the step clock ran on at Speed while presage
+// was stopped) and saves wall-clock times.
+func TestStateTimesAreWallClock(t *testing.T) {
+	epoch := time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+	rec := actuators.NewRecorder(nil)
+	ctl, err := New(Options{Config: loadConfig(t), Source: &script{}, Speed: 600,
+		Actuators: map[string][]actuators.Actuator{"web": {rec, rec}},
+		State: map[string]policy.State{"web": {
+			Engaged: []policy.Engagement{{Step: 0, From: 0, To: 1, At: epoch.Add(-10 * time.Second)}},
+			Changed: map[string]time.Time{"queue": epoch.Add(-10 * time.Second)},
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl.startClock(epoch)
+	st := ctl.State()["web"]
+	if want := epoch.Add(-100 * time.Minute); !st.Engaged[0].At.Equal(want) || !st.Changed["queue"].Equal(want) || !st.ClearSince.IsZero() {
+		t.Errorf("in step time: %+v, want the times at %s (10 s × 600 before the start), ClearSince zero", st, want)
+	}
+	saved := ctl.savedState()["web"]
+	if want := epoch.Add(-10 * time.Second); !saved.Engaged[0].At.Equal(want) || !saved.Changed["queue"].Equal(want) {
+		t.Errorf("saved %+v, want wall-clock %s", saved, want)
+	}
+	if got := ctl.wallTime(epoch.Add(time.Hour)); !got.Equal(epoch.Add(6 * time.Second)) {
+		t.Errorf("an hour of step time after the start is %s on the wall clock, want 6 s after it", got)
+	}
+	if got := ctl.stepTime(time.Time{}.Add(time.Hour)); got.After(epoch) {
+		t.Errorf("a time far in the past maps to %s", got)
+	}
+}
+
 // FuzzLoadState: whatever the file holds, the loader returns an error or
 // a state the controller can run: every engagement's action in the
 // playbook, within its bounds, once, the stack in playbook order, no time

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +10,78 @@ import (
 	"testing"
 	"time"
 )
+
+// coolConfig is hotConfig's service and playbook under a load it serves
+// with nothing engaged.
+func coolConfig(stateFile string) string {
+	return strings.Replace(hotConfig(stateFile), "peak: 3", "peak: 0.2", 1)
+}
+
+// TestRestartUnderSpeedReverts: presage run -speed 600 engages the hot
+// service's playbook and saves it with wall-clock times (step times ran
+// minutes ahead of the wall clock, and a restart found every cooldown in
+// the future); restarted on a load that no longer needs it, it reverts
+// both actions.
+func TestRestartUnderSpeedReverts(t *testing.T) {
+	t.Parallel()
+	if testing.Short() && os.Getenv("PRESAGE_BIN") == "" {
+		t.Skip("-short")
+	}
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state.json")
+	hot := writeTestFile(t, dir, "hot.yaml", hotConfig(state))
+	p := startPresage(t, "run", "-config", hot, "-speed", "600")
+	p.waitFor(t, &p.stderr, startedLine, startTimeout)
+	p.waitFor(t, &p.stderr, regexp.MustCompile(`action=read-replicas op=engage`), waitTimeout)
+	// Let the step clock run well ahead of the wall clock.
+	time.Sleep(time.Second)
+	p.signal(t, syscall.SIGTERM)
+	stopped := time.Now()
+
+	b, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Version  int
+		Services map[string]struct {
+			Engaged []struct {
+				Action string
+				At     time.Time
+			}
+			Changed map[string]time.Time
+		}
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	web := f.Services["checkout"]
+	if f.Version != 2 || len(web.Engaged) != 2 {
+		t.Fatalf("state file: version %d, %d engaged, want version 2 with 2 engaged:\n%s", f.Version, len(web.Engaged), b)
+	}
+	for _, e := range web.Engaged {
+		if e.At.After(stopped) {
+			t.Errorf("state file: %s engaged at %s, after presage stopped (%s): a step time, not wall-clock", e.Action, e.At, stopped)
+		}
+	}
+	for a, at := range web.Changed {
+		if at.After(stopped) {
+			t.Errorf("state file: %s changed at %s, after presage stopped (%s)", a, at, stopped)
+		}
+	}
+
+	cool := writeTestFile(t, dir, "cool.yaml", coolConfig(state))
+	p = startPresage(t, "run", "-config", cool, "-speed", "600", "-policy", "reactive")
+	p.waitFor(t, &p.stderr, startedLine, startTimeout)
+	p.waitFor(t, &p.stderr, regexp.MustCompile(`action=read-replicas op=revert`), 2*waitTimeout)
+	p.waitFor(t, &p.stderr, regexp.MustCompile(`action=async-queue op=revert`), 2*waitTimeout)
+	p.signal(t, syscall.SIGTERM)
+	for _, bad := range []string{"clamped", "set aside"} {
+		if strings.Contains(p.stderr.String(), bad) {
+			t.Errorf("the restart's log holds %q", bad)
+		}
+	}
+}
 
 // TestStateFileUnreadable: a state file that cannot be parsed stops run
 // with an error naming it; -state-reset starts afresh on purpose and keeps
