@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,10 +52,18 @@ type Options struct {
 	// replay, which keeps the messages of the others only.
 	Terse bool
 	// State is an earlier run's policy state by service (from the state
-	// file); engaged actions in it are kept and reverted as usual.
+	// file, LoadState); engaged actions in it are kept and reverted as
+	// usual. Its times are wall-clock: Run maps them to its step clock
+	// under Speed. New refuses an engagement whose playbook index is out
+	// of range.
 	State map[string]policy.State
+	// StateRejected lists the records the state file's load set aside
+	// (LoadedState.Rejected): New counts them in
+	// presage_state_records_rejected_total{reason}.
+	StateRejected []StateRejection
 	// OnStateChange, when set, is called with the whole state after any
-	// service's state changed (to persist it).
+	// service's state changed (to persist it), its times wall-clock (see
+	// Run).
 	OnStateChange func(map[string]policy.State) error
 	// Speed runs Run's clock this many times faster than real time (for
 	// demos against the simulator). Default 1.
@@ -123,6 +132,7 @@ type Controller struct {
 	onDec    func(Record)
 	onState  func(map[string]policy.State) error
 	speed    float64
+	epoch    time.Time // Run's start: step time and wall-clock time agree there (see Run)
 	interval time.Duration
 	stale    time.Duration
 	services []*service
@@ -285,10 +295,21 @@ func New(o Options) (*Controller, error) {
 		if s.st.Level() > len(sc.Playbook) {
 			return nil, fmt.Errorf("controller: service %q: saved state has %d engaged actions, playbook has %d", sc.Name, s.st.Level(), len(sc.Playbook))
 		}
+		for _, e := range slices.Concat(s.st.Engaged, s.st.Prewarmed) {
+			if e.Step < 0 || e.Step >= len(sc.Playbook) {
+				return nil, fmt.Errorf("controller: service %q: saved state engages playbook index %d, playbook has %d actions", sc.Name, e.Step, len(sc.Playbook))
+			}
+		}
 		for range len(sc.Playbook) + 1 {
 			s.levels = append(s.levels, &levelStats{obs: newPairRing(r.History), level: math.Inf(1)})
 		}
 		c.services = append(c.services, s)
+	}
+	for _, r := range RejectReasons {
+		c.tel.stateRejected.WithLabelValues(r) // every reason shows, at 0
+	}
+	for _, r := range o.StateRejected {
+		c.tel.stateRejected.WithLabelValues(r.Reason).Inc()
 	}
 	return c, nil
 }

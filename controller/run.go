@@ -4,20 +4,34 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/presage-dev/presage/policy"
 )
 
 // Run steps the loop once an interval until ctx is done. It is the only
 // place presage reads the clock. With Options.Speed > 1 the step times run
 // that many times faster than the wall clock: a step every interval/Speed,
 // each at a time Speed×(wall time elapsed) past the start.
+//
+// The state a controller starts from (Options.State) and the state it
+// passes to OnStateChange hold wall-clock times, never step times: under
+// Speed, Run maps a saved wall-clock time t to the step time
+// start − Speed×(start − t) (the step clock ran on at Speed while presage
+// was stopped), and a step time back to the wall clock the same way.
+// A restart under -speed therefore finds its cooldowns and revert timers
+// where the step clock left them, not hours in the future. Without Speed
+// the two clocks are the same, and Step driven without Run (a replay)
+// maps nothing.
 func (c *Controller) Run(ctx context.Context) error {
 	start := time.Now()
+	c.startClock(start)
 	virtual := func(t time.Time) time.Time {
 		return start.Add(time.Duration(float64(t.Sub(start)) * c.speed))
 	}
@@ -32,6 +46,71 @@ func (c *Controller) Run(ctx context.Context) error {
 			c.stepLogged(ctx, virtual(t))
 		}
 	}
+}
+
+// startClock sets the start of Run's step clock, and maps the state the
+// controller starts from from wall-clock time to it.
+func (c *Controller) startClock(start time.Time) {
+	c.epoch = start
+	if c.speed == 1 {
+		return
+	}
+	for _, s := range c.services {
+		s.st = mapTimes(s.st, c.stepTime)
+	}
+}
+
+// stepTime maps a wall-clock time to Run's step clock; wallTime maps back.
+// Zero stays zero.
+func (c *Controller) stepTime(t time.Time) time.Time { return scaleFrom(c.epoch, t, c.speed) }
+func (c *Controller) wallTime(t time.Time) time.Time { return scaleFrom(c.epoch, t, 1/c.speed) }
+
+// scaleFrom returns epoch + k×(t − epoch), saturating far from epoch.
+func scaleFrom(epoch, t time.Time, k float64) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	d := float64(t.Sub(epoch)) * k
+	d = math.Max(math.Min(d, 1<<62), -(1 << 62))
+	return epoch.Add(time.Duration(d))
+}
+
+// savedState is the state passed to OnStateChange: State with wall-clock
+// times.
+func (c *Controller) savedState() map[string]policy.State {
+	st := c.State()
+	if c.speed == 1 || c.epoch.IsZero() {
+		return st
+	}
+	for name, s := range st {
+		st[name] = mapTimes(s, c.wallTime)
+	}
+	return st
+}
+
+// mapTimes returns a copy of st with every time mapped by f.
+func mapTimes(st policy.State, f func(time.Time) time.Time) policy.State {
+	conv := func(es []policy.Engagement) []policy.Engagement {
+		if es == nil {
+			return nil
+		}
+		out := make([]policy.Engagement, len(es))
+		for i, e := range es {
+			e.At = f(e.At)
+			out[i] = e
+		}
+		return out
+	}
+	out := st
+	out.Engaged, out.Prewarmed = conv(st.Engaged), conv(st.Prewarmed)
+	if st.Changed != nil {
+		out.Changed = make(map[string]time.Time, len(st.Changed))
+		for k, v := range st.Changed {
+			out.Changed[k] = f(v)
+		}
+	}
+	out.ClearSince, out.PrewarmClearSince = f(st.ClearSince), f(st.PrewarmClearSince)
+	return out
 }
 
 func (c *Controller) stepLogged(ctx context.Context, now time.Time) {

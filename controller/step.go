@@ -78,7 +78,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 		}
 	}
 	if changed && c.onState != nil {
-		if err := c.onState(c.State()); err != nil {
+		if err := c.onState(c.savedState()); err != nil {
 			c.log.Error("saving state failed", "err", err)
 			return fmt.Errorf("save state: %w", err)
 		}

@@ -8,22 +8,23 @@ import (
 
 // telemetry holds presage's own metrics.
 type telemetry struct {
-	signal       *prometheus.GaugeVec
-	forecast     *prometheus.GaugeVec
-	risk         *prometheus.GaugeVec
-	timeToBreach *prometheus.GaugeVec
-	breachLevel  *prometheus.GaugeVec
-	engaged      *prometheus.GaugeVec
-	level        *prometheus.GaugeVec
-	actions      *prometheus.CounterVec
-	decisions    *prometheus.CounterVec
-	missing      *prometheus.CounterVec
-	refits       *prometheus.CounterVec
-	sourceErrors *prometheus.CounterVec
-	stepDuration prometheus.Histogram
-	mae          *prometheus.GaugeVec
-	mape         *prometheus.GaugeVec
-	sched        scheduleTelemetry
+	signal        *prometheus.GaugeVec
+	forecast      *prometheus.GaugeVec
+	risk          *prometheus.GaugeVec
+	timeToBreach  *prometheus.GaugeVec
+	breachLevel   *prometheus.GaugeVec
+	engaged       *prometheus.GaugeVec
+	level         *prometheus.GaugeVec
+	actions       *prometheus.CounterVec
+	decisions     *prometheus.CounterVec
+	missing       *prometheus.CounterVec
+	refits        *prometheus.CounterVec
+	sourceErrors  *prometheus.CounterVec
+	stateRejected *prometheus.CounterVec
+	stepDuration  prometheus.Histogram
+	mae           *prometheus.GaugeVec
+	mape          *prometheus.GaugeVec
+	sched         scheduleTelemetry
 }
 
 func newTelemetry(reg prometheus.Registerer) *telemetry {
@@ -76,6 +77,10 @@ func newTelemetry(reg prometheus.Registerer) *telemetry {
 			Name: "presage_source_errors_total",
 			Help: "Failed reads of the metrics source.",
 		}, []string{"kind"}),
+		stateRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presage_state_records_rejected_total",
+			Help: "Records of the state file set aside at start, not applied, by reason (unknown_service, unknown_action, out_of_bounds, duplicate, fingerprint, direction).",
+		}, []string{"reason"}),
 		stepDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "presage_step_duration_seconds",
 			Help:    "Wall time of one control step.",
@@ -94,7 +99,7 @@ func newTelemetry(reg prometheus.Registerer) *telemetry {
 	if reg != nil {
 		reg.MustRegister(t.sched.start, t.sched.end)
 		reg.MustRegister(t.signal, t.forecast, t.risk, t.timeToBreach, t.breachLevel, t.engaged,
-			t.level, t.actions, t.decisions, t.missing, t.refits, t.sourceErrors, t.stepDuration, t.mae, t.mape)
+			t.level, t.actions, t.decisions, t.missing, t.refits, t.sourceErrors, t.stateRejected, t.stepDuration, t.mae, t.mape)
 	}
 	return t
 }

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"time"
 
 	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/internal/atomicfile"
 )
 
@@ -37,8 +40,15 @@ func printConfigErrors(w io.Writer, err error) {
 }
 
 func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "-config FILE", "Validate a configuration file. Every problem is reported with its file, line\nand YAML path; the exit status is 1 when there is any. A note names what\npresage run would refuse in a file the other commands take (an action of\nkind sim with a real source).", stderr)
+	fs := newFlags("check", "-config FILE [-state FILE]", `Validate a configuration file. Every problem is reported with its file, line
+and YAML path; the exit status is 1 when there is any. A note names what
+presage run would refuse in a file the other commands take (an action of
+kind sim with a real source). With -state, also check
+a state file against the configuration as presage run would load it: every
+record run would set aside is reported (exit status 1), and every record it
+would restore with a change (migrated, a time clamped) is noted.`, stderr)
 	path := fs.String("config", "", "configuration `file` to check")
+	statePath := fs.String("state", "", "state `file` to check against the configuration (as global.state_file)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -50,6 +60,39 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, e := range config.Errors(cfg.RunError()) {
 		fmt.Fprintf(stdout, "note: %v\n", e)
 	}
+	if *statePath == "" {
+		return nil
+	}
+	return checkState(*statePath, cfg, stdout, stderr)
+}
+
+// checkState reports what loading the state file at path would set aside
+// and restore with a change.
+func checkState(path string, cfg *config.Config, stdout, stderr io.Writer) error {
+	if _, err := os.Stat(path); err != nil {
+		fmt.Fprintf(stderr, "state file: %v\n", err)
+		return errInvalid
+	}
+	l, err := controller.LoadState(path, cfg, time.Now(), nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return errInvalid
+	}
+	for _, w := range l.Warnings {
+		fmt.Fprintf(stdout, "%s: note: %s\n", path, w)
+	}
+	for _, r := range l.Rejected {
+		fmt.Fprintf(stderr, "%s: %s\n", path, r)
+	}
+	if len(l.Rejected) > 0 {
+		fmt.Fprintf(stderr, "%d record(s) set aside\n", len(l.Rejected))
+		return errInvalid
+	}
+	engaged := 0
+	for _, st := range l.State {
+		engaged += st.Level() + len(st.Prewarmed)
+	}
+	fmt.Fprintf(stdout, "%s: ok (version %d, %d services, %d engaged actions)\n", path, l.Version, len(l.State), engaged)
 	return nil
 }
 

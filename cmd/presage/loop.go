@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	oklog "github.com/oklog/run"
@@ -31,6 +32,7 @@ their clock faster. Logs one line per decision that changes something.
 SIGINT or SIGTERM stops it cleanly.`, stderr)
 	f := addLoopFlags(fs)
 	policyName := fs.String("policy", "predictive", "policy `mode`: predictive, reactive or none")
+	f.stateReset = fs.Bool("state-reset", false, "start with nothing engaged on purpose: do not read global.state_file (kept aside as FILE.reset) and start a new one")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -69,6 +71,7 @@ type loopFlags struct {
 	kubeconfig *string
 	// verboseReady makes /readyz say why it is not ready.
 	verboseReady *bool
+	stateReset   *bool // run only: -state-reset
 }
 
 func addLoopFlags(fs interface {
@@ -170,12 +173,13 @@ func wire(ctx context.Context, cfg *config.Config, log *slog.Logger, f loopFlags
 	// A dry run starts from nothing engaged and neither reads nor writes
 	// the state file; both start from what the targets record of changes
 	// an earlier presage made (controller.Reconcile only reads them).
-	var state map[string]policy.State
+	var loaded controller.LoadedState
 	if dry == nil {
-		if state, err = controller.LoadState(cfg.Global.StateFile); err != nil {
+		if loaded, err = loadState(cfg.Global.StateFile, cfg, f.stateReset != nil && *f.stateReset, log); err != nil {
 			return w, err
 		}
 	}
+	state := loaded.State
 	if kc.used() {
 		state = controller.Reconcile(ctx, cfg, acts, state, time.Now(), log)
 	}
@@ -192,14 +196,14 @@ func wire(ctx context.Context, cfg *config.Config, log *slog.Logger, f loopFlags
 	}
 	opts := controller.Options{
 		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log, Registerer: w.reg,
-		Speed: *f.speed, State: state, OnDecision: onDecision,
+		Speed: *f.speed, State: state, StateRejected: loaded.Rejected, OnDecision: onDecision,
 	}
 	if cfg.Global.StateFile != "" && dry == nil {
 		opts.OnStateChange = func(st map[string]policy.State) error {
 			if w.elector != nil && !w.elector.Leading() {
 				return nil // a follower replaced nothing
 			}
-			return controller.SaveState(cfg.Global.StateFile, st)
+			return controller.SaveState(cfg.Global.StateFile, cfg, st)
 		}
 	}
 	if w.ctl, err = controller.New(opts); err != nil {
@@ -212,6 +216,29 @@ func wire(ctx context.Context, cfg *config.Config, log *slog.Logger, f loopFlags
 		w.elector.OnTakeOver(w.ctl.RequestReconcile)
 	}
 	return w, nil
+}
+
+// loadState loads the state file run starts from, at the wall-clock now;
+// with reset (-state-reset) it reads nothing and moves the file aside to
+// path.reset, so that the next start without the flag starts afresh too.
+func loadState(path string, cfg *config.Config, reset bool, log *slog.Logger) (controller.LoadedState, error) {
+	if !reset {
+		return controller.LoadState(path, cfg, time.Now(), log)
+	}
+	if path == "" {
+		log.Warn("-state-reset: no global.state_file: starting with nothing engaged")
+		return controller.LoadedState{}, nil
+	}
+	switch err := os.Rename(path, path+".reset"); {
+	case errors.Is(err, os.ErrNotExist):
+		log.Warn("-state-reset: starting with nothing engaged; there was no state file", "file", path)
+	case err != nil:
+		return controller.LoadedState{}, fmt.Errorf("-state-reset: %w", err)
+	default:
+		log.Warn("-state-reset: starting with nothing engaged on purpose; the state file is not read and is kept aside",
+			"file", path, "kept_as", path+".reset")
+	}
+	return controller.LoadedState{}, nil
 }
 
 // loopSource builds the source of the signals and the playbook actuators:

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/internal/testutil"
 )
@@ -317,10 +318,15 @@ func TestStateFile(t *testing.T) {
 			p.waitFor(t, &p.stderr, regexp.MustCompile(`action=read-replicas op=engage`), waitTimeout)
 			p.signal(t, syscall.SIGTERM)
 
-			st, err := controller.LoadState(state)
+			c, err := config.LoadFile(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
+			l, err := controller.LoadState(state, c, time.Now(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := l.State
 			if !tt.written {
 				if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("%s wrote the state file: %v", tt.command, err)
