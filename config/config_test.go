@@ -502,6 +502,22 @@ func TestLoadBad(t *testing.T) {
 			},
 		},
 		{
+			name: "limits",
+			file: "limits.bad.yaml",
+			want: []wantErr{
+				{"global.history", 3, "100w is 1008000 steps of global.interval (1m): at most 100000"},
+				{"services[0].forecast.horizon", 11, "1000w is 10080000 steps of global.interval (1m): at most 1000"},
+				{"services[0].forecast.paths", 12, "1000000000 must be <= 10000"},
+				{"services[1].forecast.horizon", 19, "16h41m is 1001 steps of global.interval (1m): at most 1000"},
+				{"services[1].forecast.paths", 20, "10001 must be <= 10000"},
+			},
+		},
+		{
+			name: "interval too long",
+			file: "interval.bad.yaml",
+			want: []wantErr{{"global.interval", 2, "10000w must be <= 1h"}},
+		},
+		{
 			name: "several problems, all reported",
 			file: "many.bad.yaml",
 			want: []wantErr{

@@ -49,6 +49,29 @@ func (c *Config) Validate() error {
 	return v.err()
 }
 
+// Limits that Validate sets, so that a configuration that passes `presage
+// check` cannot ask for more memory or time than a controller has. Each is
+// far above what a real service needs:
+//
+//   - MaxInterval, 1h: a control loop that looks once an hour is already a
+//     batch job; the bound also keeps every derived duration (2 × interval
+//     for stale_after, history and horizon in steps) far from int64
+//     overflow, which "interval: 10000w" reached.
+//   - MaxHistorySteps, 100,000: a week at a 6 s interval, or 69 days at
+//     1m; each service keeps this many samples of each signal.
+//   - MaxHorizonSteps, 1,000: every refit forecasts paths × horizon values;
+//     1,000 steps is 16 h at 1m.
+//   - MaxPaths, 10,000: the risk's sample paths (the default is 200).
+//
+// With the three together, one service's sample paths hold at most 10⁷
+// values (80 MB).
+const (
+	MaxInterval     = Duration(time.Hour)
+	MaxHistorySteps = 100_000
+	MaxHorizonSteps = 1_000
+	MaxPaths        = 10_000
+)
+
 type validator struct{ errs []*Error }
 
 func (v *validator) add(path, msg string) {
@@ -107,14 +130,27 @@ func oneOf(choices ...string) string {
 }
 
 func (g *Global) validate(v *validator, path string) {
-	if g.Interval <= 0 {
+	histOK := false
+	switch {
+	case g.Interval <= 0:
 		v.addf(path+".interval", "%s must be > 0", g.Interval)
-	}
-	if g.History < 2*g.Interval {
+	case g.Interval > MaxInterval:
+		v.addf(path+".interval", "%s must be <= %s", g.Interval, MaxInterval)
+	case g.History < 2*g.Interval:
 		v.addf(path+".history", "%s must be >= 2 × global.interval (%s)", g.History, 2*g.Interval)
+	case g.History/g.Interval > MaxHistorySteps:
+		v.addf(path+".history", "%s is %d steps of global.interval (%s): at most %d", g.History,
+			int64(g.History/g.Interval), g.Interval, MaxHistorySteps)
+	default:
+		histOK = true
 	}
-	if g.StaleAfter <= 0 {
-		v.addf(path+".stale_after", "%s must be > 0", g.StaleAfter)
+	switch {
+	case g.StaleAfter <= 0:
+		if g.Interval > 0 && g.Interval <= MaxInterval {
+			v.addf(path+".stale_after", "%s must be > 0", g.StaleAfter)
+		}
+	case histOK && g.StaleAfter > g.History:
+		v.addf(path+".stale_after", "%s must be <= global.history (%s)", g.StaleAfter, g.History)
 	}
 	if g.Listen != "" {
 		if _, _, err := net.SplitHostPort(g.Listen); err != nil {
@@ -185,7 +221,11 @@ func (s *Service) validate(v *validator, path string, c *Config) {
 	}
 	s.Signals.validate(v, path+".signals", c.Source.Kind)
 	s.Incident.validate(v, path+".incident")
-	s.Forecast.validate(v, path+".forecast", s, c.Global.Interval, c.Global.History)
+	interval := c.Global.Interval
+	if interval > MaxInterval {
+		interval = 0 // reported; the checks against it would only repeat it
+	}
+	s.Forecast.validate(v, path+".forecast", s, interval, c.Global.History)
 
 	actions := make(map[string]int)
 	for j := range s.Playbook {
@@ -281,8 +321,12 @@ func (f *Forecast) validate(v *validator, path string, s *Service, interval, his
 		v.addf(path+".signal", "unknown signal %q (want %s)", f.Signal, oneOf(SignalRequests, SignalLatency))
 	}
 	if interval > 0 {
-		if f.Horizon < interval {
+		switch {
+		case f.Horizon < interval:
 			v.addf(path+".horizon", "%s must be >= global.interval (%s)", f.Horizon, interval)
+		case interval <= MaxInterval && f.Horizon > MaxHorizonSteps*interval:
+			v.addf(path+".horizon", "%s is %d steps of global.interval (%s): at most %d", f.Horizon,
+				f.HorizonSteps(interval), interval, MaxHorizonSteps)
 		}
 		if f.Period%interval != 0 {
 			v.addf(path+".period", "%s must be a multiple of global.interval (%s)", f.Period, interval)
@@ -317,8 +361,11 @@ func (f *Forecast) validate(v *validator, path string, s *Service, interval, his
 	case !(f.Clear <= f.Trigger):
 		v.addf(path+".clear", "%s must be <= trigger (%s)", num(f.Clear), num(f.Trigger))
 	}
-	if f.Paths < 1 {
+	switch {
+	case f.Paths < 1:
 		v.addf(path+".paths", "%d must be >= 1", f.Paths)
+	case f.Paths > MaxPaths:
+		v.addf(path+".paths", "%d must be <= %d", f.Paths, MaxPaths)
 	}
 	if f.Revert != RevertReach && f.Revert != RevertHorizon {
 		v.addf(path+".revert", "unknown rule %q (want %s)", f.Revert, oneOf(RevertReach, RevertHorizon))
