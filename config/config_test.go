@@ -385,6 +385,11 @@ func TestLoadBad(t *testing.T) {
 			want: []wantErr{{"services[0].playbook[0].cooldown", 12, `invalid duration "-5m"`}},
 		},
 		{
+			name: "duration unit, one problem",
+			file: "duration_unit.bad.yaml",
+			want: []wantErr{{"global.interval", 2, `invalid duration "1ns"`}},
+		},
+		{
 			name: "clear above trigger",
 			file: "clear_above_trigger.bad.yaml",
 			want: []wantErr{{"services[0].forecast.clear", 9, "0.7 must be <= trigger (0.5)"}},

@@ -305,9 +305,11 @@ func syntaxError(filename string, err error) *Error {
 	return &Error{File: filename, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
+// isDurationError reports whether err is one of model.ParseDuration's.
 func isDurationError(err error) bool {
 	msg := err.Error()
 	return strings.HasPrefix(msg, "not a valid duration string") ||
+		strings.HasPrefix(msg, "unknown unit ") ||
 		strings.HasPrefix(msg, "empty duration string") ||
 		strings.HasPrefix(msg, "duration out of range") ||
 		strings.HasPrefix(msg, "invalid duration")
