@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -720,4 +721,54 @@ func mustDocument(t *testing.T, data []byte) *yaml.Node {
 		t.Fatal(err)
 	}
 	return document(&root)
+}
+
+// TestErrorsClipValues: an error quotes at most 80 characters of a value,
+// however long the field.
+func TestErrorsClipValues(t *testing.T) {
+	huge := strings.Repeat("x", 1<<20)
+	for _, tt := range []struct {
+		name, yaml string
+		want       int
+	}{
+		{name: "decoding", want: 2, yaml: `global: {interval: %[1]s}
+services:
+  - name: a
+    %[2]s: 1
+`},
+		{name: "validation", want: 10, yaml: `global: {listen: %[1]s}
+source:
+  kind: prometheus
+  prometheus: {url: "http://%[1]s/%%zz"}
+services:
+  - name: %[1]s
+    signals:
+      latency: {query: up}
+    incident: {above: 0.5}
+    forecast: {model: %[1]s, refit: "%[1]s", revert: %[1]s}
+    playbook:
+      - {name: a, actuator: {kind: webhook, webhook: {url: "%[1]s"}}}
+schedules:
+  - {name: s, kind: %[1]s, cron: "%[1]s", duration: 1h}
+  - {name: t, kind: event, at: "%[1]s", duration: 1h, timezone: %[1]s}
+`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// yaml takes keys of up to 1024 bytes.
+			data := fmt.Sprintf(tt.yaml, huge, strings.Repeat("k", 1000))
+			_, err := Load([]byte(data), "huge.yaml")
+			errs := Errors(err)
+			if len(errs) != tt.want {
+				t.Errorf("got %d problems, want %d", len(errs), tt.want)
+			}
+			for _, e := range errs {
+				if len(e.Error()) > 600 {
+					t.Errorf("%.100s: error of %d bytes: %.300s", e.Path, len(e.Error()), e.Msg)
+				}
+			}
+			if !strings.Contains(err.Error(), strings.Repeat("x", 80)+"…") {
+				t.Errorf("no value clipped with an ellipsis:\n%.2000s", err)
+			}
+		})
+	}
 }

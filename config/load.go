@@ -158,6 +158,7 @@ func Load(data []byte, filename string) (*Config, error) {
 	if len(errs) > 0 {
 		for _, e := range errs {
 			e.File = filename
+			e.Msg = clipN(e.Msg, maxMsg)
 		}
 		slices.SortStableFunc(errs, func(a, b *Error) int { return a.Line - b.Line })
 		return nil, joinErrors(errs)
@@ -245,15 +246,15 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, fields map[reflect.Typ
 					ft, ok = inline, true
 				}
 				if !ok {
-					*errs = append(*errs, &Error{Line: k.Line, Path: joinPath(path, k.Value),
-						Msg: "unknown field " + strconv.Quote(k.Value)})
+					*errs = append(*errs, &Error{Line: k.Line, Path: joinPath(path, clip(k.Value)),
+						Msg: "unknown field " + strconv.Quote(clip(k.Value))})
 					continue
 				}
 				vt = ft
 			}
 			if line, dup := seen[k.Value]; dup {
-				*errs = append(*errs, &Error{Line: k.Line, Path: joinPath(path, k.Value),
-					Msg: fmt.Sprintf("mapping key %q already defined at line %d", k.Value, line)})
+				*errs = append(*errs, &Error{Line: k.Line, Path: joinPath(path, clip(k.Value)),
+					Msg: fmt.Sprintf("mapping key %q already defined at line %d", clip(k.Value), line)})
 				continue
 			}
 			seen[k.Value] = k.Line
@@ -337,7 +338,7 @@ func checkScalars(n *yaml.Node, t reflect.Type, path string) []*Error {
 		}
 		if _, err := model.ParseDuration(n.Value); err != nil {
 			return []*Error{{Line: n.Line, Path: path, Msg: fmt.Sprintf(
-				"invalid duration %q: want a non-negative duration such as 30s, 5m, 1h or 7d", n.Value)}}
+				"invalid duration %q: want a non-negative duration such as 30s, 5m, 1h or 7d", clip(n.Value))}}
 		}
 		return nil
 	case isInt(t.Kind()):
@@ -548,11 +549,11 @@ func (idx nodeIndex) decodeError(s string) *Error {
 	line, _ := strconv.Atoi(m[1])
 	e := &Error{Line: line, Msg: m[2]}
 	if f := unknownFieldRE.FindStringSubmatch(e.Msg); f != nil {
-		e.Path, e.Msg = idx.key(line, f[1]), fmt.Sprintf("unknown field %q", f[1])
+		e.Path, e.Msg = idx.key(line, f[1]), fmt.Sprintf("unknown field %q", clip(f[1]))
 		return e
 	}
 	if f := twiceFieldRE.FindStringSubmatch(e.Msg); f != nil {
-		e.Path, e.Msg = idx.key(line, f[1]), fmt.Sprintf("field %q set more than once", f[1])
+		e.Path, e.Msg = idx.key(line, f[1]), fmt.Sprintf("field %q set more than once", clip(f[1]))
 		return e
 	}
 	// A value of the wrong type: the deepest node on this line that matches

@@ -75,11 +75,43 @@ const (
 type validator struct{ errs []*Error }
 
 func (v *validator) add(path, msg string) {
-	v.errs = append(v.errs, &Error{Path: path, Msg: msg})
+	v.errs = append(v.errs, &Error{Path: path, Msg: clipN(msg, maxMsg)})
 }
 
+// addf formats the problem, quoting at most maxEcho characters of each
+// string argument (the values from the file), so that a 50 MB field is not
+// echoed whole; choices (oneOf) are kept whole.
 func (v *validator) addf(path, format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip(s)
+		}
+	}
 	v.add(path, fmt.Sprintf(format, args...))
+}
+
+// maxEcho is how many characters of a value from the file an error quotes;
+// maxMsg bounds a whole message (one from a library, quoting what it will).
+const (
+	maxEcho = 80
+	maxMsg  = 500
+)
+
+// clip returns s cut to maxEcho characters, with an ellipsis when it was
+// longer.
+func clip(s string) string { return clipN(s, maxEcho) }
+
+func clipN(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for i := range s {
+		if n == 0 {
+			return s[:i] + "…"
+		}
+		n--
+	}
+	return s
 }
 
 func (v *validator) err() error {
@@ -122,12 +154,15 @@ func (v *validator) finite(path string, x float64) bool {
 func num(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 
 // oneOf formats a list of choices: "a, b or c".
-func oneOf(choices ...string) string {
+func oneOf(choices ...string) choiceList {
 	if len(choices) == 1 {
-		return choices[0]
+		return choiceList(choices[0])
 	}
-	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
+	return choiceList(strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1])
 }
+
+// choiceList is a list of the valid values, which addf does not clip.
+type choiceList string
 
 func (g *Global) validate(v *validator, path string) {
 	histOK := false
@@ -207,10 +242,13 @@ func (p *Prometheus) validate(v *validator, path string) {
 func checkHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("invalid URL %q: %w", s, err)
+		if ue, ok := err.(*url.Error); ok {
+			err = ue.Err // without the URL again
+		}
+		return fmt.Errorf("invalid URL %q: %s", clip(s), clip(err.Error()))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("invalid URL %q: want an absolute http or https URL", s)
+		return fmt.Errorf("invalid URL %q: want an absolute http or https URL", clip(s))
 	}
 	return nil
 }
