@@ -391,6 +391,16 @@ func TestLoadBad(t *testing.T) {
 			want: []wantErr{{"global.interval", 2, `invalid duration "1ns"`}},
 		},
 		{
+			name: "crons that do not fire, windows too close",
+			file: "schedule_fires.bad.yaml",
+			want: []wantErr{
+				{"services[0].forecast.refit", 10, `invalid cron expression "@every -1m": @every needs a positive duration, not -1m`},
+				{"services[1].forecast.refit", 17, `invalid cron expression "0 0 30 2 *": it never fires`},
+				{"schedules[0].cron", 21, "the schedule never fires"},
+				{"schedules[1].duration", 26, "window [2024-01-01T00:00:00Z, 2024-01-01T00:00:30Z) and the next window [2024-01-01T00:01:00Z, 2024-01-01T00:01:30Z) are less than global.interval (1m) apart"},
+			},
+		},
+		{
 			name: "clear above trigger",
 			file: "clear_above_trigger.bad.yaml",
 			want: []wantErr{{"services[0].forecast.clear", 9, "0.7 must be <= trigger (0.5)"}},

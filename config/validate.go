@@ -238,6 +238,31 @@ func (p *Prometheus) validate(v *validator, path string) {
 	}
 }
 
+// NeverFiresWithin is how far after ScheduleCheckFrom a cron expression
+// (forecast.refit, a schedule's cron) must fire at least once: five years,
+// as robfig/cron searches, so that "0 0 30 2 *" (February 30th) fails.
+const NeverFiresWithin = 5 * 366 * 24 * time.Hour
+
+// checkRefit parses a refit expression and checks that it fires: "@every"
+// takes a positive duration (robfig/cron reads "@every -1m" as every
+// second), and five fields must name a time that exists.
+func checkRefit(expr string) error {
+	sch, err := cron.ParseStandard(expr)
+	if err != nil {
+		return err
+	}
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(expr), "@every"); ok {
+		if d, err := time.ParseDuration(strings.TrimSpace(rest)); err == nil && d <= 0 {
+			return fmt.Errorf("@every needs a positive duration, not %s", strings.TrimSpace(rest))
+		}
+		return nil
+	}
+	if next := sch.Next(ScheduleCheckFrom); next.IsZero() || next.Sub(ScheduleCheckFrom) > NeverFiresWithin {
+		return fmt.Errorf("it never fires (no time within five years matches it)")
+	}
+	return nil
+}
+
 // checkHTTPURL reports whether s is an absolute http or https URL.
 func checkHTTPURL(s string) error {
 	u, err := url.Parse(s)
@@ -387,8 +412,8 @@ func (f *Forecast) validate(v *validator, path string, s *Service, interval, his
 		v.addf(path+".model", "double-seasonal fits on two long periods (2 × %s): global.history (%s) must be at least %s",
 			f.LongPeriod, history, 2*f.LongPeriod)
 	}
-	if _, err := cron.ParseStandard(f.Refit); err != nil {
-		v.addf(path+".refit", "invalid cron expression %q: %v", f.Refit, err)
+	if err := checkRefit(f.Refit); err != nil {
+		v.addf(path+".refit", "invalid cron expression %q: %s", f.Refit, err.Error())
 	}
 	if !(f.Trigger > 0 && f.Trigger <= 1) {
 		v.addf(path+".trigger", "%s must be within (0, 1]", num(f.Trigger))
@@ -602,6 +627,9 @@ func (c *Config) validateSchedules(v *validator) {
 			v.add(path+"."+fe.Field, fe.Msg)
 		}
 		parsed[i] = sch
+		if sch != nil && s.Cron != "" {
+			c.checkWindows(v, path, sch)
+		}
 		for j, name := range s.Services {
 			if c.Service(name) == nil {
 				v.addf(fmt.Sprintf("%s.services[%d]", path, j), "unknown service %q", name)
@@ -673,6 +701,39 @@ func (c *Config) validateSchedules(v *validator) {
 				}
 			}
 		}
+	}
+}
+
+// checkWindows checks that a recurring schedule fires within
+// NeverFiresWithin of ScheduleCheckFrom, and that each of its windows ends
+// at least one global.interval before the next starts: every window is a
+// change the loop acts on, and a once-a-minute schedule would make a
+// replay expand hundreds of thousands of windows. It compares the windows
+// of ScheduleCheckSpan, at most scheduleCheckLimit of them.
+func (c *Config) checkWindows(v *validator, path string, sch *schedule.Schedule) {
+	ws := sch.Windows(ScheduleCheckFrom, ScheduleCheckFrom.Add(NeverFiresWithin), 1)
+	if len(ws) == 0 {
+		v.add(path+".cron", "the schedule never fires (no time within five years matches it)")
+		return
+	}
+	interval := time.Duration(c.Global.Interval)
+	if interval <= 0 || interval > time.Duration(MaxInterval) {
+		return
+	}
+	to := ScheduleCheckFrom.Add(ScheduleCheckSpan)
+	prev := ws[0]
+	for range scheduleCheckLimit {
+		next, ok := sch.Next(prev.Start)
+		if !ok || !next.Start.Before(to) {
+			return
+		}
+		if next.Start.Sub(prev.End) < interval {
+			v.addf(path+".duration", "%s and the next %s are less than global.interval (%s) apart: "+
+				"a window must end at least one interval before the next starts",
+				fmtWindow(prev), fmtWindow(next), c.Global.Interval)
+			return
+		}
+		prev = next
 	}
 }
 
