@@ -288,8 +288,8 @@ func TestLoadPrometheus(t *testing.T) {
 	if got, want := p.HTTPClientConfig.TLSConfig.CAFile, filepath.Join("..", "testdata", "certs", "ca.pem"); got != want {
 		t.Errorf("tls_config.ca_file = %q, want %q (relative to the config file)", got, want)
 	}
-	if a := p.HTTPClientConfig.Authorization; a == nil || a.CredentialsFile != "/var/run/secrets/token" {
-		t.Errorf("authorization = %+v, want credentials_file /var/run/secrets/token", a)
+	if a, want := p.HTTPClientConfig.Authorization, filepath.Join("..", "testdata", "secrets", "prometheus-token"); a == nil || a.CredentialsFile != want {
+		t.Errorf("authorization = %+v, want credentials_file %s", a, want)
 	}
 	if got := c.Global.Listen; got != "" {
 		t.Errorf("listen = %q, want empty as set", got)
@@ -780,5 +780,38 @@ schedules:
 				t.Errorf("no value clipped with an ellipsis:\n%.2000s", err)
 			}
 		})
+	}
+}
+
+// TestCheckFiles: CheckFiles reports each file the configuration names
+// that cannot be read, with its YAML path.
+func TestCheckFiles(t *testing.T) {
+	c, err := LoadFile(filepath.Join("..", "testdata", "missing_files.bad.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := Errors(c.CheckFiles())
+	want := []struct{ path, msg string }{
+		{"source.prometheus.authorization.credentials_file", `cannot read "../testdata/no-such-token": no such file or directory`},
+		{"source.prometheus.tls_config.ca_file", `"../testdata/certs" is a directory, not a file`},
+		{"services[0].sim.load.trace", `cannot read "../testdata/no-such-trace.csv": no such file or directory`},
+		{"services[0].playbook[0].actuator.webhook.auth_file", `cannot read "../testdata/no-such-auth": no such file or directory`},
+	}
+	if len(errs) != len(want) {
+		t.Errorf("got %d problems, want %d: %v", len(errs), len(want), errs)
+	}
+	for i := range min(len(errs), len(want)) {
+		if errs[i].Path != want[i].path || errs[i].Msg != want[i].msg {
+			t.Errorf("problem %d: got %s: %s, want %s: %s", i, errs[i].Path, errs[i].Msg, want[i].path, want[i].msg)
+		}
+	}
+	for _, f := range []string{"prometheus.good.yaml", "minimal.good.yaml"} {
+		c, err := LoadFile(filepath.Join("..", "testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CheckFiles(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/internal/atomicfile"
@@ -45,6 +46,16 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
 		return err
+	}
+	if err := cfg.CheckFiles(); err != nil {
+		if data, rerr := os.ReadFile(*path); rerr == nil {
+			config.SetLines(data, err)
+		}
+		for _, e := range config.Errors(err) {
+			e.File = *path
+		}
+		printConfigErrors(stderr, err)
+		return errInvalid
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d services, source %s)\n", *path, len(cfg.Services), cfg.Source.Kind)
 	return nil
