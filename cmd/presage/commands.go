@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -31,10 +32,13 @@ func printConfigErrors(w io.Writer, err error) {
 		fmt.Fprintln(w, err)
 		return
 	}
+	// Buffered: a file can hold a million problems.
+	bw := bufio.NewWriter(w)
 	for _, e := range errs {
-		fmt.Fprintln(w, e)
+		fmt.Fprintln(bw, e)
 	}
-	fmt.Fprintf(w, "%d problem(s)\n", len(errs))
+	fmt.Fprintf(bw, "%d problem(s)\n", len(errs))
+	bw.Flush()
 }
 
 func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
