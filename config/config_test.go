@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -287,8 +288,8 @@ func TestLoadPrometheus(t *testing.T) {
 	if got, want := p.HTTPClientConfig.TLSConfig.CAFile, filepath.Join("..", "testdata", "certs", "ca.pem"); got != want {
 		t.Errorf("tls_config.ca_file = %q, want %q (relative to the config file)", got, want)
 	}
-	if a := p.HTTPClientConfig.Authorization; a == nil || a.CredentialsFile != "/var/run/secrets/token" {
-		t.Errorf("authorization = %+v, want credentials_file /var/run/secrets/token", a)
+	if a, want := p.HTTPClientConfig.Authorization, filepath.Join("..", "testdata", "secrets", "prometheus-token"); a == nil || a.CredentialsFile != want {
+		t.Errorf("authorization = %+v, want credentials_file %s", a, want)
 	}
 	if got := c.Global.Listen; got != "" {
 		t.Errorf("listen = %q, want empty as set", got)
@@ -383,6 +384,21 @@ func TestLoadBad(t *testing.T) {
 			name: "negative duration",
 			file: "negative_duration.bad.yaml",
 			want: []wantErr{{"services[0].playbook[0].cooldown", 12, `invalid duration "-5m"`}},
+		},
+		{
+			name: "duration unit, one problem",
+			file: "duration_unit.bad.yaml",
+			want: []wantErr{{"global.interval", 2, `invalid duration "1ns"`}},
+		},
+		{
+			name: "crons that do not fire, windows too close",
+			file: "schedule_fires.bad.yaml",
+			want: []wantErr{
+				{"services[0].forecast.refit", 10, `invalid cron expression "@every -1m": @every needs a positive duration, not -1m`},
+				{"services[1].forecast.refit", 17, `invalid cron expression "0 0 30 2 *": it never fires`},
+				{"schedules[0].cron", 21, "the schedule never fires"},
+				{"schedules[1].duration", 26, "window [2024-01-01T00:00:00Z, 2024-01-01T00:00:30Z) and the next window [2024-01-01T00:01:00Z, 2024-01-01T00:01:30Z) are less than global.interval (1m) apart"},
+			},
 		},
 		{
 			name: "clear above trigger",
@@ -500,6 +516,22 @@ func TestLoadBad(t *testing.T) {
 				{"schedules[2].actions.read-replicas", 25, `window [2024-01-01T13:00:00Z, 2024-01-01T15:00:00Z) overlaps prewarm "sale" (schedules[1], window [2024-01-01T11:30:00Z, 2024-01-01T14:30:00Z)) which asks read-replicas 4, this asks 6`},
 				{"schedules[4].at", 33, `freeze window [2026-11-11T12:00:00Z, 2026-11-11T13:00:00Z) would block prewarm "sale" (schedules[1]`},
 			},
+		},
+		{
+			name: "limits",
+			file: "limits.bad.yaml",
+			want: []wantErr{
+				{"global.history", 3, "100w is 1008000 steps of global.interval (1m): at most 100000"},
+				{"services[0].forecast.horizon", 11, "1000w is 10080000 steps of global.interval (1m): at most 1000"},
+				{"services[0].forecast.paths", 12, "1000000000 must be <= 10000"},
+				{"services[1].forecast.horizon", 19, "16h41m is 1001 steps of global.interval (1m): at most 1000"},
+				{"services[1].forecast.paths", 20, "10001 must be <= 10000"},
+			},
+		},
+		{
+			name: "interval too long",
+			file: "interval.bad.yaml",
+			want: []wantErr{{"global.interval", 2, "10000w must be <= 1h"}},
 		},
 		{
 			name: "several problems, all reported",
@@ -699,4 +731,87 @@ func mustDocument(t *testing.T, data []byte) *yaml.Node {
 		t.Fatal(err)
 	}
 	return document(&root)
+}
+
+// TestErrorsClipValues: an error quotes at most 80 characters of a value,
+// however long the field.
+func TestErrorsClipValues(t *testing.T) {
+	huge := strings.Repeat("x", 1<<20)
+	for _, tt := range []struct {
+		name, yaml string
+		want       int
+	}{
+		{name: "decoding", want: 2, yaml: `global: {interval: %[1]s}
+services:
+  - name: a
+    %[2]s: 1
+`},
+		{name: "validation", want: 10, yaml: `global: {listen: %[1]s}
+source:
+  kind: prometheus
+  prometheus: {url: "http://%[1]s/%%zz"}
+services:
+  - name: %[1]s
+    signals:
+      latency: {query: up}
+    incident: {above: 0.5}
+    forecast: {model: %[1]s, refit: "%[1]s", revert: %[1]s}
+    playbook:
+      - {name: a, actuator: {kind: webhook, webhook: {url: "%[1]s"}}}
+schedules:
+  - {name: s, kind: %[1]s, cron: "%[1]s", duration: 1h}
+  - {name: t, kind: event, at: "%[1]s", duration: 1h, timezone: %[1]s}
+`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// yaml takes keys of up to 1024 bytes.
+			data := fmt.Sprintf(tt.yaml, huge, strings.Repeat("k", 1000))
+			_, err := Load([]byte(data), "huge.yaml")
+			errs := Errors(err)
+			if len(errs) != tt.want {
+				t.Errorf("got %d problems, want %d", len(errs), tt.want)
+			}
+			for _, e := range errs {
+				if len(e.Error()) > 600 {
+					t.Errorf("%.100s: error of %d bytes: %.300s", e.Path, len(e.Error()), e.Msg)
+				}
+			}
+			if !strings.Contains(err.Error(), strings.Repeat("x", 80)+"…") {
+				t.Errorf("no value clipped with an ellipsis:\n%.2000s", err)
+			}
+		})
+	}
+}
+
+// TestCheckFiles: CheckFiles reports each file the configuration names
+// that cannot be read, with its YAML path.
+func TestCheckFiles(t *testing.T) {
+	c, err := LoadFile(filepath.Join("..", "testdata", "missing_files.bad.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := Errors(c.CheckFiles())
+	want := []struct{ path, msg string }{
+		{"source.prometheus.authorization.credentials_file", `cannot read "../testdata/no-such-token": no such file or directory`},
+		{"source.prometheus.tls_config.ca_file", `"../testdata/certs" is a directory, not a file`},
+		{"services[0].sim.load.trace", `cannot read "../testdata/no-such-trace.csv": no such file or directory`},
+		{"services[0].playbook[0].actuator.webhook.auth_file", `cannot read "../testdata/no-such-auth": no such file or directory`},
+	}
+	if len(errs) != len(want) {
+		t.Errorf("got %d problems, want %d: %v", len(errs), len(want), errs)
+	}
+	for i := range min(len(errs), len(want)) {
+		if errs[i].Path != want[i].path || errs[i].Msg != want[i].msg {
+			t.Errorf("problem %d: got %s: %s, want %s: %s", i, errs[i].Path, errs[i].Msg, want[i].path, want[i].msg)
+		}
+	}
+	for _, f := range []string{"prometheus.good.yaml", "minimal.good.yaml"} {
+		c, err := LoadFile(filepath.Join("..", "testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CheckFiles(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
 }

@@ -104,7 +104,8 @@ func LoadFile(path string) (*Config, error) {
 // line and YAML path; the Config is nil.
 func Load(data []byte, filename string) (*Config, error) {
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	docs := yaml.NewDecoder(bytes.NewReader(data))
+	if err := docs.Decode(&root); err != nil && err != io.EOF {
 		return nil, syntaxError(filename, err)
 	}
 	doc := document(&root)
@@ -117,10 +118,25 @@ func Load(data []byte, filename string) (*Config, error) {
 	// scalars on the node tree first.
 	errs := checkScalars(doc, reflect.TypeFor[Config](), "")
 
+	// yaml's decoder compares every key of a mapping with every other, and
+	// looks each of its errors up again: quadratic in a mapping's size. Find
+	// the unknown and repeated keys here, in one pass, and when there are
+	// any, decode the tree without them (the decoder then sees only the
+	// configuration's own keys and reports only the wrong types).
 	c := new(Config)
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil {
+	var keyErrs []*Error
+	checkKeys(doc, reflect.TypeFor[Config](), "", make(map[reflect.Type]map[string]reflect.Type), &keyErrs)
+	var err error
+	if len(keyErrs) > 0 {
+		errs = append(errs, keyErrs...)
+		err = doc.Decode(c)
+		if err == nil {
+			err = nextDocument(docs)
+		}
+	} else {
+		err = decodeStrict(data, c)
+	}
+	if err != nil {
 		var te *yaml.TypeError
 		switch {
 		case errors.As(err, &te):
@@ -131,21 +147,18 @@ func Load(data []byte, filename string) (*Config, error) {
 		case len(errs) > 0 && isDurationError(err):
 			// Already reported, with its line, by checkScalars.
 		default:
-			errs = append(errs, &Error{Msg: err.Error()})
-		}
-	} else {
-		var next yaml.Node
-		switch err := dec.Decode(&next); {
-		case err == io.EOF:
-		case err != nil:
-			errs = append(errs, syntaxError("", err))
-		default:
-			errs = append(errs, &Error{Line: next.Line, Msg: "more than one YAML document"})
+			var e *Error
+			if errors.As(err, &e) {
+				errs = append(errs, e)
+			} else {
+				errs = append(errs, &Error{Msg: err.Error()})
+			}
 		}
 	}
 	if len(errs) > 0 {
 		for _, e := range errs {
 			e.File = filename
+			e.Msg = clipN(e.Msg, maxMsg)
 		}
 		slices.SortStableFunc(errs, func(a, b *Error) int { return a.Line - b.Line })
 		return nil, joinErrors(errs)
@@ -166,6 +179,104 @@ func Load(data []byte, filename string) (*Config, error) {
 		e.Line = lineOf(doc, e.Path)
 	}
 	return c, nil
+}
+
+// decodeStrict decodes the first document of data into c, failing on an
+// unknown key, and reports a second document as an *Error.
+func decodeStrict(data []byte, c *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return err
+	}
+	return nextDocument(dec)
+}
+
+func nextDocument(dec *yaml.Decoder) error {
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return syntaxError("", err)
+	default:
+		return &Error{Line: next.Line, Msg: "more than one YAML document"}
+	}
+}
+
+// checkKeys walks n, decoded as type t at path, and reports every key that
+// repeats an earlier key of its mapping, and every key of a struct's mapping
+// that names no field, as yaml's strict decoder words them; it removes those
+// keys from the tree. It is linear in the size of the tree. fields caches
+// yamlFields.
+func checkKeys(n *yaml.Node, t reflect.Type, path string, fields map[reflect.Type]map[string]reflect.Type, errs *[]*Error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		var known map[string]reflect.Type
+		var inline reflect.Type // the element type of an inline map
+		switch t.Kind() {
+		case reflect.Struct:
+			if t == durationType {
+				return
+			}
+			known = fields[t]
+			if known == nil {
+				known = yamlFields(t)
+				fields[t] = known
+			}
+			inline = inlineMap(t)
+		case reflect.Map:
+		default:
+			return // the decoder reports the wrong type
+		}
+		// Of a struct's keys, only its fields can repeat (an unknown key is
+		// reported as unknown each time).
+		seen := make(map[string]int, min(len(n.Content)/2, len(known)))
+		kept := n.Content[:0]
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+				kept = append(kept, k, val)
+				continue
+			}
+			var vt reflect.Type
+			if known == nil {
+				vt = t.Elem()
+			} else {
+				ft, ok := known[k.Value]
+				if !ok && inline != nil {
+					ft, ok = inline, true
+				}
+				if !ok {
+					*errs = append(*errs, &Error{Line: k.Line, Path: joinPath(path, clip(k.Value)),
+						Msg: "unknown field " + strconv.Quote(clip(k.Value))})
+					continue
+				}
+				vt = ft
+			}
+			if line, dup := seen[k.Value]; dup {
+				*errs = append(*errs, &Error{Line: k.Line, Path: joinPath(path, clip(k.Value)),
+					Msg: fmt.Sprintf("mapping key %q already defined at line %d", clip(k.Value), line)})
+				continue
+			}
+			seen[k.Value] = k.Line
+			p := joinPath(path, k.Value)
+			kept = append(kept, k, val)
+			checkKeys(val, vt, p, fields, errs)
+		}
+		clear(n.Content[len(kept):])
+		n.Content = kept
+	case yaml.SequenceNode:
+		if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
+			return
+		}
+		for i, item := range n.Content {
+			checkKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), fields, errs)
+		}
+	}
 }
 
 // joinErrors joins errs, with every URL in their messages redacted: a
@@ -203,9 +314,11 @@ func syntaxError(filename string, err error) *Error {
 	return &Error{File: filename, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
+// isDurationError reports whether err is one of model.ParseDuration's.
 func isDurationError(err error) bool {
 	msg := err.Error()
 	return strings.HasPrefix(msg, "not a valid duration string") ||
+		strings.HasPrefix(msg, "unknown unit ") ||
 		strings.HasPrefix(msg, "empty duration string") ||
 		strings.HasPrefix(msg, "duration out of range") ||
 		strings.HasPrefix(msg, "invalid duration")
@@ -233,7 +346,7 @@ func checkScalars(n *yaml.Node, t reflect.Type, path string) []*Error {
 		}
 		if _, err := model.ParseDuration(n.Value); err != nil {
 			return []*Error{{Line: n.Line, Path: path, Msg: fmt.Sprintf(
-				"invalid duration %q: want a non-negative duration such as 30s, 5m, 1h or 7d", n.Value)}}
+				"invalid duration %q: want a non-negative duration such as 30s, 5m, 1h or 7d", clip(n.Value))}}
 		}
 		return nil
 	case isInt(t.Kind()):
@@ -306,6 +419,19 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 	return fields
 }
 
+// inlineMap returns the element type of struct type t's inline map field
+// (commoncfg.Headers has one: every key is a header), nil without one.
+func inlineMap(t reflect.Type) reflect.Type {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		_, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if f.IsExported() && f.Type.Kind() == reflect.Map && strings.Contains(","+opts+",", ",inline,") {
+			return f.Type.Elem()
+		}
+	}
+	return nil
+}
+
 func joinPath(path, key string) string {
 	if path == "" {
 		return key
@@ -375,8 +501,9 @@ func splitPath(path string) []segment {
 	return segs
 }
 
-// nodeIndex finds the YAML path of a decoder error from its line.
-type nodeIndex []indexEntry
+// nodeIndex finds the YAML path of a decoder error from its line: the
+// entries on each line, so that looking up every error is linear overall.
+type nodeIndex map[int][]indexEntry
 
 type indexEntry struct {
 	path    string
@@ -387,7 +514,7 @@ type indexEntry struct {
 }
 
 func indexNodes(top *yaml.Node) nodeIndex {
-	var idx nodeIndex
+	idx := make(nodeIndex)
 	var walk func(n *yaml.Node, path string, depth int)
 	walk = func(n *yaml.Node, path string, depth int) {
 		switch n.Kind {
@@ -395,13 +522,17 @@ func indexNodes(top *yaml.Node) nodeIndex {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				p := joinPath(path, k.Value)
-				idx = append(idx, indexEntry{path: p, key: k.Value, keyLine: k.Line, value: v, depth: depth + 1})
+				e := indexEntry{path: p, key: k.Value, keyLine: k.Line, value: v, depth: depth + 1}
+				idx[k.Line] = append(idx[k.Line], e)
+				if v.Line != k.Line {
+					idx[v.Line] = append(idx[v.Line], e)
+				}
 				walk(v, p, depth+1)
 			}
 		case yaml.SequenceNode:
 			for i, item := range n.Content {
 				p := fmt.Sprintf("%s[%d]", path, i)
-				idx = append(idx, indexEntry{path: p, keyLine: item.Line, value: item, depth: depth + 1})
+				idx[item.Line] = append(idx[item.Line], indexEntry{path: p, keyLine: item.Line, value: item, depth: depth + 1})
 				walk(item, p, depth+1)
 			}
 		}
@@ -426,11 +557,11 @@ func (idx nodeIndex) decodeError(s string) *Error {
 	line, _ := strconv.Atoi(m[1])
 	e := &Error{Line: line, Msg: m[2]}
 	if f := unknownFieldRE.FindStringSubmatch(e.Msg); f != nil {
-		e.Path, e.Msg = idx.key(line, f[1]), fmt.Sprintf("unknown field %q", f[1])
+		e.Path, e.Msg = idx.key(line, f[1]), fmt.Sprintf("unknown field %q", clip(f[1]))
 		return e
 	}
 	if f := twiceFieldRE.FindStringSubmatch(e.Msg); f != nil {
-		e.Path, e.Msg = idx.key(line, f[1]), fmt.Sprintf("field %q set more than once", f[1])
+		e.Path, e.Msg = idx.key(line, f[1]), fmt.Sprintf("field %q set more than once", clip(f[1]))
 		return e
 	}
 	// A value of the wrong type: the deepest node on this line that matches
@@ -440,21 +571,22 @@ func (idx nodeIndex) decodeError(s string) *Error {
 		tag, value = f[1], f[2]
 	}
 	best, n := -1, 0
-	for i, en := range idx {
+	onLine := idx[line]
+	for i, en := range onLine {
 		v := en.value
 		if v.Line != line || tag != "" && v.Tag != tag && v.ShortTag() != tag ||
 			value != "" && v.Value != value && !strings.HasPrefix(v.Value, strings.TrimSuffix(value, "...")) {
 			continue
 		}
 		switch {
-		case best < 0 || en.depth > idx[best].depth:
+		case best < 0 || en.depth > onLine[best].depth:
 			best, n = i, 1
-		case en.depth == idx[best].depth:
+		case en.depth == onLine[best].depth:
 			n++
 		}
 	}
 	if best >= 0 && n == 1 {
-		e.Path = idx[best].path
+		e.Path = onLine[best].path
 	}
 	return e
 }
@@ -463,7 +595,7 @@ func (idx nodeIndex) decodeError(s string) *Error {
 // twice, the decoder reports the second.
 func (idx nodeIndex) key(line int, name string) string {
 	path := ""
-	for _, en := range idx {
+	for _, en := range idx[line] {
 		if en.keyLine == line && en.key == name {
 			path = en.path
 		}

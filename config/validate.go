@@ -49,14 +49,69 @@ func (c *Config) Validate() error {
 	return v.err()
 }
 
+// Limits that Validate sets, so that a configuration that passes `presage
+// check` cannot ask for more memory or time than a controller has. Each is
+// far above what a real service needs:
+//
+//   - MaxInterval, 1h: a control loop that looks once an hour is already a
+//     batch job; the bound also keeps every derived duration (2 × interval
+//     for stale_after, history and horizon in steps) far from int64
+//     overflow, which "interval: 10000w" reached.
+//   - MaxHistorySteps, 100,000: a week at a 6 s interval, or 69 days at
+//     1m; each service keeps this many samples of each signal.
+//   - MaxHorizonSteps, 1,000: every refit forecasts paths × horizon values;
+//     1,000 steps is 16 h at 1m.
+//   - MaxPaths, 10,000: the risk's sample paths (the default is 200).
+//
+// With the three together, one service's sample paths hold at most 10⁷
+// values (80 MB).
+const (
+	MaxInterval     = Duration(time.Hour)
+	MaxHistorySteps = 100_000
+	MaxHorizonSteps = 1_000
+	MaxPaths        = 10_000
+)
+
 type validator struct{ errs []*Error }
 
 func (v *validator) add(path, msg string) {
-	v.errs = append(v.errs, &Error{Path: path, Msg: msg})
+	v.errs = append(v.errs, &Error{Path: path, Msg: clipN(msg, maxMsg)})
 }
 
+// addf formats the problem, quoting at most maxEcho characters of each
+// string argument (the values from the file), so that a 50 MB field is not
+// echoed whole; choices (oneOf) are kept whole.
 func (v *validator) addf(path, format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip(s)
+		}
+	}
 	v.add(path, fmt.Sprintf(format, args...))
+}
+
+// maxEcho is how many characters of a value from the file an error quotes;
+// maxMsg bounds a whole message (one from a library, quoting what it will).
+const (
+	maxEcho = 80
+	maxMsg  = 500
+)
+
+// clip returns s cut to maxEcho characters, with an ellipsis when it was
+// longer.
+func clip(s string) string { return clipN(s, maxEcho) }
+
+func clipN(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for i := range s {
+		if n == 0 {
+			return s[:i] + "…"
+		}
+		n--
+	}
+	return s
 }
 
 func (v *validator) err() error {
@@ -99,22 +154,38 @@ func (v *validator) finite(path string, x float64) bool {
 func num(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 
 // oneOf formats a list of choices: "a, b or c".
-func oneOf(choices ...string) string {
+func oneOf(choices ...string) choiceList {
 	if len(choices) == 1 {
-		return choices[0]
+		return choiceList(choices[0])
 	}
-	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
+	return choiceList(strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1])
 }
 
+// choiceList is a list of the valid values, which addf does not clip.
+type choiceList string
+
 func (g *Global) validate(v *validator, path string) {
-	if g.Interval <= 0 {
+	histOK := false
+	switch {
+	case g.Interval <= 0:
 		v.addf(path+".interval", "%s must be > 0", g.Interval)
-	}
-	if g.History < 2*g.Interval {
+	case g.Interval > MaxInterval:
+		v.addf(path+".interval", "%s must be <= %s", g.Interval, MaxInterval)
+	case g.History < 2*g.Interval:
 		v.addf(path+".history", "%s must be >= 2 × global.interval (%s)", g.History, 2*g.Interval)
+	case g.History/g.Interval > MaxHistorySteps:
+		v.addf(path+".history", "%s is %d steps of global.interval (%s): at most %d", g.History,
+			int64(g.History/g.Interval), g.Interval, MaxHistorySteps)
+	default:
+		histOK = true
 	}
-	if g.StaleAfter <= 0 {
-		v.addf(path+".stale_after", "%s must be > 0", g.StaleAfter)
+	switch {
+	case g.StaleAfter <= 0:
+		if g.Interval > 0 && g.Interval <= MaxInterval {
+			v.addf(path+".stale_after", "%s must be > 0", g.StaleAfter)
+		}
+	case histOK && g.StaleAfter > g.History:
+		v.addf(path+".stale_after", "%s must be <= global.history (%s)", g.StaleAfter, g.History)
 	}
 	if g.Listen != "" {
 		if _, _, err := net.SplitHostPort(g.Listen); err != nil {
@@ -167,15 +238,43 @@ func (p *Prometheus) validate(v *validator, path string) {
 	}
 }
 
+// NeverFiresWithin is how far after ScheduleCheckFrom a cron expression
+// (forecast.refit, a schedule's cron) must fire at least once: five years,
+// as robfig/cron searches, so that "0 0 30 2 *" (February 30th) fails.
+const NeverFiresWithin = 5 * 366 * 24 * time.Hour
+
+// checkRefit parses a refit expression and checks that it fires: "@every"
+// takes a positive duration (robfig/cron reads "@every -1m" as every
+// second), and five fields must name a time that exists.
+func checkRefit(expr string) error {
+	sch, err := cron.ParseStandard(expr)
+	if err != nil {
+		return err
+	}
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(expr), "@every"); ok {
+		if d, err := time.ParseDuration(strings.TrimSpace(rest)); err == nil && d <= 0 {
+			return fmt.Errorf("@every needs a positive duration, not %s", strings.TrimSpace(rest))
+		}
+		return nil
+	}
+	if next := sch.Next(ScheduleCheckFrom); next.IsZero() || next.Sub(ScheduleCheckFrom) > NeverFiresWithin {
+		return fmt.Errorf("it never fires (no time within five years matches it)")
+	}
+	return nil
+}
+
 // checkHTTPURL reports whether s is an absolute http or https URL. The
-// error quotes s redacted.
+// error quotes s redacted and clipped.
 func checkHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("invalid URL %q: %w", Redact(s), RedactError(err))
+		if ue, ok := err.(*url.Error); ok {
+			err = ue.Err // without the URL again
+		}
+		return fmt.Errorf("invalid URL %q: %s", clip(Redact(s)), clip(RedactText(err.Error())))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("invalid URL %q: want an absolute http or https URL", Redact(s))
+		return fmt.Errorf("invalid URL %q: want an absolute http or https URL", clip(Redact(s)))
 	}
 	return nil
 }
@@ -186,7 +285,11 @@ func (s *Service) validate(v *validator, path string, c *Config) {
 	}
 	s.Signals.validate(v, path+".signals", c.Source.Kind)
 	s.Incident.validate(v, path+".incident")
-	s.Forecast.validate(v, path+".forecast", s, c.Global.Interval, c.Global.History)
+	interval := c.Global.Interval
+	if interval > MaxInterval {
+		interval = 0 // reported; the checks against it would only repeat it
+	}
+	s.Forecast.validate(v, path+".forecast", s, interval, c.Global.History)
 
 	actions := make(map[string]int)
 	for j := range s.Playbook {
@@ -282,8 +385,13 @@ func (f *Forecast) validate(v *validator, path string, s *Service, interval, his
 		v.addf(path+".signal", "unknown signal %q (want %s)", f.Signal, oneOf(SignalRequests, SignalLatency))
 	}
 	if interval > 0 {
-		if f.Horizon < interval {
+		switch {
+		case f.Horizon < interval:
 			v.addf(path+".horizon", "%s must be >= global.interval (%s)", f.Horizon, interval)
+		case interval <= MaxInterval && f.Horizon/interval > MaxHorizonSteps:
+			// In whole steps, as Resolve counts them.
+			v.addf(path+".horizon", "%s is %d steps of global.interval (%s): at most %d", f.Horizon,
+				f.Horizon/interval, interval, MaxHorizonSteps)
 		}
 		if f.Period%interval != 0 {
 			v.addf(path+".period", "%s must be a multiple of global.interval (%s)", f.Period, interval)
@@ -306,8 +414,8 @@ func (f *Forecast) validate(v *validator, path string, s *Service, interval, his
 		v.addf(path+".model", "double-seasonal fits on two long periods (2 × %s): global.history (%s) must be at least %s",
 			f.LongPeriod, history, 2*f.LongPeriod)
 	}
-	if _, err := cron.ParseStandard(f.Refit); err != nil {
-		v.addf(path+".refit", "invalid cron expression %q: %v", f.Refit, err)
+	if err := checkRefit(f.Refit); err != nil {
+		v.addf(path+".refit", "invalid cron expression %q: %s", f.Refit, err.Error())
 	}
 	if !(f.Trigger > 0 && f.Trigger <= 1) {
 		v.addf(path+".trigger", "%s must be within (0, 1]", num(f.Trigger))
@@ -318,8 +426,11 @@ func (f *Forecast) validate(v *validator, path string, s *Service, interval, his
 	case !(f.Clear <= f.Trigger):
 		v.addf(path+".clear", "%s must be <= trigger (%s)", num(f.Clear), num(f.Trigger))
 	}
-	if f.Paths < 1 {
+	switch {
+	case f.Paths < 1:
 		v.addf(path+".paths", "%d must be >= 1", f.Paths)
+	case f.Paths > MaxPaths:
+		v.addf(path+".paths", "%d must be <= %d", f.Paths, MaxPaths)
 	}
 	if f.Revert != RevertReach && f.Revert != RevertHorizon {
 		v.addf(path+".revert", "unknown rule %q (want %s)", f.Revert, oneOf(RevertReach, RevertHorizon))
@@ -518,6 +629,9 @@ func (c *Config) validateSchedules(v *validator) {
 			v.add(path+"."+fe.Field, fe.Msg)
 		}
 		parsed[i] = sch
+		if sch != nil && s.Cron != "" {
+			c.checkWindows(v, path, sch)
+		}
 		for j, name := range s.Services {
 			if c.Service(name) == nil {
 				v.addf(fmt.Sprintf("%s.services[%d]", path, j), "unknown service %q", name)
@@ -589,6 +703,39 @@ func (c *Config) validateSchedules(v *validator) {
 				}
 			}
 		}
+	}
+}
+
+// checkWindows checks that a recurring schedule fires within
+// NeverFiresWithin of ScheduleCheckFrom, and that each of its windows ends
+// at least one global.interval before the next starts: every window is a
+// change the loop acts on, and a once-a-minute schedule would make a
+// replay expand hundreds of thousands of windows. It compares the windows
+// of ScheduleCheckSpan, at most scheduleCheckLimit of them.
+func (c *Config) checkWindows(v *validator, path string, sch *schedule.Schedule) {
+	ws := sch.Windows(ScheduleCheckFrom, ScheduleCheckFrom.Add(NeverFiresWithin), 1)
+	if len(ws) == 0 {
+		v.add(path+".cron", "the schedule never fires (no time within five years matches it)")
+		return
+	}
+	interval := time.Duration(c.Global.Interval)
+	if interval <= 0 || interval > time.Duration(MaxInterval) {
+		return
+	}
+	to := ScheduleCheckFrom.Add(ScheduleCheckSpan)
+	prev := ws[0]
+	for range scheduleCheckLimit {
+		next, ok := sch.Next(prev.Start)
+		if !ok || !next.Start.Before(to) {
+			return
+		}
+		if next.Start.Sub(prev.End) < interval {
+			v.addf(path+".duration", "%s and the next %s are less than global.interval (%s) apart: "+
+				"a window must end at least one interval before the next starts",
+				fmtWindow(prev), fmtWindow(next), c.Global.Interval)
+			return
+		}
+		prev = next
 	}
 }
 

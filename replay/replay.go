@@ -84,6 +84,11 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 	if !end.After(start) {
 		return nil, errors.New("replay: the loads hold no step")
 	}
+	if end.Sub(start) < interval {
+		// A trace on a 1ns step: replaying it would replay nothing.
+		return nil, fmt.Errorf("replay: the loads span %v (from %s), less than one global.interval (%v): nothing to replay",
+			end.Sub(start), start.Format(time.RFC3339Nano), interval)
+	}
 	// The 'none' run is the counterfactual for lead time and precision:
 	// run it even when it is not asked for.
 	modes := policies

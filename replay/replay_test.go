@@ -458,3 +458,15 @@ func TestPrecisionByReason(t *testing.T) {
 		t.Errorf("table without the precision by reason:\n%s", table.String())
 	}
 }
+
+// TestReplayTraceShorterThanInterval: a trace on a 1 ns step spans less
+// than one interval; the replay is an error, not a replay of nothing.
+func TestReplayTraceShorterThanInterval(t *testing.T) {
+	cfg := loadTestConfig(t, "testdata/replay.short.yaml")
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	tr := &metrics.Grid{Start: start, Step: time.Nanosecond, Values: []float64{1, 2, 3}}
+	_, err := Replay(context.Background(), ReplayOptions{Config: cfg, Trace: tr, Policies: []policy.Mode{policy.None}})
+	if err == nil || !strings.Contains(err.Error(), "less than one global.interval (1m0s): nothing to replay") {
+		t.Errorf("got %v, want the trace too short", err)
+	}
+}

@@ -102,7 +102,7 @@ func Parse(sp Spec) (*Schedule, error) {
 		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	if !slices.Contains(Kinds, sp.Kind) {
-		bad("kind", "unknown kind %q (want prewarm, freeze or event)", sp.Kind)
+		bad("kind", "unknown kind %q (want prewarm, freeze or event)", clip(string(sp.Kind)))
 	}
 	if sp.Duration <= 0 {
 		bad("duration", "%s must be > 0", fmtDur(sp.Duration))
@@ -118,7 +118,7 @@ func Parse(sp Spec) (*Schedule, error) {
 	zone := sp.Timezone
 	switch {
 	case tz != "" && zone != "" && tz != zone:
-		bad("cron", "CRON_TZ=%s differs from timezone %q: set one of them", tz, zone)
+		bad("cron", "CRON_TZ=%s differs from timezone %q: set one of them", clip(tz), clip(zone))
 	case tz != "":
 		zone = tz
 	}
@@ -129,7 +129,7 @@ func Parse(sp Spec) (*Schedule, error) {
 			if tz != "" {
 				field = "cron"
 			}
-			bad(field, "unknown time zone %q", zone)
+			bad(field, "unknown time zone %q", clip(zone))
 		} else {
 			s.loc = loc
 		}
@@ -141,14 +141,14 @@ func Parse(sp Spec) (*Schedule, error) {
 		bad("cron", "one of cron and at is required")
 	case sp.Cron != "":
 		if strings.HasPrefix(expr, "@every") {
-			bad("cron", "invalid cron expression %q: @every has no calendar start; use five fields or @hourly, @daily, @weekly, @monthly, @yearly", sp.Cron)
+			bad("cron", "invalid cron expression %q: @every has no calendar start; use five fields or @hourly, @daily, @weekly, @monthly, @yearly", clip(sp.Cron))
 			break
 		}
 		// Parsed without a zone, the expression runs on the wall clock
 		// of the times it is given (see wall).
 		c, err := cron.ParseStandard(expr)
 		if err != nil {
-			bad("cron", "invalid cron expression %q: %v", sp.Cron, err)
+			bad("cron", "invalid cron expression %q: %s", clip(sp.Cron), clip(err.Error()))
 			break
 		}
 		s.cron = c
@@ -182,7 +182,7 @@ func parseAt(v string, loc *time.Location) (time.Time, error) {
 			return resolve(w, loc), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("invalid date-time %q: want RFC 3339 (2026-11-11T19:30:00+08:00), or a date-time or date in the schedule's time zone (2026-11-11T19:30, 2026-11-11)", v)
+	return time.Time{}, fmt.Errorf("invalid date-time %q: want RFC 3339 (2026-11-11T19:30:00+08:00), or a date-time or date in the schedule's time zone (2026-11-11T19:30, 2026-11-11)", clip(v))
 }
 
 // oneOff reports whether the schedule has a single window (at).
@@ -344,4 +344,20 @@ func FirstOverlap(a, b *Schedule, from, to time.Time, limit int) (wa, wb Window,
 		}
 	}
 	return Window{}, Window{}, false
+}
+
+// clip returns s cut to 80 characters, with an ellipsis when it was longer:
+// an error quotes no more of a value than that.
+func clip(s string) string {
+	n := 80
+	if len(s) <= n {
+		return s
+	}
+	for i := range s {
+		if n == 0 {
+			return s[:i] + "…"
+		}
+		n--
+	}
+	return s
 }

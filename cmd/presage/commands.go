@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -33,10 +34,13 @@ func printConfigErrors(w io.Writer, err error) {
 		fmt.Fprintln(w, err)
 		return
 	}
+	// Buffered: a file can hold a million problems.
+	bw := bufio.NewWriter(w)
 	for _, e := range errs {
-		fmt.Fprintln(w, e)
+		fmt.Fprintln(bw, e)
 	}
-	fmt.Fprintf(w, "%d problem(s)\n", len(errs))
+	fmt.Fprintf(bw, "%d problem(s)\n", len(errs))
+	bw.Flush()
 }
 
 func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,6 +59,16 @@ would restore with a change (migrated, a time clamped) is noted.`, stderr)
 	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
 		return err
+	}
+	if err := cfg.CheckFiles(); err != nil {
+		if data, rerr := os.ReadFile(*path); rerr == nil {
+			config.SetLines(data, err)
+		}
+		for _, e := range config.Errors(err) {
+			e.File = *path
+		}
+		printConfigErrors(stderr, err)
+		return errInvalid
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d services, source %s)\n", *path, len(cfg.Services), cfg.Source.Kind)
 	for _, e := range config.Errors(cfg.RunError()) {

@@ -63,7 +63,7 @@ type inputRow struct {
 // gives the format) and lays each series on its grid, the series in the
 // order they first appear. Errors name the file and the line.
 func ParseForecastInput(r io.Reader, name string) ([]Series, error) {
-	cr := csv.NewReader(bufio.NewReader(r))
+	cr := csv.NewReader(bounded(r, name))
 	cr.FieldsPerRecord = len(forecastInputHeader)
 	cr.ReuseRecord = true
 	if err := readHeader(cr, name, forecastInputHeader); err != nil {
@@ -96,6 +96,9 @@ func ParseForecastInput(r io.Reader, name string) ([]Series, error) {
 		}
 		prev, seen := rows[series]
 		if !seen {
+			if len(order) == MaxSeries {
+				return nil, lineError(name, line, fmt.Errorf("more than %d series", MaxSeries))
+			}
 			order = append(order, series)
 			kinds[series] = isTime
 		} else {
@@ -112,11 +115,13 @@ func ParseForecastInput(r io.Reader, name string) ([]Series, error) {
 		return nil, lineError(name, 0, ErrNoRows)
 	}
 	out := make([]Series, 0, len(order))
+	budget := int64(maxSteps) // the steps of every series together
 	for _, series := range order {
-		s, err := gridInput(name, series, rows[series])
+		s, err := gridInput(name, series, rows[series], budget)
 		if err != nil {
 			return nil, err
 		}
+		budget -= int64(len(s.Values))
 		out = append(out, s)
 	}
 	return out, nil
@@ -158,8 +163,9 @@ func parseInputValue(s string) (float64, error) {
 }
 
 // gridInput lays the rows of one series (in time order, at least one) on
-// the grid of their smallest gap, NaN where there is no row.
-func gridInput(name, series string, rs []inputRow) (Series, error) {
+// the grid of their smallest gap, NaN where there is no row, when that grid
+// has at most budget steps.
+func gridInput(name, series string, rs []inputRow, budget int64) (Series, error) {
 	var step int64 = math.MaxInt64
 	for i := 1; i < len(rs); i++ {
 		d := rs[i].t - rs[i-1].t
@@ -181,8 +187,11 @@ func gridInput(name, series string, rs []inputRow) (Series, error) {
 		}
 	}
 	n := (last.t-rs[0].t)/step + 1
-	if n > maxSteps {
+	switch {
+	case n > maxSteps:
 		return Series{}, lineError(name, last.line, fmt.Errorf("series %q spans %d steps, more than %d", series, n, maxSteps))
+	case n > budget:
+		return Series{}, lineError(name, last.line, fmt.Errorf("series %q spans %d steps: with the series before it, more than %d", series, n, maxSteps))
 	}
 	s := Series{Name: series, Values: nans(int(n))}
 	for _, r := range rs {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -63,7 +62,7 @@ func RecordingOf(hist metrics.History, services []string, start, end time.Time, 
 
 // ReadSignals reads a recording from a signals file; see ParseSignals.
 func ReadSignals(path string) (*Recording, error) {
-	f, err := os.Open(path)
+	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}

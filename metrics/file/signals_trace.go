@@ -73,7 +73,7 @@ func ParseSignalsTrace(r io.Reader, name, service string) (*metrics.Grid, error)
 // required column is an error naming the header's line; an empty file is
 // ErrNoRows.
 func openSignals(r io.Reader, name string, required ...string) (*csv.Reader, map[string]int, error) {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(bounded(r, name))
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
 	cr.TrimLeadingSpace = true

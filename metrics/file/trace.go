@@ -1,12 +1,10 @@
 package file
 
 import (
-	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -15,7 +13,7 @@ import (
 
 // ReadTrace reads a load trace from a file; see ParseTrace.
 func ReadTrace(path string) (*metrics.Grid, error) {
-	f, err := os.Open(path)
+	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +27,7 @@ func ReadTrace(path string) (*metrics.Grid, error) {
 // A signals file (its header starts "timestamp,service,") is read as
 // ParseSignalsTrace reads it: the first service's requests.
 func ParseTrace(r io.Reader, name string) (*metrics.Grid, error) {
-	br := bufio.NewReader(r)
+	br := bounded(r, name)
 	if head, _ := br.Peek(len(signalsPrefix)); strings.EqualFold(string(head), signalsPrefix) {
 		return ParseSignalsTrace(br, name, "")
 	}

@@ -37,7 +37,7 @@ func simConfig(t *testing.T, promURL string, services map[string]float64) *confi
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "global: {interval: 1s, listen: \"\"}\nsource:\n  kind: prometheus\n  prometheus: {url: %q, timeout: 2s}\nservices:\n", promURL)
+	fmt.Fprintf(&b, "global: {interval: 1s, history: 1h, listen: \"\"}\nsource:\n  kind: prometheus\n  prometheus: {url: %q, timeout: 2s}\nservices:\n", promURL)
 	for name, peak := range services {
 		fmt.Fprintf(&b, `  - name: %s
     signals:
