@@ -815,3 +815,37 @@ func TestCheckFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckStateFile: CheckFiles reports a state file that run could not
+// save (its folder missing or a file, the path a folder), and takes one
+// that does not exist yet in a folder that does.
+func TestCheckStateFile(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, file, want string
+	}{
+		{"new file in a folder", filepath.Join(dir, "state.json"), ""},
+		{"missing folder", filepath.Join(dir, "nope", "state.json"), "its folder"},
+		{"folder", dir, "is a directory, not a file"},
+		{"file as folder", filepath.Join(plain, "state.json"), "not a folder"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig
+			c.Global.StateFile = tt.file
+			errs := Errors(c.CheckFiles())
+			if tt.want == "" {
+				if len(errs) != 0 {
+					t.Errorf("problems %v, want none", errs)
+				}
+				return
+			}
+			if len(errs) != 1 || errs[0].Path != "global.state_file" || !strings.Contains(errs[0].Msg, tt.want) {
+				t.Errorf("problems %v, want one at global.state_file saying %q", errs, tt.want)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	commoncfg "github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v3"
@@ -12,7 +13,9 @@ import (
 // CheckFiles checks that every file the configuration names and that its
 // source and actuators will read exists and can be read: the load traces,
 // the webhooks' auth_file and TLS files, and the Prometheus source's
-// credential and TLS files (when source.kind is prometheus). It returns one
+// credential and TLS files (when source.kind is prometheus), and that the
+// state file can be written where it is (its folder exists; it is not a
+// folder). It returns one
 // *Error per problem, with the field's YAML path, joined with errors.Join;
 // nil when all can be read. Run it after SetDirectory (LoadFile does
 // that); `presage check` does, as run would fail later on the same files.
@@ -35,6 +38,7 @@ func (c *Config) CheckFiles() error {
 		}
 		checkTLSFiles(v, p+".tls_config", &h.TLSConfig)
 	}
+	checkStateFile(v, "global.state_file", c.Global.StateFile)
 	for i := range c.Services {
 		s := &c.Services[i]
 		path := fmt.Sprintf("services[%d]", i)
@@ -94,5 +98,30 @@ func SetLines(data []byte, err error) {
 		if e.Line == 0 && e.Path != "" {
 			e.Line = lineOf(doc, e.Path)
 		}
+	}
+}
+
+// checkStateFile reports a state file that run could not save: its folder
+// is missing or not a folder, or the path is a folder. The file itself may
+// be missing (the first run writes it).
+func checkStateFile(v *validator, path, name string) {
+	if name == "" {
+		return
+	}
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		v.addf(path, "%q is a directory, not a file", name)
+		return
+	}
+	dir := filepath.Dir(name)
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		v.addf(path, "cannot save %q: its folder %q: %s", name, dir, err.Error())
+	case !st.IsDir():
+		v.addf(path, "cannot save %q: %q is not a folder", name, dir)
 	}
 }

@@ -152,7 +152,9 @@ type Controller struct {
 	lastOK     time.Time  // step time of the last successful source read
 	lastStep   time.Time
 	everRead   bool
-	sourceKind string // the kind of the last failed read ("timeout", "http_5xx", ...); "" after a good one
+	sourceKind string    // the kind of the last failed read ("timeout", "http_5xx", ...); "" after a good one
+	saveFailed time.Time // step time of the first of the failed state saves in a row; zero after a good one
+	overruns   int       // Run's steps in a row that took longer than their interval
 }
 
 // service is the controller's state of one service.

@@ -113,14 +113,37 @@ func mapTimes(st policy.State, f func(time.Time) time.Time) policy.State {
 	return out
 }
 
+// maxOverruns is how many steps in a row may take longer than their
+// interval before /readyz says the loop is not keeping up.
+const maxOverruns = 3
+
+// stepLogged runs one step of Run, logs its failure, and counts it as an
+// overrun when it took longer than the interval on the wall clock (at
+// Speed, the interval divided by Speed): the next tick is then late.
 func (c *Controller) stepLogged(ctx context.Context, now time.Time) {
-	if err := c.Step(ctx, now); err != nil && ctx.Err() == nil {
+	start := time.Now()
+	err := c.Step(ctx, now)
+	if err != nil && ctx.Err() == nil {
 		c.log.Warn("step failed", "time", now, "err", err)
+	}
+	over := time.Since(start) > time.Duration(float64(c.interval)/c.speed)
+	c.mu.Lock()
+	if over {
+		c.overruns++
+	} else {
+		c.overruns = 0
+	}
+	c.mu.Unlock()
+	if over {
+		c.tel.overruns.Inc()
+		c.log.Warn("step took longer than the interval", "time", now, "interval", c.interval)
 	}
 }
 
-// Ready reports whether the controller has read its source successfully and
-// the last read is not older than unreachableFor (in step time). Its error
+// Ready reports whether the controller has read its source successfully,
+// the last read is not older than unreachableFor (in step time), the last
+// save of the state file (if any) succeeded, and Run's steps keep to their
+// interval (fewer than maxOverruns too slow in a row). Its error
 // says what is wrong in words and the kind of the last failure (timeout,
 // connection, http_5xx, ...), never the source's own error, which may
 // quote its URL: it is fit for an unauthenticated /readyz.
@@ -134,6 +157,10 @@ func (c *Controller) Ready(unreachableFor time.Duration) error {
 		return errors.New("no step has run yet")
 	case c.lastStep.Sub(c.lastOK) > unreachableFor:
 		return fmt.Errorf("the source has been unreachable since %s: %s", c.lastOK.Format(time.RFC3339), failureWords(c.sourceKind))
+	case !c.saveFailed.IsZero():
+		return fmt.Errorf("the state file could not be saved since %s", c.saveFailed.Format(time.RFC3339))
+	case c.overruns >= maxOverruns:
+		return fmt.Errorf("the last %d steps each took longer than the interval", c.overruns)
 	}
 	return nil
 }

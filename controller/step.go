@@ -77,8 +77,21 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 			c.onDec(recs[i])
 		}
 	}
-	if changed && c.onState != nil {
-		if err := c.onState(c.savedState()); err != nil {
+	c.mu.Lock()
+	retry := !c.saveFailed.IsZero() // a failed save is tried again every step
+	c.mu.Unlock()
+	if (changed || retry) && c.onState != nil {
+		err := c.onState(c.savedState())
+		c.mu.Lock()
+		switch {
+		case err == nil:
+			c.saveFailed = time.Time{}
+		case c.saveFailed.IsZero():
+			c.saveFailed = now
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.tel.saveFailures.Inc()
 			c.log.Error("saving state failed", "err", err)
 			return fmt.Errorf("save state: %w", err)
 		}

@@ -20,6 +20,8 @@ type telemetry struct {
 	missing       *prometheus.CounterVec
 	refits        *prometheus.CounterVec
 	sourceErrors  *prometheus.CounterVec
+	saveFailures  prometheus.Counter
+	overruns      prometheus.Counter
 	stateRejected *prometheus.CounterVec
 	stepDuration  prometheus.Histogram
 	mae           *prometheus.GaugeVec
@@ -77,6 +79,14 @@ func newTelemetry(reg prometheus.Registerer) *telemetry {
 			Name: "presage_source_errors_total",
 			Help: "Failed reads of the metrics source.",
 		}, []string{"kind"}),
+		saveFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "presage_state_save_failures_total",
+			Help: "Saves of the state file that failed; /readyz is not ready until one succeeds.",
+		}),
+		overruns: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "presage_step_overruns_total",
+			Help: "Steps of the running loop that took longer than their interval.",
+		}),
 		stateRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "presage_state_records_rejected_total",
 			Help: "Records of the state file set aside at start, not applied, by reason (unknown_service, unknown_action, out_of_bounds, duplicate, fingerprint, direction).",
@@ -99,7 +109,7 @@ func newTelemetry(reg prometheus.Registerer) *telemetry {
 	if reg != nil {
 		reg.MustRegister(t.sched.start, t.sched.end)
 		reg.MustRegister(t.signal, t.forecast, t.risk, t.timeToBreach, t.breachLevel, t.engaged,
-			t.level, t.actions, t.decisions, t.missing, t.refits, t.sourceErrors, t.stateRejected, t.stepDuration, t.mae, t.mape)
+			t.level, t.actions, t.decisions, t.missing, t.refits, t.sourceErrors, t.saveFailures, t.overruns, t.stateRejected, t.stepDuration, t.mae, t.mape)
 	}
 	return t
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
+	"iter"
 )
 
 // ErrNoRows is returned, inside a ParseError, for a file with no data rows.
@@ -40,4 +42,27 @@ func readError(name string, err error) error {
 		return lineError(name, pe.Line, pe.Err)
 	}
 	return lineError(name, 0, err)
+}
+
+// records returns the records cr reads, each with its line, until the end
+// of the input. A CSV error ends the loop and is left in *errp as a
+// ParseError of file name; *errp is nil after the whole input was read.
+func records(cr *csv.Reader, name string, errp *error) iter.Seq2[int, []string] {
+	return func(yield func(int, []string) bool) {
+		*errp = nil
+		for {
+			rec, err := cr.Read()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				*errp = readError(name, err)
+				return
+			}
+			line, _ := cr.FieldPos(0)
+			if !yield(line, rec) {
+				return
+			}
+		}
+	}
 }

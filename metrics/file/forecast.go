@@ -72,15 +72,8 @@ func ParseForecastInput(r io.Reader, name string) ([]Series, error) {
 	var order []string
 	rows := map[string][]inputRow{}
 	kinds := map[string]bool{} // series → timestamps are RFC 3339
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, readError(name, err)
-		}
-		line, _ := cr.FieldPos(0)
+	var rerr error
+	for line, rec := range records(cr, name, &rerr) {
 		series := rec[0]
 		if series == "" {
 			return nil, lineError(name, line, errors.New("empty series name"))
@@ -110,6 +103,9 @@ func ParseForecastInput(r io.Reader, name string) ([]Series, error) {
 			}
 		}
 		rows[series] = append(prev, inputRow{line: line, t: t, v: v})
+	}
+	if rerr != nil {
+		return nil, rerr
 	}
 	if len(order) == 0 {
 		return nil, lineError(name, 0, ErrNoRows)
@@ -263,15 +259,8 @@ func ParseForecasts(r io.Reader, name string) ([]Forecast, error) {
 	}
 	var out []Forecast
 	seen := map[string]bool{}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, readError(name, err)
-		}
-		line, _ := cr.FieldPos(0)
+	var rerr error
+	for line, rec := range records(cr, name, &rerr) {
 		series := rec[0]
 		if series == "" {
 			return nil, lineError(name, line, errors.New("empty series name"))
@@ -289,11 +278,15 @@ func ParseForecasts(r io.Reader, name string) ([]Forecast, error) {
 		}
 		var v [3]float64
 		for k, col := range forecastOutputHeader[2:] {
+			var err error
 			if v[k], err = parseForecastValue(rec[2+k]); err != nil {
 				return nil, lineError(name, line, fmt.Errorf("%s: %w", col, err))
 			}
 		}
 		f.Values, f.Lo, f.Hi = append(f.Values, v[0]), append(f.Lo, v[1]), append(f.Hi, v[2])
+	}
+	if rerr != nil {
+		return nil, rerr
 	}
 	if len(out) == 0 {
 		return nil, lineError(name, 0, ErrNoRows)

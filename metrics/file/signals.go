@@ -101,15 +101,8 @@ func ParseSignals(r io.Reader, name string) (*Recording, error) {
 	}
 	rows := map[string][]row{}
 	var services []string
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, readError(name, err)
-		}
-		line, _ := cr.FieldPos(0)
+	var rerr error
+	for line, rec := range records(cr, name, &rerr) {
 		if len(rec) < need {
 			return nil, lineError(name, line, fmt.Errorf("want %d fields, got %d", len(col), len(rec)))
 		}
@@ -138,6 +131,9 @@ func ParseSignals(r io.Reader, name string) (*Recording, error) {
 			services = append(services, svc)
 		}
 		rows[svc] = append(rs, rw)
+	}
+	if rerr != nil {
+		return nil, rerr
 	}
 	if len(services) == 0 {
 		return nil, lineError(name, 0, ErrNoRows)

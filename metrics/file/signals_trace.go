@@ -26,15 +26,8 @@ func ParseSignalsTrace(r io.Reader, name, service string) (*metrics.Grid, error)
 	need := max(ti, si, ri) + 1
 
 	var rows []traceRow
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, readError(name, err)
-		}
-		line, _ := cr.FieldPos(0)
+	var rerr error
+	for line, rec := range records(cr, name, &rerr) {
 		if len(rec) < need {
 			return nil, lineError(name, line, fmt.Errorf("want %d fields, got %d", len(col), len(rec)))
 		}
@@ -58,6 +51,9 @@ func ParseSignalsTrace(r io.Reader, name, service string) (*metrics.Grid, error)
 				service, rec[ti], rows[n-1].t.Format(time.RFC3339), rows[n-1].line))
 		}
 		rows = append(rows, traceRow{t, v, line})
+	}
+	if rerr != nil {
+		return nil, rerr
 	}
 	switch {
 	case len(rows) == 0 && service != "":

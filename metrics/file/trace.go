@@ -38,22 +38,18 @@ func ParseTrace(r io.Reader, name string) (*metrics.Grid, error) {
 	cr.ReuseRecord = true
 
 	var rows []traceRow
-	for first := true; ; first = false {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, readError(name, err)
-		}
-		line, _ := cr.FieldPos(0)
+	first := true
+	var rerr error
+	for line, rec := range records(cr, name, &rerr) {
+		header := first // the first record may be a header
+		first = false
 		if len(rec) != 2 {
 			return nil, lineError(name, line, fmt.Errorf("want 2 fields (timestamp,value), got %d", len(rec)))
 		}
 		ts, vs := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
 		t, terr := parseTimestamp(ts)
 		v, verr := parseValue(vs)
-		if first && terr != nil && verr != nil {
+		if header && terr != nil && verr != nil {
 			continue // header
 		}
 		if terr != nil {
@@ -71,6 +67,9 @@ func ParseTrace(r io.Reader, name string) (*metrics.Grid, error) {
 				ts, what, rows[n-1].t.Format(time.RFC3339), rows[n-1].line))
 		}
 		rows = append(rows, traceRow{t, v, line})
+	}
+	if rerr != nil {
+		return nil, rerr
 	}
 	if len(rows) == 0 {
 		return nil, lineError(name, 0, ErrNoRows)
