@@ -6,6 +6,7 @@ import (
 
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/presage-dev/presage/schedule"
 )
@@ -93,8 +94,11 @@ type Config struct {
 	// events, each for some or all services. Default: none.
 	Schedules []Schedule `yaml:"schedules"`
 
-	// runProblems are RunProblems with the file and lines Load found.
-	runProblems []*Error
+	// file and doc are the file name and the YAML tree Load read c from,
+	// so that the problems found after Load (RunError, CheckFiles) name
+	// their file and line as Validate's do.
+	file string
+	doc  *yaml.Node
 }
 
 // UnmarshalYAML decodes c onto DefaultConfig.

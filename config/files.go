@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	commoncfg "github.com/prometheus/common/config"
-	"go.yaml.in/yaml/v3"
 )
 
 // CheckFiles checks that every file the configuration names and that its
@@ -16,7 +15,8 @@ import (
 // credential and TLS files (when source.kind is prometheus), and that the
 // state file can be written where it is (its folder exists; it is not a
 // folder). It returns one
-// *Error per problem, with the field's YAML path, joined with errors.Join;
+// *Error per problem, with the field's YAML path and, for a Config that
+// Load made, its file and line, joined with errors.Join;
 // nil when all can be read. Run it after SetDirectory (LoadFile does
 // that); `presage check` does, as run would fail later on the same files.
 func (c *Config) CheckFiles() error {
@@ -53,7 +53,10 @@ func (c *Config) CheckFiles() error {
 			checkTLSFiles(v, wp+".tls_config", &a.Webhook.TLSConfig)
 		}
 	}
-	return v.err()
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return joinErrors(c.locate(v.errs))
 }
 
 func checkTLSFiles(v *validator, path string, t *commoncfg.TLSConfig) {
@@ -80,24 +83,6 @@ func checkFile(v *validator, path, name string) {
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
 		v.addf(path, "%q is a directory, not a file", name)
-	}
-}
-
-// SetLines sets the line of each *Error in err that has a path and no line,
-// from the configuration data it is about (as Load does for Validate's).
-func SetLines(data []byte, err error) {
-	var root yaml.Node
-	if yaml.Unmarshal(data, &root) != nil {
-		return
-	}
-	doc := document(&root)
-	if doc == nil {
-		return
-	}
-	for _, e := range Errors(err) {
-		if e.Line == 0 && e.Path != "" {
-			e.Line = lineOf(doc, e.Path)
-		}
 	}
 }
 

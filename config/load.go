@@ -165,20 +165,23 @@ func Load(data []byte, filename string) (*Config, error) {
 	}
 
 	c.SetDefaults()
+	c.file, c.doc = filename, doc
 	if err := c.Validate(); err != nil {
-		errs := Errors(err)
-		for _, e := range errs {
-			e.File = filename
-			e.Line = lineOf(doc, e.Path)
-		}
-		return nil, joinErrors(errs)
-	}
-	c.runProblems = c.RunProblems()
-	for _, e := range c.runProblems {
-		e.File = filename
-		e.Line = lineOf(doc, e.Path)
+		return nil, joinErrors(c.locate(Errors(err)))
 	}
 	return c, nil
+}
+
+// locate gives each of errs the file and the line of its YAML path that
+// Load read c from (none for a Config that Load did not make).
+func (c *Config) locate(errs []*Error) []*Error {
+	for _, e := range errs {
+		e.File = c.file
+		if c.doc != nil {
+			e.Line = lineOf(c.doc, e.Path)
+		}
+	}
+	return errs
 }
 
 // decodeStrict decodes the first document of data into c, failing on an

@@ -1,15 +1,14 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 )
 
 // RunProblems returns what `presage run` cannot do with a configuration
 // that Validate accepts, one *Error per problem with its YAML path, or nil.
 // The other commands take such a configuration: recommend records what it
-// cannot apply, replay and sim serve simulate it. Load fills in the file
-// and line of each, and `presage check` reports them.
+// cannot apply, replay and sim serve simulate it. RunError gives each its
+// file and line, and `presage check` reports them.
 //
 // The one rule: an action of kind sim turns a knob of the built-in
 // simulator, which only source kind sim runs.
@@ -36,13 +35,9 @@ func (c *Config) RunProblems() []*Error {
 // RunError joins RunProblems, with the file and lines Load found, into one
 // error; nil when `presage run` can run the configuration.
 func (c *Config) RunError() error {
-	problems := c.runProblems
-	if problems == nil {
-		problems = c.RunProblems()
+	problems := c.RunProblems()
+	if len(problems) == 0 {
+		return nil
 	}
-	errs := make([]error, len(problems))
-	for i, e := range problems {
-		errs[i] = e
-	}
-	return errors.Join(errs...)
+	return joinErrors(c.locate(problems))
 }

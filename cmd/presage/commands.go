@@ -61,12 +61,6 @@ would restore with a change (migrated, a time clamped) is noted.`, stderr)
 		return err
 	}
 	if err := cfg.CheckFiles(); err != nil {
-		if data, rerr := os.ReadFile(*path); rerr == nil {
-			config.SetLines(data, err)
-		}
-		for _, e := range config.Errors(err) {
-			e.File = *path
-		}
 		printConfigErrors(stderr, err)
 		return errInvalid
 	}
