@@ -53,6 +53,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 		c.lastOK = now
 		c.everRead = true
 	}
+	retry := !c.saveFailed.IsZero() // a failed save is tried again every step
 	c.mu.Unlock()
 
 	reconciled := c.reconcile.Swap(false) && c.reconcileState(ctx, now)
@@ -77,9 +78,6 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 			c.onDec(recs[i])
 		}
 	}
-	c.mu.Lock()
-	retry := !c.saveFailed.IsZero() // a failed save is tried again every step
-	c.mu.Unlock()
 	if (changed || retry) && c.onState != nil {
 		err := c.onState(c.savedState())
 		c.mu.Lock()

@@ -147,16 +147,8 @@ func TestExampleReplay(t *testing.T) {
 		t.Skip("a week of replay; skipped with -short")
 	}
 	rep := replay(t, loadTestConfig(t, "config.example.yaml"))
-	by := map[string]PolicyResult{}
-	for _, p := range rep.Policies {
-		by[p.Name] = p
-		t.Logf("%-10s incidents %3d breach %5.0f min actions %3d cost %6.0f", p.Name, p.Incidents, p.BreachMinutes, p.Actions, p.Cost.Total)
-	}
-	none, reactive, predictive := by["none"], by["reactive"], by["predictive"]
-	if !(predictive.Incidents < reactive.Incidents && reactive.Incidents < none.Incidents) {
-		t.Errorf("incidents: predictive %d, reactive %d, none %d; want predictive < reactive < none",
-			predictive.Incidents, reactive.Incidents, none.Incidents)
-	}
+	by := byPolicy(t, rep, "")
+	reactive, predictive := by["reactive"], by["predictive"]
 	if predictive.Cost.Total > 1.25*reactive.Cost.Total {
 		t.Errorf("predictive cost %.0f is more than 1.25× reactive's %.0f", predictive.Cost.Total, reactive.Cost.Total)
 	}
@@ -409,16 +401,25 @@ func TestNASAReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	byPolicy(t, rep, "first week: ")
+}
+
+// byPolicy logs each policy's scores, prefixed by label, checks the order
+// predictive < reactive < none in incidents, and returns the scores by
+// policy name.
+func byPolicy(t *testing.T, rep *Report, label string) map[string]PolicyResult {
+	t.Helper()
 	by := map[string]PolicyResult{}
 	for _, p := range rep.Policies {
 		by[p.Name] = p
-		t.Logf("first week: %-10s incidents %3d breach %5.0f min actions %3d cost %6.0f", p.Name, p.Incidents, p.BreachMinutes, p.Actions, p.Cost.Total)
+		t.Logf("%s%-10s incidents %3d breach %5.0f min actions %3d cost %6.0f", label, p.Name, p.Incidents, p.BreachMinutes, p.Actions, p.Cost.Total)
 	}
 	none, reactive, predictive := by["none"], by["reactive"], by["predictive"]
 	if !(predictive.Incidents < reactive.Incidents && reactive.Incidents < none.Incidents) {
 		t.Errorf("incidents: predictive %d, reactive %d, none %d; want predictive < reactive < none",
 			predictive.Incidents, reactive.Incidents, none.Incidents)
 	}
+	return by
 }
 
 // TestPrecisionByReason: the engagements split by reason add up to the

@@ -31,19 +31,26 @@ func FuzzParseTrace(f *testing.F) {
 			return
 		}
 		checkGrid(t, g)
-		if len(g.Values) > maxRoundTrip {
-			return
-		}
-		var b strings.Builder
-		if err := WriteTrace(&b, g); err != nil {
-			t.Fatal(err)
-		}
-		again, err := ParseTrace(strings.NewReader(b.String()), "f.csv")
-		if err != nil {
-			t.Fatalf("reading back %q: %v", b.String(), err)
-		}
-		sameGrid(t, g, again)
+		traceRoundTrip(t, g)
 	})
+}
+
+// traceRoundTrip checks that a grid a reader accepted is written as a
+// trace and read back to the same values (up to maxRoundTrip steps).
+func traceRoundTrip(t *testing.T, g *metrics.Grid) {
+	t.Helper()
+	if len(g.Values) > maxRoundTrip {
+		return
+	}
+	var b strings.Builder
+	if err := WriteTrace(&b, g); err != nil {
+		t.Fatal(err)
+	}
+	again, err := ParseTrace(strings.NewReader(b.String()), "f.csv")
+	if err != nil {
+		t.Fatalf("reading back %q: %v", b.String(), err)
+	}
+	sameGrid(t, g, again)
 }
 
 func FuzzParseSignalsTrace(f *testing.F) {
@@ -60,18 +67,7 @@ func FuzzParseSignalsTrace(f *testing.F) {
 			return
 		}
 		checkGrid(t, g)
-		if len(g.Values) > maxRoundTrip {
-			return
-		}
-		var b strings.Builder
-		if err := WriteTrace(&b, g); err != nil {
-			t.Fatal(err)
-		}
-		again, err := ParseTrace(strings.NewReader(b.String()), "f.csv")
-		if err != nil {
-			t.Fatalf("reading back %q: %v", b.String(), err)
-		}
-		sameGrid(t, g, again)
+		traceRoundTrip(t, g)
 	})
 }
 
