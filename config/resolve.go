@@ -84,7 +84,7 @@ func (c *Config) Resolve() ([]Resolved, error) {
 	out := make([]Resolved, len(c.Services))
 	for i := range c.Services {
 		s := &c.Services[i]
-		refit, err := cron.ParseStandard(s.Forecast.Refit)
+		refit, err := schedule.ParseCron(s.Forecast.Refit)
 		if err != nil {
 			return nil, fmt.Errorf("services[%d].forecast.refit: %w", i, err)
 		}

@@ -238,3 +238,18 @@ func TestResolveShipped(t *testing.T) {
 		t.Errorf("%d configurations resolved, want the example and testdata's", n)
 	}
 }
+
+// TestRefitZoneWithoutExpression: a refit that is only a zone prefix is a
+// problem at its YAML path, not a panic of the cron parser.
+func TestRefitZoneWithoutExpression(t *testing.T) {
+	_, err := Load([]byte(`
+services:
+  - name: web
+    signals: {latency: {sim: latency_p99}}
+    incident: {above: 0.5}
+    forecast: {refit: "TZ=UTC"}
+`), "refit.yaml")
+	if err == nil || !strings.Contains(err.Error(), "services[0].forecast.refit") {
+		t.Fatalf("error %v, want one at services[0].forecast.refit", err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/presage-dev/presage/schedule"
-	"github.com/robfig/cron/v3"
 )
 
 // NeverFiresWithin is how far after ScheduleCheckFrom a cron expression
@@ -20,7 +19,7 @@ const NeverFiresWithin = 5 * 366 * 24 * time.Hour
 // takes a positive duration (robfig/cron reads "@every -1m" as every
 // second), and five fields must name a time that exists.
 func checkRefit(expr string) error {
-	sch, err := cron.ParseStandard(expr)
+	sch, err := schedule.ParseCron(expr)
 	if err != nil {
 		return err
 	}

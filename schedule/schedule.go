@@ -146,7 +146,7 @@ func Parse(sp Spec) (*Schedule, error) {
 		}
 		// Parsed without a zone, the expression runs on the wall clock
 		// of the times it is given (see wall).
-		c, err := cron.ParseStandard(expr)
+		c, err := ParseCron(expr)
 		if err != nil {
 			bad("cron", "invalid cron expression %q: %s", clip(sp.Cron), clip(err.Error()))
 			break
@@ -360,4 +360,15 @@ func clip(s string) string {
 		n--
 	}
 	return s
+}
+
+// ParseCron parses a standard cron expression (five fields or a
+// descriptor, optionally after "TZ=<zone> " or "CRON_TZ=<zone> ") as
+// robfig/cron's ParseStandard does, and rejects a zone prefix with no
+// expression after it, on which that parser panics.
+func ParseCron(expr string) (cron.Schedule, error) {
+	if (strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=")) && !strings.Contains(expr, " ") {
+		return nil, fmt.Errorf("time zone %q with no expression after it", expr)
+	}
+	return cron.ParseStandard(expr)
 }

@@ -226,3 +226,19 @@ func TestFirstOverlap(t *testing.T) {
 		})
 	}
 }
+
+// TestParseCronZoneWithoutExpression: a zone prefix with nothing after it
+// is an error (robfig/cron's parser panics on it).
+func TestParseCronZoneWithoutExpression(t *testing.T) {
+	for _, expr := range []string{"TZ=UTC", "CRON_TZ=Europe/Paris", "TZ="} {
+		if _, err := ParseCron(expr); err == nil {
+			t.Errorf("ParseCron(%q) accepted", expr)
+		}
+	}
+	if _, err := ParseCron("TZ=UTC 0 9 * * *"); err != nil {
+		t.Errorf("ParseCron with a zone and an expression: %v", err)
+	}
+	if _, err := Parse(Spec{Kind: Prewarm, Cron: "TZ= TZ=", Duration: time.Hour}); err == nil {
+		t.Error("Parse accepted a cron of only zone prefixes")
+	}
+}
