@@ -222,6 +222,12 @@ type Service struct {
 	Forecast Forecast `yaml:"forecast"`
 	// Playbook is the ordered list of actions, cheapest first.
 	Playbook []Action `yaml:"playbook"`
+	// IncidentCost is what one incident costs, in the unit of the actions'
+	// cost_per_minute (by default a unit of an action's value for one
+	// minute: one read replica for one minute). The planner (policy plan)
+	// weighs the incidents it expects against the actions' costs with it.
+	// > 0. Default 1000.
+	IncidentCost float64 `yaml:"incident_cost"`
 	// Sim configures the simulated service and its load (source kind sim and
 	// replay). It is validated whatever the source kind, since replay always
 	// uses it; its defaults are valid.
@@ -390,6 +396,16 @@ type Action struct {
 	// RevertAfter is how long the risk must stay below forecast.clear before
 	// the action is reverted. Default 15m.
 	RevertAfter Duration `yaml:"revert_after"`
+	// CostPerMinute is what the action costs per minute per unit of its
+	// value away from its baseline (a replica, the queue on, the whole of
+	// the neighbours' CPU): the planner's price and the replay's. >= 0.
+	// Default 1.
+	CostPerMinute float64 `yaml:"cost_per_minute"`
+	// CapacityGain, when set, declares how much more load the service takes
+	// with the action engaged, as a fraction (0.3: 30% more): the planner's
+	// prior for an action set it has not yet seen. 0 declares nothing (the
+	// planner assumes no gain until it has seen one). >= 0. Default 0.
+	CapacityGain float64 `yaml:"capacity_gain"`
 }
 
 // UnmarshalYAML decodes a onto DefaultAction.

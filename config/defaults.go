@@ -47,9 +47,10 @@ var (
 
 	// DefaultService is the start of every entry of services.
 	DefaultService = Service{
-		Incident: DefaultIncident,
-		Forecast: DefaultForecast,
-		Sim:      DefaultSim,
+		IncidentCost: 1000,
+		Incident:     DefaultIncident,
+		Forecast:     DefaultForecast,
+		Sim:          DefaultSim,
 	}
 
 	// DefaultIncident has no threshold: incident.above is required.
@@ -76,11 +77,12 @@ var (
 	// DefaultAction is the start of every entry of a playbook. Baseline and
 	// Engaged are left nil: SetDefaults derives them from Min and Max.
 	DefaultAction = Action{
-		Warmup:      Duration(time.Minute),
-		Min:         0,
-		Max:         1,
-		Cooldown:    Duration(5 * time.Minute),
-		RevertAfter: Duration(15 * time.Minute),
+		Warmup:        Duration(time.Minute),
+		Min:           0,
+		Max:           1,
+		Cooldown:      Duration(5 * time.Minute),
+		RevertAfter:   Duration(15 * time.Minute),
+		CostPerMinute: 1,
 		Actuator: Actuator{
 			Webhook: DefaultWebhook,
 			Kube:    DefaultKube,

@@ -42,6 +42,8 @@ type Resolved struct {
 	Incident Incident
 	// Trigger and Clear are forecast.trigger and forecast.clear.
 	Trigger, Clear float64
+	// IncidentCost is incident_cost.
+	IncidentCost float64
 	// Playbook holds each playbook action as the policy applies it, in
 	// playbook order.
 	Playbook []Step
@@ -64,6 +66,9 @@ type Step struct {
 	Min, Max    float64       // min and max
 	Baseline    float64       // baseline, default min (Action.BaselineValue)
 	Engaged     float64       // engaged, default max (Action.EngagedValue)
+	// CostPerMinute and CapacityGain are cost_per_minute and
+	// capacity_gain.
+	CostPerMinute, CapacityGain float64
 }
 
 // Resolve returns every service of c as the control loop runs it, in the
@@ -99,6 +104,8 @@ func (c *Config) Resolve() ([]Resolved, error) {
 			Incident: s.Incident,
 			Trigger:  s.Forecast.Trigger,
 			Clear:    s.Forecast.Clear,
+
+			IncidentCost: s.IncidentCost,
 		}
 		if s.Forecast.Model == ModelDouble {
 			r.LongPeriod = int(time.Duration(s.Forecast.LongPeriod) / interval)
@@ -111,6 +118,7 @@ func (c *Config) Resolve() ([]Resolved, error) {
 				Name: a.Name, Warmup: time.Duration(a.Warmup), Margin: time.Duration(a.Margin),
 				Cooldown: time.Duration(a.Cooldown), RevertAfter: time.Duration(a.RevertAfter),
 				Min: a.Min, Max: a.Max, Baseline: a.BaselineValue(), Engaged: a.EngagedValue(),
+				CostPerMinute: a.CostPerMinute, CapacityGain: a.CapacityGain,
 			}
 		}
 		for j, sch := range c.Schedules {

@@ -163,9 +163,9 @@ func TestResolveSettings(t *testing.T) {
 			checkout.Trigger, checkout.Clear, search.Trigger, search.Clear)
 	}
 	wantSteps := []Step{
-		{Name: "queue", Warmup: time.Minute, Cooldown: 5 * time.Minute, RevertAfter: 15 * time.Minute, Min: 0, Max: 1, Baseline: 0, Engaged: 1},
+		{Name: "queue", Warmup: time.Minute, Cooldown: 5 * time.Minute, RevertAfter: 15 * time.Minute, Min: 0, Max: 1, Baseline: 0, Engaged: 1, CostPerMinute: 1},
 		{Name: "replicas", Warmup: 5 * time.Minute, Margin: 2 * time.Minute, Cooldown: 5 * time.Minute, RevertAfter: 15 * time.Minute,
-			Min: 0, Max: 3, Baseline: 1, Engaged: 3},
+			Min: 0, Max: 3, Baseline: 1, Engaged: 3, CostPerMinute: 1},
 	}
 	if len(checkout.Playbook) != len(wantSteps) {
 		t.Fatalf("%d playbook steps, want %d", len(checkout.Playbook), len(wantSteps))

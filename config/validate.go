@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"net/url"
 	"slices"
@@ -162,6 +163,9 @@ func (s *Service) validate(v *validator, path string, c *Config) {
 	}
 	s.Signals.validate(v, path+".signals", c.Source.Kind)
 	s.Incident.validate(v, path+".incident")
+	if !(s.IncidentCost > 0) || math.IsInf(s.IncidentCost, 0) {
+		v.addf(path+".incident_cost", "%s must be a number > 0", num(s.IncidentCost))
+	}
 	interval := c.Global.Interval
 	if interval > MaxInterval {
 		interval = 0 // reported; the checks against it would only repeat it
@@ -369,6 +373,14 @@ func (a *Action) validate(v *validator, path string) {
 	}{{"warmup", a.Warmup}, {"cooldown", a.Cooldown}, {"revert_after", a.RevertAfter}} {
 		if d.d < 0 {
 			v.addf(path+"."+d.field, "%s must be >= 0", d.d)
+		}
+	}
+	for _, f := range []struct {
+		field string
+		x     float64
+	}{{"cost_per_minute", a.CostPerMinute}, {"capacity_gain", a.CapacityGain}} {
+		if !(f.x >= 0) || math.IsInf(f.x, 0) {
+			v.addf(path+"."+f.field, "%s must be a number >= 0", num(f.x))
 		}
 	}
 }

@@ -16,20 +16,32 @@ type Mode int
 // prevent). Clairvoyant decides as Predictive does, on a perfect forecast
 // of the load (controller.Options.Known): a replay's bound on what a better
 // forecast could buy; only a replay knows the load ahead.
+//
+// Plan chooses, at every step, the set of actions to have engaged that
+// minimises the expected cost over the forecast horizon (incidents priced
+// at incident_cost, actions at their cost_per_minute): the planner.
+// Oracle is a replay's hindsight bound on the decisions: it knows the
+// whole load and the plant's noise; only a replay can run it.
 const (
 	None Mode = iota
 	Reactive
 	Predictive
 	Static
 	Clairvoyant
+	Plan
+	Oracle
 )
 
 var modeNames = [...]string{None: "none", Reactive: "reactive", Predictive: "predictive", Static: "static",
-	Clairvoyant: "clairvoyant"}
+	Clairvoyant: "clairvoyant", Plan: "plan", Oracle: "oracle"}
 
-// Forecasts reports whether the mode acts on the forecast: Predictive and
-// Clairvoyant.
-func (m Mode) Forecasts() bool { return m == Predictive || m == Clairvoyant }
+// Forecasts reports whether the mode acts on the forecast: Predictive,
+// Clairvoyant and Plan.
+func (m Mode) Forecasts() bool { return m == Predictive || m == Clairvoyant || m == Plan }
+
+// ReplayOnly reports whether only a replay can run the mode: Clairvoyant
+// and Oracle know the load ahead.
+func (m Mode) ReplayOnly() bool { return m == Clairvoyant || m == Oracle }
 
 func (m Mode) String() string {
 	if int(m) >= 0 && int(m) < len(modeNames) {
@@ -39,14 +51,14 @@ func (m Mode) String() string {
 }
 
 // ParseMode parses a mode's name: "none", "reactive", "predictive",
-// "static" or "clairvoyant".
+// "static", "clairvoyant", "plan" or "oracle".
 func ParseMode(s string) (Mode, error) {
 	for i, n := range modeNames {
 		if n == s {
 			return Mode(i), nil
 		}
 	}
-	return 0, fmt.Errorf("policy: unknown mode %q (want none, reactive, predictive, static or clairvoyant)", s)
+	return 0, fmt.Errorf("policy: unknown mode %q (want none, reactive, predictive, plan, static, clairvoyant or oracle)", s)
 }
 
 // Reason is the stable code of a decision's outcome.
@@ -91,6 +103,10 @@ type Step struct {
 	Min, Max    float64       // bounds of the knob
 	Baseline    float64       // the knob's value when not engaged, if it cannot be read
 	Engaged     float64       // the wished value when engaged
+	// CostPerMinute is the action's price per minute per unit of its
+	// value away from Baseline; CapacityGain its declared gain in the
+	// load the service takes (0: none declared). The planner uses both.
+	CostPerMinute, CapacityGain float64
 }
 
 // Reach is how far ahead a forecast breach engages the step: its warm-up
