@@ -111,15 +111,33 @@ type Record struct {
 	Level int
 	// Firing reports an incident in progress.
 	Firing bool
-	// Action is the change applied or attempted, nil when none.
-	Action *actuators.Action
-	// Err is the actuator's error when the change failed.
-	Err error
+	// Actions are the changes applied or attempted, in order; none when
+	// the decision changed nothing.
+	Actions []Applied
 	// Windows are the service's schedule windows active at Time, and
 	// NextWindows each of its schedules' next window (nil without
 	// schedules).
 	Windows     []schedule.Window
 	NextWindows []schedule.Window
+}
+
+// Applied is one change of a decision as sent to its actuator, with the
+// actuator's error when it failed.
+type Applied struct {
+	actuators.Action
+	Err error
+}
+
+// Err returns the errors of the record's changes that failed, joined; nil
+// when none did.
+func (r Record) Err() error {
+	var errs []error
+	for _, a := range r.Actions {
+		if a.Err != nil {
+			errs = append(errs, a.Err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Controller runs the control loop over every configured service.
@@ -177,7 +195,7 @@ type service struct {
 	rng      *rand.Rand
 	levels   []*levelStats
 	st       policy.State
-	pending  *actuators.Action
+	pending  []actuators.Action // changes whose actuator failed, at most one per action
 	reason   policy.Reason
 
 	tel     *serviceTelemetry
@@ -327,7 +345,7 @@ func IncidentPattern(r config.Resolved) model.Pattern {
 // config.Step has policy.Step's fields, so the conversion compiles only
 // while the two agree.
 func PolicySettings(r config.Resolved, mode policy.Mode) policy.Settings {
-	s := policy.Settings{Mode: mode, Trigger: r.Trigger, Clear: r.Clear, Interval: r.Interval}
+	s := policy.Settings{Mode: mode, Trigger: r.Trigger, Clear: r.Clear, Interval: r.Interval, IncidentCost: r.IncidentCost}
 	for _, st := range r.Playbook {
 		s.Playbook = append(s.Playbook, policy.Step(st))
 	}

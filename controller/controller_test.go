@@ -208,11 +208,11 @@ func TestFailedActionIsRetriedWithSameKey(t *testing.T) {
 			t.Fatalf("retries differ: %+v", f.applied)
 		}
 	}
-	if h.recs[2].Err == nil || h.recs[2].Level != 0 {
-		t.Errorf("failed step: err %v level %d, want an error and level 0", h.recs[2].Err, h.recs[2].Level)
+	if h.recs[2].Err() == nil || h.recs[2].Level != 0 {
+		t.Errorf("failed step: err %v level %d, want an error and level 0", h.recs[2].Err(), h.recs[2].Level)
 	}
-	if h.recs[4].Err != nil || h.recs[4].Level != 1 {
-		t.Errorf("successful retry: err %v level %d", h.recs[4].Err, h.recs[4].Level)
+	if h.recs[4].Err() != nil || h.recs[4].Level != 1 {
+		t.Errorf("successful retry: err %v level %d", h.recs[4].Err(), h.recs[4].Level)
 	}
 }
 
@@ -239,7 +239,7 @@ func TestPredictiveActsBeforeTheBreach(t *testing.T) {
 	h.steps(t, len(lat))
 	firstEngage := func(from, to int) (int, policy.Reason) {
 		for i := from; i < to; i++ {
-			if a := h.recs[i].Action; a != nil && a.Op == actuators.Engage {
+			if a := actionOf(h.recs[i]); a != nil && a.Op == actuators.Engage {
 				return i, h.recs[i].Reason
 			}
 		}
@@ -310,7 +310,7 @@ func TestRevertRules(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := recs[i]
-			if r.Action == nil || r.Action.Op != actuators.Revert || i < 120 {
+			if actionOf(r) == nil || actionOf(r).Op != actuators.Revert || i < 120 {
 				continue
 			}
 			lastRevert[rule] = i
@@ -697,4 +697,12 @@ func TestRestartKeepsAndRevertsWhatAnEarlierRunDid(t *testing.T) {
 	if len(got) != 1 || got[0].Op != actuators.Revert || got[0].Action != "queue" || got[0].To != 0 || got[0].From != 1 {
 		t.Fatalf("restarted controller did %+v, want one revert of the queue 1 → 0", got)
 	}
+}
+
+// actionOf returns the first change of a record, nil when it has none.
+func actionOf(r Record) *actuators.Action {
+	if len(r.Actions) == 0 {
+		return nil
+	}
+	return &r.Actions[0].Action
 }

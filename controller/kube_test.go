@@ -172,8 +172,8 @@ func testKubeRestart(t *testing.T, env *kubetest.Env) {
 			if got := reasons(old.recs); got[2] != policy.ReactiveFloor || got[3] != actuators.ConnectionBudget {
 				t.Fatalf("reasons %v, want ReactiveFloor at 2 and ConnectionBudget at 3", got)
 			}
-			if a := old.recs[3].Action; a == nil || a.From != 2 || a.To != 3 || !strings.Contains(old.recs[3].Message, "connection budget") {
-				t.Errorf("step 3 action %+v (%s), want 2 → 3 and the budget in the message", old.recs[3].Action, old.recs[3].Message)
+			if a := actionOf(old.recs[3]); a == nil || a.From != 2 || a.To != 3 || !strings.Contains(old.recs[3].Message, "connection budget") {
+				t.Errorf("step 3 action %+v (%s), want 2 → 3 and the budget in the message", actionOf(old.recs[3]), old.recs[3].Message)
 			}
 			if flag() != "true" || replicas() != 3 {
 				t.Fatalf("after the incident: flag %s, %d replicas", flag(), replicas())
@@ -191,8 +191,8 @@ func testKubeRestart(t *testing.T, env *kubetest.Env) {
 			}
 			var reverted []string
 			for _, r := range fresh.recs {
-				if r.Action != nil {
-					reverted = append(reverted, fmt.Sprintf("%s %s %g→%g", r.Action.Op, r.Action.Action, r.Action.From, r.Action.To))
+				if actionOf(r) != nil {
+					reverted = append(reverted, fmt.Sprintf("%s %s %g→%g", actionOf(r).Op, actionOf(r).Action, actionOf(r).From, actionOf(r).To))
 				}
 			}
 			want := []string{"revert replicas 3→2", "revert queue 1→0"}
@@ -207,8 +207,8 @@ func testKubeRestart(t *testing.T, env *kubetest.Env) {
 			// objects say nothing is in force, so it reverts nothing.
 			third := startKube(t, env, cfg, old.saved, repeat(0.1, 5), 15)
 			for _, r := range third.recs {
-				if r.Action != nil || r.Level != 0 {
-					t.Errorf("third presage: %s level %d action %+v, want nothing engaged", r.Reason, r.Level, r.Action)
+				if actionOf(r) != nil || r.Level != 0 {
+					t.Errorf("third presage: %s level %d action %+v, want nothing engaged", r.Reason, r.Level, actionOf(r))
 				}
 			}
 		})
@@ -235,7 +235,7 @@ func testKubeOverridden(t *testing.T, env *kubetest.Env) {
 	})
 	var got []string
 	for _, rec := range r.recs {
-		if a := rec.Action; a != nil {
+		if a := actionOf(rec); a != nil {
 			got = append(got, fmt.Sprintf("%s %s %s %g→%g", rec.Reason, a.Op, a.Action, a.From, a.To))
 		}
 	}

@@ -8,12 +8,12 @@ import (
 )
 
 // plan asks an actuator that is a Planner what it would really set for a,
-// and makes the action, the decision's next state and the record say so:
+// and makes the action, the decision's next state (next) and the record say so:
 // the target's From and To (a step from the live value, a connection
 // budget), and the actuator's reason code (ConnectionBudget, Overridden)
 // in place of the policy's, whose message it extends. An engagement that
 // changes nothing is recorded as such. Other actuators are left alone.
-func (c *Controller) plan(ctx context.Context, act actuators.Actuator, a *actuators.Action, d *policy.Decision, rec *Record) error {
+func (c *Controller) plan(ctx context.Context, act actuators.Actuator, a *actuators.Action, ch policy.Change, next *policy.State, rec *Record) error {
 	p, ok := act.(actuators.Planner)
 	if !ok {
 		return nil
@@ -24,9 +24,10 @@ func (c *Controller) plan(ctx context.Context, act actuators.Actuator, a *actuat
 	}
 	*a = planned
 	if a.Op == actuators.Engage {
-		if n := len(d.Next.Engaged); n > 0 && d.Next.Engaged[n-1].Step == d.Change.Step {
-			e := &d.Next.Engaged[n-1]
-			e.From, e.To, e.NoChange = a.From, a.To, a.From == a.To
+		for k := range next.Engaged {
+			if e := &next.Engaged[k]; e.Step == ch.Step {
+				e.From, e.To, e.NoChange = a.From, a.To, a.From == a.To
+			}
 		}
 	}
 	if reason != "" {

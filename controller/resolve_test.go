@@ -27,9 +27,9 @@ func TestNewResolves(t *testing.T) {
 	if got, want := IncidentPattern(r), (model.Pattern{Above: 0.5, Consecutive: 3}); got != want {
 		t.Errorf("IncidentPattern = %+v, want %+v", got, want)
 	}
-	want := policy.Settings{Mode: policy.Predictive, Trigger: 0.5, Clear: 0.2, Interval: time.Minute, Playbook: []policy.Step{
-		{Name: "queue", Warmup: time.Minute, Cooldown: 2 * time.Minute, RevertAfter: 5 * time.Minute, Min: 0, Max: 1, Baseline: 0, Engaged: 1},
-		{Name: "replicas", Warmup: 5 * time.Minute, Cooldown: 5 * time.Minute, RevertAfter: 15 * time.Minute, Min: 0, Max: 3, Baseline: 0, Engaged: 3},
+	want := policy.Settings{Mode: policy.Predictive, Trigger: 0.5, Clear: 0.2, Interval: time.Minute, IncidentCost: 1000, Playbook: []policy.Step{
+		{Name: "queue", Warmup: time.Minute, Cooldown: 2 * time.Minute, RevertAfter: 5 * time.Minute, Min: 0, Max: 1, Baseline: 0, Engaged: 1, CostPerMinute: 1},
+		{Name: "replicas", Warmup: 5 * time.Minute, Cooldown: 5 * time.Minute, RevertAfter: 15 * time.Minute, Min: 0, Max: 3, Baseline: 0, Engaged: 3, CostPerMinute: 1},
 	}}
 	if got := PolicySettings(r, policy.Predictive); !reflect.DeepEqual(got, want) {
 		t.Errorf("PolicySettings =\n%+v, want\n%+v", got, want)

@@ -55,12 +55,12 @@ schedules:
 			}
 		}
 	}
-	if r := recs[60]; r.Reason != policy.Prewarm || r.Action == nil || r.Action.Action != "replicas" || r.Action.To != 2 || r.Level != 1 {
-		t.Errorf("01:00: %s %+v level %d, want Prewarm replicas → 2", r.Reason, r.Action, r.Level)
+	if r := recs[60]; r.Reason != policy.Prewarm || actionOf(r) == nil || actionOf(r).Action != "replicas" || actionOf(r).To != 2 || r.Level != 1 {
+		t.Errorf("01:00: %s %+v level %d, want Prewarm replicas → 2", r.Reason, actionOf(r), r.Level)
 	}
 	for _, r := range recs[120:180] {
-		if r.Action != nil && r.Action.Op == actuators.Engage {
-			t.Errorf("%s: %s engaged %s during the freeze", r.Time.Format(time.Kitchen), r.Reason, r.Action.Action)
+		if actionOf(r) != nil && actionOf(r).Op == actuators.Engage {
+			t.Errorf("%s: %s engaged %s during the freeze", r.Time.Format(time.Kitchen), r.Reason, actionOf(r).Action)
 		}
 		if r.Firing && r.Reason != policy.Frozen {
 			t.Errorf("%s: firing, reason %s, want Frozen", r.Time.Format(time.Kitchen), r.Reason)

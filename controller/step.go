@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -178,30 +179,30 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 
 	d := policy.Decide(s.settings, in, s.st, now)
 	rec.Reason, rec.Message = d.Reason, d.Message
-	if d.Change != nil {
-		a := c.action(s, d, rec, now)
-		rec.Action = &a
-		act := s.acts[d.Change.Step]
-		err := c.plan(ctx, act, &a, &d, &rec)
+	next, failed := d.Next, 0
+	for _, ch := range d.Changes {
+		a := c.action(s, ch, d.Reason, rec, now)
+		act := s.acts[ch.Step]
+		err := c.plan(ctx, act, &a, ch, &next, &rec)
 		if err == nil {
 			err = act.Apply(ctx, a)
 		}
 		result := "ok"
+		s.pending = slices.DeleteFunc(s.pending, func(p actuators.Action) bool { return p.Action == a.Action })
 		if err != nil {
-			result = "failed"
-			rec.Err = err
-			s.pending = &a
+			result, failed = "failed", failed+1
+			next = policy.Undo(s.st, next, ch)
+			s.pending = append(s.pending, a)
 			c.log.Warn("action failed; will retry next step", "service", name, "action", a.Action, "op", a.Op, "to", a.To, "err", err)
-		} else {
-			s.pending = nil
-			changed = !engagedEqual(s.st, d.Next)
-			s.st = d.Next
 		}
+		rec.Actions = append(rec.Actions, Applied{Action: a, Err: err})
 		c.tel.actions.WithLabelValues(name, a.Action, string(a.Op), result).Inc()
-	} else {
-		changed = !engagedEqual(s.st, d.Next)
-		s.st = d.Next
 	}
+	if failed > 0 && failed == len(d.Changes) {
+		next = s.st // nothing applied: the decision's timers are not kept either
+	}
+	changed = !engagedEqual(s.st, next)
+	s.st = next
 	rec.Level = s.st.Level() + len(s.st.Prewarmed)
 	c.export(s, rec)
 	return rec, changed
@@ -222,18 +223,21 @@ func (c *Controller) current(ctx context.Context, s *service) []float64 {
 	return out
 }
 
-// action builds the actuator's Action for a decision's change. A change
-// identical to one that failed earlier keeps that attempt's time, so the
-// retry carries the same idempotency key and is never applied twice.
-func (c *Controller) action(s *service, d policy.Decision, rec Record, now time.Time) actuators.Action {
+// action builds the actuator's Action for one change of a decision. A
+// change identical to one that failed earlier keeps that attempt's time,
+// so the retry carries the same idempotency key and is never applied
+// twice.
+func (c *Controller) action(s *service, ch policy.Change, reason policy.Reason, rec Record, now time.Time) actuators.Action {
 	op := actuators.Engage
-	if d.Change.Revert {
+	if ch.Revert {
 		op = actuators.Revert
 	}
-	a := actuators.Action{Service: s.cfg.Name, Action: d.Change.Name, Op: op, From: d.Change.From,
-		To: d.Change.To, Reason: string(d.Reason), Risk: rec.Risk, At: now}
-	if p := s.pending; p != nil && p.Action == a.Action && p.Op == a.Op && p.To == a.To {
-		a.At = p.At
+	a := actuators.Action{Service: s.cfg.Name, Action: ch.Name, Op: op, From: ch.From,
+		To: ch.To, Reason: string(reason), Risk: rec.Risk, At: now}
+	for _, p := range s.pending {
+		if p.Action == a.Action && p.Op == a.Op && p.To == a.To {
+			a.At = p.At
+		}
 	}
 	return a
 }
@@ -271,7 +275,7 @@ func (c *Controller) export(s *service, rec Record) {
 
 func (c *Controller) logDecision(ctx context.Context, s *service, rec Record) {
 	level := slog.LevelDebug
-	if rec.Action != nil || rec.Reason != s.reason {
+	if len(rec.Actions) > 0 || rec.Reason != s.reason {
 		level = slog.LevelInfo
 	}
 	if !c.log.Enabled(ctx, level) {
@@ -282,8 +286,8 @@ func (c *Controller) logDecision(ctx context.Context, s *service, rec Record) {
 	if rec.TimeToBreach >= 0 {
 		attrs = append(attrs, "time_to_breach", rec.TimeToBreach)
 	}
-	if rec.Action != nil {
-		attrs = append(attrs, "action", rec.Action.Action, "op", rec.Action.Op, "to", rec.Action.To)
+	for _, a := range rec.Actions {
+		attrs = append(attrs, "action", a.Action.Action, "op", a.Op, "to", a.To)
 	}
 	c.log.Log(ctx, level, "decision", attrs...)
 }

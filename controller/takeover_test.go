@@ -77,7 +77,7 @@ func (r *leaderReplica) setLatency(lat float64) {
 func actions(recs []Record) []string {
 	var out []string
 	for _, r := range recs {
-		if a := r.Action; a != nil {
+		if a := actionOf(r); a != nil {
 			out = append(out, fmt.Sprintf("%s %s %g→%g", a.Op, a.Action, a.From, a.To))
 		}
 	}
@@ -179,8 +179,8 @@ func TestKubeTakeOver(t *testing.T) {
 				// a reverted what b holds engaged: b drops it, applies
 				// nothing (no replay of its follower decisions) and has
 				// nothing to revert.
-				if st.Level() != 0 || first.Level != 0 || first.Action != nil {
-					t.Fatalf("b after taking over: level %d, action %+v, state %+v, want nothing engaged", first.Level, first.Action, st.Engaged)
+				if st.Level() != 0 || first.Level != 0 || actionOf(first) != nil {
+					t.Fatalf("b after taking over: level %d, action %+v, state %+v, want nothing engaged", first.Level, actionOf(first), st.Engaged)
 				}
 				if got := actions(b.steps(t, 10)); len(got) != 0 {
 					t.Errorf("new leader b did %v, want nothing", got)

@@ -53,8 +53,8 @@ func TestWebhookTargetDown(t *testing.T) {
 	}
 	// The incident fires at step 2: steps 2 and 3 fail, step 4 succeeds.
 	for i, want := range []bool{false, false, true, true, false} {
-		if got := h.recs[i].Err != nil; got != want {
-			t.Errorf("step %d: failed %v, want %v (%v)", i, got, want, h.recs[i].Err)
+		if got := h.recs[i].Err() != nil; got != want {
+			t.Errorf("step %d: failed %v, want %v (%v)", i, got, want, h.recs[i].Err())
 		}
 	}
 	if h.recs[4].Level != 1 || h.recs[3].Level != 0 {

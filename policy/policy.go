@@ -2,7 +2,9 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -126,6 +128,9 @@ type Settings struct {
 	Clear    float64       // risk below which the risk has passed
 	Interval time.Duration // control interval
 	Playbook []Step
+	// IncidentCost is what one incident costs, in the unit of the steps'
+	// CostPerMinute: the planner's trade.
+	IncidentCost float64
 }
 
 // Input is what the controller saw this step.
@@ -247,7 +252,10 @@ type Change struct {
 type Decision struct {
 	Reason  Reason
 	Message string
-	Change  *Change // nil when nothing is to be applied
+	// Changes are the knob changes to apply, in order; none when nothing
+	// is to be applied. The rule policies change one knob at a time; the
+	// planner may change several at once.
+	Changes []Change
 	Next    State   // the state once Change (if any) is applied
 }
 
@@ -378,7 +386,7 @@ func escalate(s Settings, in Input, d Decision, now time.Time, predictive, immin
 	}
 	d.Next.Engaged = append(d.Next.Engaged, e)
 	d.Next.setChanged(step.Name, now)
-	d.Change = &Change{Step: i, Name: step.Name, From: from, Wish: wish, To: to}
+	d.Changes = []Change{{Step: i, Name: step.Name, From: from, Wish: wish, To: to}}
 	switch {
 	case predictive:
 		d.Reason = Escalate
@@ -412,7 +420,7 @@ func provision(s Settings, in Input, d Decision, now time.Time) Decision {
 	d.Next.Engaged = append(d.Next.Engaged, e)
 	d.Message = fmt.Sprintf("static provisioning: %s %g → %g", step.Name, from, to)
 	if to != from {
-		d.Change = &Change{Step: i, Name: step.Name, From: from, Wish: step.Engaged, To: to}
+		d.Changes = []Change{{Step: i, Name: step.Name, From: from, Wish: step.Engaged, To: to}}
 	}
 	return d
 }
@@ -458,7 +466,7 @@ func revert(s Settings, in Input, d Decision, now time.Time) Decision {
 			return d
 		}
 		d.Next.setChanged(step.Name, now)
-		d.Change = &Change{Step: top.Step, Name: step.Name, Revert: true, From: top.To, Wish: v, To: v}
+		d.Changes = []Change{{Step: top.Step, Name: step.Name, Revert: true, From: top.To, Wish: v, To: v}}
 		return d
 	}
 	if top.NoChange {
@@ -466,9 +474,43 @@ func revert(s Settings, in Input, d Decision, now time.Time) Decision {
 		return d
 	}
 	d.Next.setChanged(step.Name, now)
-	d.Change = &Change{Step: top.Step, Name: step.Name, Revert: true, From: top.To, Wish: top.From, To: top.From}
+	d.Changes = []Change{{Step: top.Step, Name: step.Name, Revert: true, From: top.To, Wish: top.From, To: top.From}}
 	d.Message = fmt.Sprintf("risk without %s below clear %.2f for %s: %s %g → %g", step.Name, s.Clear, step.RevertAfter, step.Name, top.To, top.From)
 	return d
+}
+
+// Undo returns next as it would be had change c of the decision that
+// made it from prev not been applied (its actuator failed): c's step is
+// engaged, prewarmed and last changed as in prev; the decision's other
+// changes stay. Engagements keep the order they have in next, c's step
+// (when prev engaged it) in playbook order among them.
+func Undo(prev, next State, c Change) State {
+	out := next.clone()
+	drop := func(e Engagement) bool { return e.Step == c.Step }
+	out.Engaged = slices.DeleteFunc(out.Engaged, drop)
+	out.Prewarmed = slices.DeleteFunc(out.Prewarmed, drop)
+	for _, e := range prev.Engaged {
+		if e.Step == c.Step {
+			k := 0
+			for k < len(out.Engaged) && out.Engaged[k].Step < c.Step {
+				k++
+			}
+			out.Engaged = slices.Insert(out.Engaged, k, e)
+		}
+	}
+	for _, e := range prev.Prewarmed {
+		if e.Step == c.Step {
+			out.Prewarmed = append(out.Prewarmed, e)
+		}
+	}
+	if t, ok := prev.Changed[c.Name]; ok {
+		out.setChanged(c.Name, t)
+	} else if _, ok := out.Changed[c.Name]; ok {
+		m := maps.Clone(out.Changed)
+		delete(m, c.Name)
+		out.Changed = m
+	}
+	return out
 }
 
 func fmtTTB(d time.Duration) string {
@@ -570,7 +612,7 @@ func prewarm(s Settings, in Input, d Decision, now time.Time) (Decision, bool) {
 		}
 		d.Next.setChanged(step.Name, now)
 		d.Next.PrewarmClearSince = time.Time{}
-		d.Change = &Change{Step: i, Name: step.Name, From: cur, Wish: in.Prewarm[i], To: v}
+		d.Changes = []Change{{Step: i, Name: step.Name, From: cur, Wish: in.Prewarm[i], To: v}}
 		d.Reason = Prewarm
 		d.Message = fmt.Sprintf("prewarm %s: %s %g → %g", in.Windows, step.Name, cur, v)
 		return d, true
@@ -622,7 +664,7 @@ func release(s Settings, in Input, d Decision, now time.Time) (Decision, bool) {
 	d.Reason = PrewarmEnd
 	d.Message = fmt.Sprintf("prewarm over, risk below clear %.2f for %s: %s %g → %g", s.Clear, step.RevertAfter, step.Name, p.To, p.From)
 	if p.To != p.From {
-		d.Change = &Change{Step: p.Step, Name: step.Name, Revert: true, From: p.To, Wish: p.From, To: p.From}
+		d.Changes = []Change{{Step: p.Step, Name: step.Name, Revert: true, From: p.To, Wish: p.From, To: p.From}}
 	}
 	return d, true
 }
@@ -634,7 +676,7 @@ func freeze(in Input, st State, d Decision) Decision {
 		return d
 	}
 	f := Decision{Reason: Frozen, Next: st.clone()}
-	if d.Change == nil {
+	if len(d.Changes) == 0 {
 		// Nothing held back but a wait: the revert timers run on.
 		f.Next.ClearSince, f.Next.PrewarmClearSince = d.Next.ClearSince, d.Next.PrewarmClearSince
 	}

@@ -150,12 +150,12 @@ func TestDecide(t *testing.T) {
 				t.Errorf("empty message")
 			}
 			switch {
-			case tt.change == nil && d.Change != nil:
-				t.Errorf("change = %+v, want none", *d.Change)
-			case tt.change != nil && d.Change == nil:
+			case tt.change == nil && len(d.Changes) != 0:
+				t.Errorf("changes = %+v, want none", d.Changes)
+			case tt.change != nil && len(d.Changes) != 1:
 				t.Errorf("no change, want %+v", *tt.change)
-			case tt.change != nil && *d.Change != *tt.change:
-				t.Errorf("change = %+v, want %+v", *d.Change, *tt.change)
+			case tt.change != nil && d.Changes[0] != *tt.change:
+				t.Errorf("change = %+v, want %+v", d.Changes[0], *tt.change)
 			}
 			if got := d.Next.Level(); got != tt.level {
 				t.Errorf("level = %d, want %d", got, tt.level)
@@ -187,12 +187,12 @@ func TestEscalateAndRevertSequence(t *testing.T) {
 			in = Input{DataOK: true, Risk: 0, TimeToBreach: -1, RiskBelow: 0}
 		}
 		d := Decide(s, in, st, at(m))
-		if d.Change != nil {
+		for _, c := range d.Changes {
 			op := "+"
-			if d.Change.Revert {
+			if c.Revert {
 				op = "-"
 			}
-			got = append(got, op+d.Change.Name)
+			got = append(got, op+c.Name)
 		}
 		st = d.Next
 	}
@@ -219,19 +219,19 @@ func TestTerse(t *testing.T) {
 			d := Decide(s, in, st, at(m))
 			in.Terse = true
 			dt := Decide(s, in, stTerse, at(m))
-			if d.Reason != dt.Reason || !engagedSame(d.Next, dt.Next) || (d.Change == nil) != (dt.Change == nil) {
-				t.Fatalf("%s minute %d: terse decision %s %+v, full %s %+v", mode, m, dt.Reason, dt.Change, d.Reason, d.Change)
+			if d.Reason != dt.Reason || !engagedSame(d.Next, dt.Next) || len(d.Changes) != len(dt.Changes) {
+				t.Fatalf("%s minute %d: terse decision %s %+v, full %s %+v", mode, m, dt.Reason, dt.Changes, d.Reason, d.Changes)
 			}
 			if d.Message == "" {
 				t.Fatalf("%s minute %d: %s without a message", mode, m, d.Reason)
 			}
 			switch {
-			case d.Change != nil && dt.Message != d.Message:
+			case len(d.Changes) != 0 && dt.Message != d.Message:
 				t.Errorf("%s minute %d: terse message of a change %q, want %q", mode, m, dt.Message, d.Message)
-			case d.Change == nil && dt.Message != "":
+			case len(d.Changes) == 0 && dt.Message != "":
 				t.Errorf("%s minute %d: terse message of %s %q, want none", mode, m, dt.Reason, dt.Message)
 			}
-			if d.Change != nil {
+			if len(d.Changes) != 0 {
 				changes++
 			} else {
 				quiet++
@@ -278,14 +278,14 @@ func TestPrewarmWindow(t *testing.T) {
 			in.Risk, in.RiskBelow, in.TimeToBreach, in.LevelKnown = 0.9, 0.9, time.Minute, true
 		}
 		d := Decide(s, in, st, at(m))
-		if d.Change != nil {
+		for _, c := range d.Changes {
 			op := "+"
-			if d.Change.Revert {
+			if c.Revert {
 				op = "-"
 			}
-			got = append(got, fmt.Sprintf("%d%s%s=%g", m, op, d.Change.Name, d.Change.To))
-			if d.Change.Name == "replicas" {
-				replicas = d.Change.To
+			got = append(got, fmt.Sprintf("%d%s%s=%g", m, op, c.Name, c.To))
+			if c.Name == "replicas" {
+				replicas = c.To
 			}
 		}
 		if m >= 10 && m < 100 && replicas < 2 {

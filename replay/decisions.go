@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/schedule"
@@ -63,8 +62,7 @@ const reasonOther = 255
 type decisionExtra struct {
 	step               int
 	row                decisionRow
-	action             *actuators.Action
-	err                error
+	actions            []controller.Applied
 	message            string
 	reason             policy.Reason // when not one of policy.Reasons
 	time               time.Time     // when off the step grid
@@ -123,7 +121,7 @@ func (s *ServiceDecisions) add(r controller.Record) {
 		level = math.MaxInt16 // a playbook of more than 32767 actions
 	}
 	s.levels = append(s.levels, level)
-	need := r.Action != nil || r.Err != nil || r.Windows != nil || r.NextWindows != nil
+	need := len(r.Actions) > 0 || r.Windows != nil || r.NextWindows != nil
 	k, known := reasonIndex[r.Reason]
 	offGrid := !r.Time.Equal(s.time(i)) || r.Time.Location() != s.start.Location()
 	need = need || !known || offGrid
@@ -136,7 +134,7 @@ func (s *ServiceDecisions) add(r controller.Record) {
 		row.reason = reasonOther
 	}
 	if need {
-		ex := decisionExtra{step: i, row: row, action: r.Action, err: r.Err, message: r.Message,
+		ex := decisionExtra{step: i, row: row, actions: r.Actions, message: r.Message,
 			windows: r.Windows, next: r.NextWindows}
 		if !known {
 			ex.reason, ex.reasonSet = r.Reason, true
@@ -201,7 +199,7 @@ func (s *ServiceDecisions) record(i int, row *decisionRow, ex *decisionExtra) co
 		r.Reason = policy.Reasons[row.reason]
 	}
 	if ex != nil {
-		r.Action, r.Err, r.Message, r.Windows, r.NextWindows = ex.action, ex.err, ex.message, ex.windows, ex.next
+		r.Actions, r.Message, r.Windows, r.NextWindows = ex.actions, ex.message, ex.windows, ex.next
 		if ex.reasonSet {
 			r.Reason = ex.reason
 		}
@@ -225,12 +223,12 @@ func (s *ServiceDecisions) Records() []controller.Record {
 }
 
 // Actions yields, in step order, the index and record of every step whose
-// record carries an action (applied or failed).
+// record carries actions (applied or failed).
 func (s *ServiceDecisions) Actions() iter.Seq2[int, controller.Record] {
 	return func(yield func(int, controller.Record) bool) {
 		for j := range s.extras {
 			ex := &s.extras[j]
-			if ex.action == nil {
+			if len(ex.actions) == 0 {
 				continue
 			}
 			if !yield(ex.step, s.record(ex.step, &ex.row, ex)) {

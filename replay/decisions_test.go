@@ -26,9 +26,9 @@ func TestDecisionsRoundTrip(t *testing.T) {
 			Latency: 0.1, Load: 50, Risk: 0.05, TimeToBreach: -1, Forecast: [3]float64{1, 2, 3}, BreachLevel: math.Inf(1)},
 		{Time: at(1), Service: "a", Mode: policy.Predictive, Reason: policy.Escalate, Message: "kept",
 			Latency: math.NaN(), Load: 60, Risk: 0.5, TimeToBreach: 3 * time.Minute, Level: 1, Firing: true,
-			Action: &actuators.Action{Service: "a", Action: "q", Op: actuators.Engage, To: 1}, Windows: w},
+			Actions: []controller.Applied{{Action: actuators.Action{Service: "a", Action: "q", Op: actuators.Engage, To: 1}}}, Windows: w},
 		{Time: at(2), Service: "a", Mode: policy.Predictive, Reason: policy.Reason("Other"), Level: 1,
-			Err: errors.New("boom"), Action: &actuators.Action{Service: "a", Action: "q", Op: actuators.Revert}},
+			Actions: []controller.Applied{{Action: actuators.Action{Service: "a", Action: "q", Op: actuators.Revert}, Err: errors.New("boom")}}},
 		{Time: at(3).Add(time.Second), Service: "a", Mode: policy.Predictive, Reason: policy.Holding, NextWindows: w},
 	}
 	for _, r := range recs {
@@ -52,7 +52,7 @@ func TestDecisionsRoundTrip(t *testing.T) {
 	}
 	var idx []int
 	for i, r := range d.Service("a").Actions() {
-		if r.Action == nil {
+		if actionOf(r) == nil {
 			t.Errorf("Actions yielded record %d without an action", i)
 		}
 		idx = append(idx, i)
@@ -66,4 +66,12 @@ func TestDecisionsRoundTrip(t *testing.T) {
 	if n := d.Service("nope").Len(); n != 0 {
 		t.Errorf("unknown service: %d records, want 0", n)
 	}
+}
+
+// actionOf returns the first change of a record, nil when it has none.
+func actionOf(r controller.Record) *actuators.Action {
+	if len(r.Actions) == 0 {
+		return nil
+	}
+	return &r.Actions[0].Action
 }

@@ -186,15 +186,17 @@ func evaluate(services []config.Resolved, r, none *Run, interval time.Duration) 
 		}
 		decs := r.Decisions.Service(s.Name)
 		for _, d := range decs.Actions() {
-			if d.Err != nil {
-				res.Failed++
-				continue
-			}
-			sr.Actions++
-			if d.Action.Op == actuators.Engage {
-				res.Engagements++
-			} else {
-				res.Reversals++
+			for _, a := range d.Actions {
+				switch {
+				case a.Err != nil:
+					res.Failed++
+					continue
+				case a.Op == actuators.Engage:
+					res.Engagements++
+				default:
+					res.Reversals++
+				}
+				sr.Actions++
 			}
 		}
 		sr.Cost.add(r.Cost[s.Name])
@@ -222,23 +224,25 @@ func evaluate(services []config.Resolved, r, none *Run, interval time.Duration) 
 		}
 		horizon := s.Horizon
 		for i, d := range decs.Actions() {
-			if d.Err != nil || d.Action.Op != actuators.Engage {
-				continue
-			}
-			engaged++
-			rp := byReason[d.Reason]
-			if rp == nil {
-				rp = &ReasonPrecision{Reason: d.Reason}
-				byReason[d.Reason] = rp
-			}
-			rp.Engagements++
-			switch {
-			case incidentWithin(noneInc, i, horizon):
-				justified++
-				rp.Justified++
-			case aboveWithin(noneLat, s.Incident.Above, i, horizon):
-				res.NearMisses++
-				rp.NearMisses++
+			for _, a := range d.Actions {
+				if a.Err != nil || a.Op != actuators.Engage {
+					continue
+				}
+				engaged++
+				rp := byReason[d.Reason]
+				if rp == nil {
+					rp = &ReasonPrecision{Reason: d.Reason}
+					byReason[d.Reason] = rp
+				}
+				rp.Engagements++
+				switch {
+				case incidentWithin(noneInc, i, horizon):
+					justified++
+					rp.Justified++
+				case aboveWithin(noneLat, s.Incident.Above, i, horizon):
+					res.NearMisses++
+					rp.NearMisses++
+				}
 			}
 		}
 	}
@@ -332,8 +336,10 @@ func (rep *Report) WriteDecisions(w io.Writer) error {
 	for _, r := range rep.Runs {
 		for _, s := range rep.Config.Services {
 			for _, d := range r.Decisions.Service(s.Name).Actions() {
-				if err := writeDecision(w, r.Policy, d); err != nil {
-					return err
+				for _, a := range d.Actions {
+					if err := writeDecision(w, r.Policy, d, a); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -341,18 +347,19 @@ func (rep *Report) WriteDecisions(w io.Writer) error {
 	return nil
 }
 
-func writeDecision(w io.Writer, m policy.Mode, d controller.Record) error {
-	a := d.Action
+// writeDecision writes one line of the decision log: change a of the
+// decision d.
+func writeDecision(w io.Writer, m policy.Mode, d controller.Record, a controller.Applied) error {
 	ttb := "-"
 	if d.TimeToBreach >= 0 {
 		ttb = d.TimeToBreach.String()
 	}
 	result := "ok"
-	if d.Err != nil {
+	if a.Err != nil {
 		result = "failed"
 	}
 	_, err := fmt.Fprintf(w, "%s %s %s %s %s %s %g->%g risk=%.2f ttb=%s level=%d latency=%.3f %s\n",
-		d.Time.UTC().Format(time.RFC3339), m, d.Service, d.Reason, a.Op, a.Action, a.From, a.To,
+		d.Time.UTC().Format(time.RFC3339), m, d.Service, d.Reason, a.Op, a.Action.Action, a.From, a.To,
 		d.Risk, ttb, d.Level, nanTo(d.Latency, -1), result)
 	return err
 }

@@ -43,7 +43,7 @@ func TestEvaluateNearMisses(t *testing.T) {
 			Latency: 0.1, TimeToBreach: -1, BreachLevel: math.Inf(1), Level: 1}
 		if reason, ok := engage[i]; ok {
 			r.Reason = reason
-			r.Action = &actuators.Action{Service: s.Name, Action: "async-queue", Op: actuators.Engage, To: 1}
+			r.Actions = []controller.Applied{{Action: actuators.Action{Service: s.Name, Action: "async-queue", Op: actuators.Engage, To: 1}}}
 		}
 		pred.Decisions.svc[0].add(r)
 	}

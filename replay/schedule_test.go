@@ -64,7 +64,7 @@ func TestReplayPrewarm(t *testing.T) {
 			if d.Time.Before(w.Start) || d.Time.Sub(w.Start) > 5*time.Minute {
 				t.Errorf("Prewarm decision at %s, want within 5m of the window's start %s", d.Time, w.Start)
 			}
-			prewarmed = append(prewarmed, d.Action.Action)
+			prewarmed = append(prewarmed, actionOf(d).Action)
 		}
 		if w.Contains(d.Time) && d.Time.Sub(w.Start) > 5*time.Minute && d.Level < 3 {
 			t.Fatalf("%s: level %d inside the prewarm window, want all 3 held", d.Time, d.Level)
@@ -133,7 +133,7 @@ func eventScore(decs []controller.Record, start time.Time, horizon time.Duration
 				n++
 			}
 		}
-		if d.Action != nil && d.Action.Op == actuators.Engage && first == time.Hour && d.Time.After(start.Add(-time.Hour)) && d.Time.Before(start.Add(time.Hour)) {
+		if actionOf(d) != nil && actionOf(d).Op == actuators.Engage && first == time.Hour && d.Time.After(start.Add(-time.Hour)) && d.Time.Before(start.Add(time.Hour)) {
 			first = d.Time.Sub(start)
 		}
 	}

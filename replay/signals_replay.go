@@ -248,7 +248,7 @@ func scoreSignals(s config.Resolved, rec *file.Recording, decs *ServiceDecisions
 		r.BreachMinutes += float64(in.Len()) * step
 		first := -1 // the first forecast engagement since the previous incident
 		for ; c < len(changes) && changes[c].i < in.Start; c++ {
-			if d := changes[c].d; first < 0 && changes[c].i > prevEnd && forecastReason(d.Reason) && d.Err == nil {
+			if d := changes[c].d; first < 0 && changes[c].i > prevEnd && forecastReason(d.Reason) && d.Err() == nil {
 				first = changes[c].i
 			}
 		}
@@ -270,19 +270,19 @@ func scoreSignals(s config.Resolved, rec *file.Recording, decs *ServiceDecisions
 	horizon := s.Horizon
 	for _, ch := range changes {
 		d := ch.d
-		if d.Err != nil {
-			continue
-		}
-		switch {
-		case d.Action.Op == actuators.Revert:
-			r.Reversals++
-		case forecastReason(d.Reason):
-			r.Engagements++
-			if incidentWithin(inc, ch.i, horizon) {
-				r.Justified++
+		for _, a := range d.Actions {
+			switch {
+			case a.Err != nil:
+			case a.Op == actuators.Revert:
+				r.Reversals++
+			case forecastReason(d.Reason):
+				r.Engagements++
+				if incidentWithin(inc, ch.i, horizon) {
+					r.Justified++
+				}
+			default:
+				r.Reactive++
 			}
-		default:
-			r.Reactive++
 		}
 	}
 	r.finish(leads)
@@ -357,8 +357,10 @@ func minutes(v *float64) string {
 func (rep *SignalsReport) WriteDecisions(w io.Writer) error {
 	for _, s := range rep.Config.Services {
 		for _, d := range rep.Decisions.Service(s.Name).Actions() {
-			if err := writeDecision(w, policy.Predictive, d); err != nil {
-				return err
+			for _, a := range d.Actions {
+				if err := writeDecision(w, policy.Predictive, d, a); err != nil {
+					return err
+				}
 			}
 		}
 	}

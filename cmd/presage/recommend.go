@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/controller"
 )
 
@@ -82,13 +83,15 @@ type recommendation struct {
 	Level               int       `json:"level"`
 }
 
-// print writes each decision that recommends a change.
+// print writes each decision that recommends a change: a row per change.
 func (p *recommendPrinter) print(r controller.Record) {
 	p.printWindows(r)
-	a := r.Action
-	if a == nil {
-		return
+	for _, a := range r.Actions {
+		p.printAction(r, a.Action)
 	}
+}
+
+func (p *recommendPrinter) printAction(r controller.Record, a actuators.Action) {
 	out := recommendation{Time: r.Time.UTC(), Service: r.Service, Action: a.Action, Op: string(a.Op), From: a.From, To: a.To,
 		Reason: string(r.Reason), Message: r.Message, Risk: r.Risk, Level: r.Level}
 	ttb := "-"
