@@ -256,7 +256,7 @@ type Decision struct {
 	// is to be applied. The rule policies change one knob at a time; the
 	// planner may change several at once.
 	Changes []Change
-	Next    State   // the state once Change (if any) is applied
+	Next    State // the state once Change (if any) is applied
 }
 
 // Decide returns what to do at now given the input and the state. It is pure.
