@@ -12,6 +12,10 @@ import (
 
 // assess fills the risk inputs of the decision.
 func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load float64, level int) {
+	if c.mode == policy.Plan {
+		c.assessPlan(s, in, rec, load)
+		return
+	}
 	// Reactive (and predictive without a model yet): the risk one level
 	// down is whether the current load would breach there, or, while that
 	// level's breach level is unknown, whether the latency is above the
@@ -92,6 +96,61 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 	}
 }
 
+// assessPlan fills the planner's input: the response model, the sample
+// paths of the forecast signal (none when the screening finds that no path
+// reaches the lowest breach level of any set), and the risk at the engaged
+// set. Without a model yet, the one path is the load now, held.
+func (c *Controller) assessPlan(s *service, in *policy.Input, rec *Record, load float64) {
+	resp := c.response(s)
+	cur := engagedMask(s.st)
+	run := min(s.hold.Run, max(s.pattern.Consecutive-1, 0))
+	p := &s.plan
+	*p = policy.PlanInput{Horizon: s.horizon, K: s.pattern.Consecutive, Run: run, Load: load, Response: resp, Scratch: &s.planScratch}
+	in.Plan = p
+	rec.BreachLevel = resp.Level[cur]
+	if run > 0 {
+		p.Floor = load
+		if r := s.hist.last(run); len(r) > 0 {
+			var sum float64
+			for _, v := range r {
+				sum += v
+			}
+			p.Floor = max(load, sum/float64(len(r)))
+		}
+	}
+	held := func() [][]float64 {
+		h := make([]float64, s.horizon)
+		for j := range h {
+			h[j] = load
+		}
+		return [][]float64{h}
+	}
+	if s.fc == nil {
+		p.Paths = held() // no model yet: the load now, held
+		return
+	}
+	low := math.Inf(1)
+	for _, l := range resp.Level {
+		low = min(low, l)
+	}
+	paths, sc := c.samplePaths(s, low, math.NaN(), s.horizon, run, &rec.Forecast)
+	if sc.skip || math.IsInf(low, 1) {
+		if run > 0 && p.Floor > low {
+			p.Paths = held() // the forecast is far below, the overload is not
+			return
+		}
+		p.Clear = true
+		return
+	}
+	p.Paths, p.Point = paths.paths, paths.point
+	r := paths.risk(resp.Level[cur], s.pattern.Consecutive, run, s.settings.Trigger)
+	in.Risk, rec.Risk = r.Probability, r.Probability
+	if r.Steps >= 0 {
+		in.TimeToBreach = time.Duration(r.Steps) * c.interval
+	}
+	rec.TimeToBreach = in.TimeToBreach
+}
+
 // overloaded reports whether the load now, or its mean over the incident
 // pattern's K−1 last samples, is at or above what the level was seen to
 // take.
@@ -136,6 +195,9 @@ func (c *Controller) breachLevel(s *service, level int) float64 {
 	if s.signal == metrics.Latency {
 		return s.pattern.Above
 	}
+	if c.mode == policy.Plan { // by action set: the engaged one
+		return c.response(s).Level[engagedMask(s.st)]
+	}
 	for l := min(level, len(s.levels)-1); l >= 0; l-- {
 		if s.levels[l].known {
 			return s.levels[l].level
@@ -156,7 +218,9 @@ const (
 
 // learn records the (load, latency) pair for the current playbook level once
 // the level has settled (its last action warmed up), and re-estimates the
-// level's breach level from time to time.
+// level's breach level from time to time. In mode plan a level is an
+// action set (s.levels is indexed by its mask), settled once all its
+// actions have warmed up.
 func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
 	if c.mode == policy.None || s.signal == metrics.Latency || !finite(lat) || !finite(load) {
 		return
@@ -167,7 +231,15 @@ func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
 		return
 	}
 	level := s.st.Level()
-	if level > 0 {
+	if c.mode == policy.Plan {
+		// Any set: it has settled once every engaged action has warmed up.
+		for _, e := range s.st.Engaged {
+			if now.Before(e.At.Add(s.settings.Playbook[e.Step].Warmup)) {
+				return
+			}
+		}
+		level = int(engagedMask(s.st))
+	} else if level > 0 {
 		e := s.st.Engaged[level-1]
 		if now.Before(e.At.Add(s.settings.Playbook[e.Step].Warmup)) {
 			return
@@ -192,8 +264,12 @@ func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
 func (c *Controller) relearn(s *service, level int) {
 	ls := s.levels[level]
 	ls.added, ls.breach = 0, false
+	if ls.obs == nil {
+		return
+	}
 	x, y := ls.sortedObs()
 	if v, ok := model.BreachLevelSorted(x, y, s.pattern.Above); ok {
 		ls.level, ls.known = v, true
+		s.learned++
 	}
 }

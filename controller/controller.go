@@ -78,6 +78,10 @@ type Options struct {
 	// forecast is far from the breach level (see Controller). It gives the
 	// same decisions, more slowly: benchmarks compare against it.
 	FullPaths bool
+	// Priors gives, per service, the planner's prior response (mode plan):
+	// from the simulated plant's equations in a replay. Without one, the
+	// actions' declared capacity_gain is the prior.
+	Priors map[string]Prior
 	// Known gives, per service, the forecast signal's actual values, one
 	// per step from the first: the service forecasts them exactly
 	// (model.Known) instead of fitting a model. A replay's bound on what a
@@ -177,26 +181,32 @@ type Controller struct {
 
 // service is the controller's state of one service.
 type service struct {
-	cfg      config.Service
-	settings policy.Settings
-	pattern  model.Pattern
-	acts     []actuators.Actuator
-	signal   metrics.Signal // the forecast signal
-	horizon  int            // steps
-	period   int            // steps
-	long     int            // steps of the double-seasonal model's long period; 0 for the other models
-	refit    cron.Schedule
-	next     time.Time // next refit
-	backoff  int       // scheduled refits to pass over after a steady one (see refitSteady)
-	passed   int       // scheduled refits passed over since the last one
-	hold     model.Hold
-	hist     *ring
-	fc       model.Forecaster
-	rng      *rand.Rand
-	levels   []*levelStats
-	st       policy.State
-	pending  []actuators.Action // changes whose actuator failed, at most one per action
-	reason   policy.Reason
+	cfg         config.Service
+	settings    policy.Settings
+	pattern     model.Pattern
+	acts        []actuators.Actuator
+	signal      metrics.Signal // the forecast signal
+	horizon     int            // steps
+	period      int            // steps
+	long        int            // steps of the double-seasonal model's long period; 0 for the other models
+	refit       cron.Schedule
+	next        time.Time // next refit
+	backoff     int       // scheduled refits to pass over after a steady one (see refitSteady)
+	passed      int       // scheduled refits passed over since the last one
+	hold        model.Hold
+	hist        *ring
+	fc          model.Forecaster
+	rng         *rand.Rand
+	levels      []*levelStats // by playbook level; in mode plan, by action set (mask)
+	learned     int           // breach levels estimated so far (the response's version)
+	prior       Prior         // Options.Priors' (mode plan)
+	resp        policy.Response
+	plan        policy.PlanInput   // the step's planner input, reused
+	planScratch policy.PlanScratch // the planner's buffers
+	respAt      int                // learned when resp was computed; -1: never
+	st          policy.State
+	pending     []actuators.Action // changes whose actuator failed, at most one per action
+	reason      policy.Reason
 
 	tel     *serviceTelemetry
 	cur     []float64        // knob values read this step
@@ -225,13 +235,14 @@ type service struct {
 // (load, latency) pairs observed while it was settled, and the load at
 // which it breaches.
 type levelStats struct {
-	obs    *pairRing
-	added  int
-	level  float64
-	known  bool
-	breach bool   // a new breach sample arrived since the last estimate
-	pushed uint64 // observations pushed so far
-	sorted sortedPairs
+	obs      *pairRing // nil until the first observation
+	capacity int       // of obs
+	added    int
+	level    float64
+	known    bool
+	breach   bool   // a new breach sample arrived since the last estimate
+	pushed   uint64 // observations pushed so far
+	sorted   sortedPairs
 }
 
 // New builds a Controller. It returns an error when the configuration and
@@ -295,6 +306,7 @@ func New(o Options) (*Controller, error) {
 			errAbs:       newRing(errorWindow),
 			errPct:       newRing(errorWindow),
 			prevForecast: math.NaN(),
+			respAt:       -1,
 			scheds:       r.Schedules,
 		}
 		s.hold.Pattern = s.pattern
@@ -320,8 +332,20 @@ func New(o Options) (*Controller, error) {
 				return nil, fmt.Errorf("controller: service %q: saved state engages playbook index %d, playbook has %d actions", sc.Name, e.Step, len(sc.Playbook))
 			}
 		}
-		for range len(sc.Playbook) + 1 {
-			s.levels = append(s.levels, &levelStats{obs: newPairRing(r.History), level: math.Inf(1)})
+		levels := len(sc.Playbook) + 1
+		if o.Mode == policy.Plan && s.signal == metrics.Latency {
+			return nil, fmt.Errorf("controller: service %q: policy plan weighs the load against what each set of actions takes: it needs forecast.signal requests", sc.Name)
+		}
+		if o.Mode == policy.Plan {
+			if len(sc.Playbook) > MaxPlanActions {
+				return nil, fmt.Errorf("controller: service %q: policy plan weighs every set of actions, and a playbook of %d actions has %d; at most %d actions",
+					sc.Name, len(sc.Playbook), 1<<len(sc.Playbook), MaxPlanActions)
+			}
+			levels = 1 << len(sc.Playbook) // by action set
+			s.prior = o.Priors[sc.Name]
+		}
+		for range levels {
+			s.levels = append(s.levels, &levelStats{capacity: r.History, level: math.Inf(1)})
 		}
 		c.services = append(c.services, s)
 	}

@@ -330,6 +330,9 @@ type sortedPairs struct {
 
 // push records one observation of the level.
 func (ls *levelStats) push(x, y float64) {
+	if ls.obs == nil {
+		ls.obs = newPairRing(ls.capacity)
+	}
 	ls.obs.push(x, y)
 	ls.pushed++
 }

@@ -88,12 +88,14 @@ const (
 	Prewarm           Reason = "Prewarm"           // a prewarm window holds an action at a value: set it
 	PrewarmEnd        Reason = "PrewarmEnd"        // the prewarm window is over and the risk passed: restore the value it replaced
 	Frozen            Reason = "Frozen"            // a freeze window: no action starts (nor reverts, unless allowed)
+	Planned           Reason = "Planned"           // mode plan: the plan of least expected cost engages actions (and may revert others)
+	PlanDeferred      Reason = "PlanDeferred"      // mode plan: the best plan adds actions, but engaging them a step later costs no more
 )
 
 // Reasons lists every reason code.
 var Reasons = []Reason{Disabled, NoData, ReactiveFloor, Escalate, BreachNotImminent, Settling,
 	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady, Learning, Provisioned, Imminent,
-	Prewarm, PrewarmEnd, Frozen}
+	Prewarm, PrewarmEnd, Frozen, Planned, PlanDeferred}
 
 // Step is one action of a playbook as the policy sees it.
 type Step struct {
@@ -175,6 +177,9 @@ type Input struct {
 	AllowRevert bool
 	// Windows names the active prewarm and freeze windows, for messages.
 	Windows string
+	// Plan is what the planner needs (mode plan); nil in the other modes,
+	// and before the forecast signal has been read.
+	Plan *PlanInput
 	// Terse leaves the Message of a decision that changes nothing empty:
 	// a replay keeps the messages of changes only, and formatting one at
 	// every step was a twentieth of its time.
@@ -209,6 +214,11 @@ type State struct {
 	// below clear with a prewarmed step no window holds any more; zero
 	// otherwise.
 	PrewarmClearSince time.Time `json:"prewarm_clear_since,omitzero"`
+	// PlanClearSince is, in mode plan, when the plans without each engaged
+	// step (by index) began to be the best, for the steps the best plan
+	// leaves out; the step is reverted once that is its revert_after ago.
+	// Not kept in the state file: after a restart the window starts anew.
+	PlanClearSince map[int]time.Time `json:"-"`
 }
 
 // Level returns the number of engaged actions.
@@ -219,7 +229,8 @@ func (s State) Level() int { return len(s.Engaged) }
 // 6% of a replay's time): it is copied on write, by setChanged, so a
 // Decision still never changes its input.
 func (s State) clone() State {
-	out := State{ClearSince: s.ClearSince, PrewarmClearSince: s.PrewarmClearSince, Changed: s.Changed}
+	out := State{ClearSince: s.ClearSince, PrewarmClearSince: s.PrewarmClearSince, Changed: s.Changed,
+		PlanClearSince: s.PlanClearSince}
 	out.Engaged = append([]Engagement(nil), s.Engaged...)
 	if len(s.Prewarmed) > 0 {
 		out.Prewarmed = append([]Engagement(nil), s.Prewarmed...)
@@ -293,6 +304,16 @@ func decide(s Settings, in Input, st State, now time.Time) Decision {
 	}
 	if s.Mode == Static {
 		return provision(s, in, d, now)
+	}
+	if s.Mode == Plan {
+		// A prewarmed step whose window is over goes back as the rule
+		// policies take it back; the plan sees it engaged until then.
+		rd, ok := release(s, in, d, now)
+		if ok && len(rd.Changes) > 0 {
+			return rd
+		}
+		d.Next.PrewarmClearSince = rd.Next.PrewarmClearSince
+		return plan(s, in, d, now)
 	}
 
 	imminent := s.Mode.Forecasts() && in.Imminent && !in.Firing

@@ -281,7 +281,7 @@ func loadAhead(ctx context.Context, one *config.Config, loads map[string]*metric
 // weight ranks the modes by how long a replay of theirs takes.
 func weight(m policy.Mode) int {
 	switch m {
-	case policy.Predictive:
+	case policy.Predictive, policy.Plan:
 		return 2
 	case policy.Reactive, policy.Clairvoyant:
 		return 1
@@ -317,10 +317,16 @@ func replayService(ctx context.Context, o ReplayOptions, loads map[string]*metri
 		}
 		known = map[string][]float64{svc.Name: v}
 	}
+	var priors map[string]controller.Prior
+	if mode == policy.Plan {
+		// The planner's prior for the action sets it has not seen yet:
+		// the plant's own equations.
+		priors = map[string]controller.Prior{svc.Name: sim.Prior(svc)}
+	}
 	ctl, err := controller.New(controller.Options{
 		Config: &one, Source: src, Actuators: acts, Mode: mode, Logger: log,
 		Workers: 1, FullPaths: o.FullPaths,
-		OnDecision: onDecision, Terse: true, Known: known,
+		OnDecision: onDecision, Terse: true, Known: known, Priors: priors,
 	})
 	if err != nil {
 		return nil, sim.Cost{}, err
