@@ -51,7 +51,7 @@ func TestEvaluateNearMisses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := evaluate(services, pred, none, time.Minute)
+	res := evaluate(cfg, services, pred, none, time.Minute)
 	if res.Engagements != 3 || res.Precision == nil || *res.Precision != 1.0/3 || res.NearMisses != 1 {
 		t.Fatalf("engagements %d, precision %v, near misses %d; want 3, 1/3, 1", res.Engagements, res.Precision, res.NearMisses)
 	}

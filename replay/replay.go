@@ -113,7 +113,7 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 		for _, r := range runs {
 			if r.Policy == m {
 				rep.Runs = append(rep.Runs, r)
-				rep.Policies = append(rep.Policies, evaluate(services, r, none, interval))
+				rep.Policies = append(rep.Policies, evaluate(cfg, services, r, none, interval))
 			}
 		}
 	}

@@ -245,7 +245,7 @@ func scoreSignals(s config.Resolved, rec *file.Recording, decs *ServiceDecisions
 	var leads []float64
 	prevEnd, c := -1, 0
 	for _, in := range inc {
-		r.BreachMinutes += float64(in.Len()) * step
+		r.BreachMinutes += float64(in.Breach) * step
 		first := -1 // the first forecast engagement since the previous incident
 		for ; c < len(changes) && changes[c].i < in.Start; c++ {
 			if d := changes[c].d; first < 0 && changes[c].i > prevEnd && forecastReason(d.Reason) && d.Err == nil {
