@@ -101,7 +101,7 @@ type PolicyResult struct {
 	AvoidableShare *float64 `json:"avoidable_share"`
 	// CostVsOracle is Cost.Total / oracle's Cost.Total; null without an
 	// oracle run or when oracle cost nothing.
-	CostVsOracle *float64       `json:"cost_vs_oracle"`
+	CostVsOracle *float64        `json:"cost_vs_oracle"`
 	Services     []ServiceResult `json:"services"`
 }
 
