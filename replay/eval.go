@@ -324,12 +324,53 @@ func evaluate(cfg *config.Config, services []config.Resolved, r, none *Run, inte
 	return res
 }
 
+// compareToOracle fills each result's AvoidableShare and CostVsOracle
+// from the results of the reactive and oracle policies among them, once
+// every policy is evaluated; without them they stay null.
+func compareToOracle(results []PolicyResult) {
+	var reactive, oracle *PolicyResult
+	for i := range results {
+		switch results[i].Name {
+		case policy.Reactive.String():
+			reactive = &results[i]
+		case policy.Oracle.String():
+			oracle = &results[i]
+		}
+	}
+	if oracle == nil {
+		return
+	}
+	for i := range results {
+		p := &results[i]
+		if reactive != nil {
+			if d := reactive.Incidents - oracle.Incidents; d > 0 {
+				v := float64(reactive.Incidents-p.Incidents) / float64(d)
+				p.AvoidableShare = &v
+			}
+		}
+		if oracle.Cost.Total > 0 {
+			v := p.Cost.Total / oracle.Cost.Total
+			p.CostVsOracle = &v
+		}
+	}
+}
+
+// hasOracle reports whether the replay ran the oracle policy.
+func (rep *Report) hasOracle() bool {
+	return slices.ContainsFunc(rep.Policies, func(p PolicyResult) bool { return p.Name == policy.Oracle.String() })
+}
+
 // WriteTable writes the comparison table.
 func (rep *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "replay %s .. %s, %d services, step %s\n\n", rep.Start.Format(time.RFC3339), rep.End.Format(time.RFC3339),
 		len(rep.Config.Services), rep.Interval)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\tincidents\tbreach min\tactions\treplica min\tthrottle min\tqueue min\tcost total\tlead median\tprecision\tmissed\t")
+	oracle := rep.hasOracle()
+	head := "policy\tincidents\tepisodes\tbreach min\tactions\treplica min\tthrottle min\tqueue min\tcost total\tlead median\tprecision\tmissed\t"
+	if oracle {
+		head += "avoidable\tcost/oracle\t"
+	}
+	fmt.Fprintln(tw, head)
 	for _, p := range rep.Policies {
 		lead, prec, missed := "-", "-", "-"
 		if p.LeadTimeMinutes.Median != nil {
@@ -341,8 +382,12 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		if p.Name != policy.None.String() {
 			missed = fmt.Sprintf("%d/%d", p.Missed, p.NoneIncidents)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t\n", p.Name, p.Incidents, p.BreachMinutes, p.Actions,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t", p.Name, p.Incidents, p.Episodes, p.BreachMinutes, p.Actions,
 			p.Cost.ReplicaMinutes, p.Cost.ThrottleMinutes, p.Cost.QueueMinutes, p.Cost.Total, lead, prec, missed)
+		if oracle {
+			fmt.Fprintf(tw, "%s\t%s\t", pct(p.AvoidableShare), ratio(p.CostVsOracle))
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -350,7 +395,10 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	if err := rep.writePrecisionByReason(w); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, "\nincidents: latency above the threshold for K samples in a row; lead: how long before an incident of the 'none' run the policy had engaged;\nprecision: engagements followed within the horizon by an incident of the 'none' run; missed: 'none' incidents met with nothing engaged;\nnear misses: engagements followed within the horizon by the 'none' run's latency above the threshold, for fewer than K samples in a row.")
+	_, err := fmt.Fprintln(w, "\nincidents: from latency above the threshold for K samples in a row until it has stayed at or below it for incident.resolve_after;\nepisodes: the 'none' run's incidents that the policy's own incidents overlap (not prevented); breach min: minutes above the threshold for K in a row;\ncost total: the minutes priced by the actions' cost_per_minute; lead: how long before an incident of the 'none' run the policy had engaged;\nprecision: engagements followed within the horizon by an incident of the 'none' run; missed: 'none' incidents met with nothing engaged;\nnear misses: engagements followed within the horizon by the 'none' run's latency above the threshold, for fewer than K samples in a row.")
+	if err == nil && rep.hasOracle() {
+		_, err = fmt.Fprintln(w, "avoidable: (reactive's incidents - the policy's) / (reactive's - oracle's); cost/oracle: cost total / oracle's.")
+	}
 	return err
 }
 
@@ -421,6 +469,14 @@ func writeDecision(w io.Writer, m policy.Mode, d controller.Record) error {
 		d.Time.UTC().Format(time.RFC3339), m, d.Service, d.Reason, a.Op, a.Action, a.From, a.To,
 		d.Risk, ttb, d.Level, nanTo(d.Latency, -1), result)
 	return err
+}
+
+// ratio formats r as a multiple, "-" when it is nil.
+func ratio(r *float64) string {
+	if r == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", *r)
 }
 
 func nanTo(v, alt float64) float64 {

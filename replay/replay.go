@@ -117,6 +117,7 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 			}
 		}
 	}
+	compareToOracle(rep.Policies)
 	return rep, nil
 }
 
