@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -280,4 +281,38 @@ func ratioString(v *float64) string {
 		return "null"
 	}
 	return strconv.FormatFloat(*v, 'g', -1, 64)
+}
+
+// TestOracleColumns: the table and the HTML scorecard show the avoidable
+// share and the cost against oracle only when oracle was replayed.
+func TestOracleColumns(t *testing.T) {
+	cfg := loadTestConfig(t, "config.example.yaml")
+	for _, withOracle := range []bool{false, true} {
+		ps := []PolicyResult{{Name: "reactive", Incidents: 12, Cost: CostJSON{Total: 100}}, {Name: "predictive", Incidents: 6, Cost: CostJSON{Total: 150}}}
+		if withOracle {
+			ps = append(ps, PolicyResult{Name: "oracle", Incidents: 4, Cost: CostJSON{Total: 50}})
+		}
+		compareToOracle(ps)
+		rep := &Report{Config: cfg, Interval: time.Minute, Policies: ps}
+		var table, page strings.Builder
+		if err := rep.WriteTable(&table); err != nil {
+			t.Fatal(err)
+		}
+		if err := reportPage.Execute(&page, map[string]any{"Policies": ps, "Oracle": rep.hasOracle()}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			where, text, want string
+		}{
+			{"table", table.String(), "cost/oracle"},
+			{"table", table.String(), "75%"},
+			{"table", table.String(), "3.00x"},
+			{"page", page.String(), "<th>avoidable</th>"},
+			{"page", page.String(), "<td>75%</td><td>3.00×</td>"},
+		} {
+			if got := strings.Contains(c.text, c.want); got != withOracle {
+				t.Errorf("oracle replayed %v: %s has %q: %v\n%s", withOracle, c.where, c.want, got, c.text)
+			}
+		}
+	}
 }
