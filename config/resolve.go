@@ -155,5 +155,9 @@ func ceilSteps(d, interval time.Duration) int {
 	if d <= 0 {
 		return 0
 	}
-	return int((d + interval - 1) / interval)
+	n := d / interval
+	if d%interval != 0 {
+		n++
+	}
+	return int(n)
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -256,5 +257,19 @@ services:
 `), "refit.yaml")
 	if err == nil || !strings.Contains(err.Error(), "services[0].forecast.refit") {
 		t.Fatalf("error %v, want one at services[0].forecast.refit", err)
+	}
+}
+
+func TestCeilSteps(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want int
+	}{
+		{0, 0}, {-time.Minute, 0}, {time.Second, 1}, {time.Minute, 1}, {time.Minute + time.Nanosecond, 2},
+		{10 * time.Minute, 10}, {time.Duration(math.MaxInt64), int(math.MaxInt64/int64(time.Minute)) + 1},
+	} {
+		if got := ceilSteps(tt.d, time.Minute); got != tt.want {
+			t.Errorf("ceilSteps(%v, 1m) = %d, want %d", tt.d, got, tt.want)
+		}
 	}
 }
