@@ -294,13 +294,25 @@ type SignalSource struct {
 func (s SignalSource) IsZero() bool { return s.Query == "" && s.Sim == "" }
 
 // Incident is the incident pattern: the latency signal above Above for
-// Consecutive samples in a row.
+// Consecutive samples in a row is a breach; an incident starts with a
+// breach and ends once the latency has stayed at or below Above for
+// ResolveAfter.
 type Incident struct {
 	// Above is the latency threshold, seconds. Required, > 0.
 	Above float64 `yaml:"above"`
 	// Consecutive is how many samples in a row above the threshold make a
 	// breach. At least 1. Default 3.
 	Consecutive int `yaml:"consecutive"`
+	// ResolveAfter is how long the latency must stay at or below the
+	// threshold for an incident to end (Prometheus's keep_firing_for): a
+	// breach that comes back sooner is the same incident. It counts in
+	// samples, rounded up: a stretch of g samples at or below the
+	// threshold ends the incident when g × global.interval >=
+	// resolve_after. 0 makes every run of breach an incident of its own.
+	// It shapes the figures only (replay, the report); the controller's
+	// reactive floor acts on the breach itself. >= 0, at most
+	// global.history. Default 10m.
+	ResolveAfter Duration `yaml:"resolve_after"`
 }
 
 // Forecast configures the model and the breach risk.

@@ -151,6 +151,7 @@ func TestDefaults(t *testing.T) {
 		{"source.prometheus.follow_redirects", c.Source.Prometheus.HTTPClientConfig.FollowRedirects, true},
 		{"source.prometheus.enable_http2", c.Source.Prometheus.HTTPClientConfig.EnableHTTP2, true},
 		{"incident.consecutive", s.Incident.Consecutive, 3},
+		{"incident.resolve_after", s.Incident.ResolveAfter, Duration(10 * time.Minute)},
 		{"forecast.model", s.Forecast.Model, ModelAuto},
 		{"forecast.signal (no requests signal)", s.Forecast.Signal, SignalLatency},
 		{"forecast.horizon", s.Forecast.Horizon, Duration(30 * time.Minute)},
@@ -218,6 +219,7 @@ services:
       latency: {sim: latency_p99}
     incident:
       above: 0.5
+      resolve_after: 0
     forecast:
       period: 0
       seed: 0
@@ -243,6 +245,7 @@ services:
 		got  any
 	}{
 		{"global.listen", c.Global.Listen},
+		{"incident.resolve_after", s.Incident.ResolveAfter},
 		{"forecast.period", s.Forecast.Period},
 		{"forecast.seed", s.Forecast.Seed},
 		{"action.warmup", a.Warmup},
@@ -399,6 +402,11 @@ func TestLoadBad(t *testing.T) {
 				{"schedules[0].cron", 21, "the schedule never fires"},
 				{"schedules[1].duration", 26, "window [2024-01-01T00:00:00Z, 2024-01-01T00:00:30Z) and the next window [2024-01-01T00:01:00Z, 2024-01-01T00:01:30Z) are less than global.interval (1m) apart"},
 			},
+		},
+		{
+			name: "resolve_after longer than the history",
+			file: "resolve_after.bad.yaml",
+			want: []wantErr{{"services[0].incident.resolve_after", 10, "2h must be <= global.history (1h)"}},
 		},
 		{
 			name: "clear above trigger",

@@ -55,7 +55,8 @@ var (
 
 	// DefaultIncident has no threshold: incident.above is required.
 	DefaultIncident = Incident{
-		Consecutive: 3,
+		Consecutive:  3,
+		ResolveAfter: Duration(10 * time.Minute),
 	}
 
 	// DefaultForecast holds the forecast defaults. Signal is left empty:
@@ -175,6 +176,9 @@ func (c *Config) SetDefaults() {
 
 func (s *Service) setDefaults() {
 	setDefault(&s.Incident.Consecutive, DefaultIncident.Consecutive)
+	// incident.resolve_after: 0 is a setting (every run of breach an
+	// incident); its default comes with DefaultIncident.
+	setDefault(&s.IncidentCost, DefaultService.IncidentCost)
 
 	f := &s.Forecast
 	setDefault(&f.Model, DefaultForecast.Model)

@@ -38,8 +38,9 @@ type Resolved struct {
 	// Refit is forecast.refit, parsed.
 	Refit cron.Schedule
 	// Incident is the incident pattern: the latency above Incident.Above
-	// for Incident.Consecutive samples in a row.
-	Incident Incident
+	// for Incident.Consecutive samples in a row, an incident ending after
+	// Incident.ResolveAfter steps at or below it.
+	Incident Pattern
 	// Trigger and Clear are forecast.trigger and forecast.clear.
 	Trigger, Clear float64
 	// IncidentCost is incident_cost.
@@ -52,6 +53,17 @@ type Resolved struct {
 	// several services is parsed once and shared: a *schedule.Schedule is
 	// read-only.
 	Schedules []*schedule.Schedule
+}
+
+// Pattern is the incident pattern as the figures count it: package model's
+// Pattern, field for field, with incident.resolve_after in steps of
+// global.interval, rounded up (a resolve_after of 90s at an interval of 1m
+// is 2 steps: a stretch of g steps at or below the threshold ends an
+// incident when g × interval >= resolve_after).
+type Pattern struct {
+	Above        float64 // incident.above
+	Consecutive  int     // incident.consecutive
+	ResolveAfter int     // incident.resolve_after in steps, rounded up
 }
 
 // Step is a playbook action as the policy applies it: package policy's Step,
@@ -101,9 +113,10 @@ func (c *Config) Resolve() ([]Resolved, error) {
 			Period:   int(time.Duration(s.Forecast.Period) / interval),
 			History:  history,
 			Refit:    refit,
-			Incident: s.Incident,
-			Trigger:  s.Forecast.Trigger,
-			Clear:    s.Forecast.Clear,
+			Incident: Pattern{Above: s.Incident.Above, Consecutive: s.Incident.Consecutive,
+				ResolveAfter: ceilSteps(time.Duration(s.Incident.ResolveAfter), interval)},
+			Trigger: s.Forecast.Trigger,
+			Clear:   s.Forecast.Clear,
 
 			IncidentCost: s.IncidentCost,
 		}
@@ -135,4 +148,16 @@ func (c *Config) Resolve() ([]Resolved, error) {
 		out[i] = r
 	}
 	return out, nil
+}
+
+// ceilSteps returns d in steps of interval, rounded up; 0 for d <= 0.
+func ceilSteps(d, interval time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	n := d / interval
+	if d%interval != 0 {
+		n++
+	}
+	return int(n)
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -123,6 +124,8 @@ func TestResolveSettings(t *testing.T) {
 	c := resolveConfig()
 	c.Services[1].Forecast.Refit = "*/30 * * * *"
 	c.Services[1].Forecast.Trigger, c.Services[1].Forecast.Clear = 0.7, 0.3
+	c.Services[0].Incident.ResolveAfter = Duration(90 * time.Second) // 1.5 steps: 2
+	c.Services[1].Incident.ResolveAfter = Duration(2 * time.Minute)
 	c.Schedules = []Schedule{
 		{Name: "all", Kind: ScheduleFreeze, Cron: "@daily", Duration: Duration(time.Hour)},
 		{Name: "search-only", Kind: ScheduleEvent, At: "2026-01-05T12:00:00Z", Duration: Duration(time.Hour), Services: []string{"search"}},
@@ -155,8 +158,11 @@ func TestResolveSettings(t *testing.T) {
 		}
 	}
 
-	if got, want := checkout.Incident, (Incident{Above: 0.5, Consecutive: 2}); got != want {
-		t.Errorf("incident = %+v, want %+v", got, want)
+	if got, want := checkout.Incident, (Pattern{Above: 0.5, Consecutive: 2, ResolveAfter: 2}); got != want {
+		t.Errorf("checkout incident = %+v, want %+v", got, want)
+	}
+	if got, want := search.Incident, (Pattern{Above: 0.5, Consecutive: 2, ResolveAfter: 2}); got != want {
+		t.Errorf("search incident = %+v, want %+v", got, want)
 	}
 	if checkout.Trigger != 0.5 || checkout.Clear != 0.2 || search.Trigger != 0.7 || search.Clear != 0.3 {
 		t.Errorf("trigger, clear = %v, %v (checkout) and %v, %v (search), want 0.5, 0.2 and 0.7, 0.3",
@@ -251,5 +257,19 @@ services:
 `), "refit.yaml")
 	if err == nil || !strings.Contains(err.Error(), "services[0].forecast.refit") {
 		t.Fatalf("error %v, want one at services[0].forecast.refit", err)
+	}
+}
+
+func TestCeilSteps(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want int
+	}{
+		{0, 0}, {-time.Minute, 0}, {time.Second, 1}, {time.Minute, 1}, {time.Minute + time.Nanosecond, 2},
+		{10 * time.Minute, 10}, {time.Duration(math.MaxInt64), int(math.MaxInt64/int64(time.Minute)) + 1},
+	} {
+		if got := ceilSteps(tt.d, time.Minute); got != tt.want {
+			t.Errorf("ceilSteps(%v, 1m) = %d, want %d", tt.d, got, tt.want)
+		}
 	}
 }

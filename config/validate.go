@@ -67,6 +67,13 @@ const (
 	MaxPaths        = 10_000
 )
 
+// historyOK reports whether global.interval and global.history pass
+// Global.validate, so that other fields can be checked against them.
+func (g *Global) historyOK() bool {
+	return g.Interval > 0 && g.Interval <= MaxInterval && g.History >= 2*g.Interval &&
+		g.History/g.Interval <= MaxHistorySteps
+}
+
 func (g *Global) validate(v *validator, path string) {
 	histOK := false
 	switch {
@@ -162,7 +169,11 @@ func (s *Service) validate(v *validator, path string, c *Config) {
 		v.add(path+".name", "required")
 	}
 	s.Signals.validate(v, path+".signals", c.Source.Kind)
-	s.Incident.validate(v, path+".incident")
+	history := Duration(0) // 0: global.history is reported, nothing to check against
+	if c.Global.historyOK() {
+		history = c.Global.History
+	}
+	s.Incident.validate(v, path+".incident", history)
 	if !(s.IncidentCost > 0) || math.IsInf(s.IncidentCost, 0) {
 		v.addf(path+".incident_cost", "%s must be a number > 0", num(s.IncidentCost))
 	}
@@ -241,10 +252,16 @@ func (s *Signals) validate(v *validator, path, kind string) {
 	}
 }
 
-func (in *Incident) validate(v *validator, path string) {
+func (in *Incident) validate(v *validator, path string, history Duration) {
 	v.positive(path+".above", in.Above)
 	if in.Consecutive < 1 {
 		v.addf(path+".consecutive", "%d must be >= 1", in.Consecutive)
+	}
+	switch {
+	case in.ResolveAfter < 0:
+		v.addf(path+".resolve_after", "%s must be >= 0", in.ResolveAfter)
+	case history > 0 && in.ResolveAfter > history:
+		v.addf(path+".resolve_after", "%s must be <= global.history (%s)", in.ResolveAfter, history)
 	}
 }
 

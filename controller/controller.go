@@ -359,7 +359,7 @@ func New(o Options) (*Controller, error) {
 }
 
 // IncidentPattern returns the incident pattern of a resolved service.
-// config.Incident has model.Pattern's fields, so the conversion compiles
+// config.Pattern has model.Pattern's fields, so the conversion compiles
 // only while the two agree.
 func IncidentPattern(r config.Resolved) model.Pattern {
 	return model.Pattern(r.Incident)

@@ -24,7 +24,7 @@ func TestNewResolves(t *testing.T) {
 	}
 	r := rs[0]
 
-	if got, want := IncidentPattern(r), (model.Pattern{Above: 0.5, Consecutive: 3}); got != want {
+	if got, want := IncidentPattern(r), (model.Pattern{Above: 0.5, Consecutive: 3, ResolveAfter: 10}); got != want { // resolve_after 10m (the default) in 1m steps
 		t.Errorf("IncidentPattern = %+v, want %+v", got, want)
 	}
 	want := policy.Settings{Mode: policy.Predictive, Trigger: 0.5, Clear: 0.2, Interval: time.Minute, IncidentCost: 1000, Playbook: []policy.Step{

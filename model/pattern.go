@@ -4,10 +4,20 @@ import "fmt"
 
 // Pattern is the incident pattern: a signal above a threshold for
 // Consecutive samples in a row (the `for:` of a Prometheus alerting rule,
-// counted in samples). Every figure presage reports uses this definition.
+// counted in samples) is a breach; an incident lasts until the signal has
+// stayed at or below the threshold for ResolveAfter samples in a row (the
+// `keep_firing_for:`), so a breach that comes back sooner is the same
+// incident. Every figure presage reports uses this definition (Incidents).
+//
+// Hold, the breach state machine, reads Above and Consecutive only: whether
+// the signal is in breach now does not depend on ResolveAfter.
 type Pattern struct {
 	Above       float64 // threshold; a sample breaches when value > Above
 	Consecutive int     // samples in a row; values < 1 count as 1
+	// ResolveAfter is how many samples in a row at or below the threshold
+	// end an incident; values < 1 end it at the first such sample (every
+	// maximal run of breach is then an incident of its own).
+	ResolveAfter int
 }
 
 func (p Pattern) k() int {
@@ -85,30 +95,59 @@ func (h *Hold) State() HoldState {
 	}
 }
 
-// Incident is one maximal run of breach, as sample indices: Start is the
-// first sample in breach (the Consecutive-th sample above the threshold),
-// End the last one (inclusive).
+// Incident is one incident, as sample indices: Start is its first sample
+// in breach (the Consecutive-th sample above the threshold), End its last
+// one (inclusive). Breach counts its samples in breach: End−Start+1 when
+// it is one run of breach; fewer when breaches that came back before it
+// resolved (Pattern.ResolveAfter) were merged into it, since the samples
+// between them are not in breach.
 type Incident struct {
 	Start, End int
+	Breach     int
 }
 
-// Len returns the number of samples in breach.
+// Len returns the number of samples the incident spans, from its first
+// sample in breach to its last, gaps included; Breach counts those in
+// breach.
 func (in Incident) Len() int { return in.End - in.Start + 1 }
 
-// Incidents returns every incident in xs. NaN samples end a run (they are
-// not above the threshold) but do not count as breach.
+// Incidents returns every incident in xs, in order. A sample is in breach
+// while a Hold of p is Firing; an incident starts at a sample in breach
+// when no incident is open, and stays open until p.ResolveAfter samples in
+// a row are not above the threshold: a sample in breach before then
+// extends it (End, Breach). Samples above the threshold that do not make a
+// breach (fewer than Consecutive in a row) are not in breach but do keep
+// the incident open, since the signal did not stay at or below the
+// threshold. With ResolveAfter < 1 an incident is one maximal run of
+// breach.
+//
+// NaN samples are not above the threshold: they end a run and count
+// towards ResolveAfter, but are never in breach.
 func Incidents(xs []float64, p Pattern) []Incident {
 	var out []Incident
 	h := Hold{Pattern: p}
+	open := false // the last incident has not resolved
+	quiet := 0    // samples in a row not above the threshold
 	for i, v := range xs {
-		h.ObserveBreach(v > p.Above)
+		above := v > p.Above
+		h.ObserveBreach(above)
+		if !above {
+			quiet++
+			if quiet >= p.ResolveAfter {
+				open = false
+			}
+			continue
+		}
+		quiet = 0
 		if h.State() != Firing {
 			continue
 		}
-		if n := len(out); n > 0 && out[n-1].End == i-1 && h.Run > p.k() {
+		if n := len(out); open && n > 0 {
 			out[n-1].End = i
+			out[n-1].Breach++
 		} else {
-			out = append(out, Incident{Start: i, End: i})
+			out = append(out, Incident{Start: i, End: i, Breach: 1})
+			open = true
 		}
 	}
 	return out

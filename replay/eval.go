@@ -48,10 +48,19 @@ func (rep *Report) service(name string) config.Resolved {
 // the services.
 type PolicyResult struct {
 	Name string `json:"name"`
-	// Incidents counts the incidents: maximal runs of breach (latency above
-	// the threshold for K consecutive samples, model.Incidents).
+	// Incidents counts the incidents (model.Incidents): an incident starts
+	// when the latency has been above the threshold for K consecutive
+	// samples (a breach) and ends once it has stayed at or below the
+	// threshold for incident.resolve_after; a breach that comes back
+	// sooner is the same incident.
 	Incidents int `json:"incidents"`
-	// BreachMinutes is the time spent in breach.
+	// Episodes counts the incidents of the 'none' run that this policy did
+	// not prevent: its own run has an incident that overlaps the 'none'
+	// incident's span (first to last sample in breach). For 'none' it is
+	// its incidents.
+	Episodes int `json:"episodes"`
+	// BreachMinutes is the time spent in breach: the samples in breach,
+	// not the gaps within an incident.
 	BreachMinutes float64 `json:"breach_minutes"`
 	// Actions counts the changes applied: engagements and reversals.
 	Actions     int `json:"actions"`
@@ -82,8 +91,18 @@ type PolicyResult struct {
 	// with no action engaged.
 	Missed int `json:"missed"`
 	// NoneIncidents is the number of incidents of the 'none' run.
-	NoneIncidents int             `json:"none_incidents"`
-	Services      []ServiceResult `json:"services"`
+	NoneIncidents int `json:"none_incidents"`
+	// AvoidableShare is, when the replay ran both reactive and oracle,
+	// (reactive's incidents − this policy's) / (reactive's − oracle's):
+	// the share of the incidents that hindsight avoids beyond the reactive
+	// policy that this policy avoids too (1 for oracle, 0 for reactive).
+	// Null when either is missing or oracle has no fewer incidents than
+	// reactive.
+	AvoidableShare *float64 `json:"avoidable_share"`
+	// CostVsOracle is Cost.Total / oracle's Cost.Total; null without an
+	// oracle run or when oracle cost nothing.
+	CostVsOracle *float64        `json:"cost_vs_oracle"`
+	Services     []ServiceResult `json:"services"`
 }
 
 // ReasonPrecision is the precision of the engagements of one reason.
@@ -102,14 +121,17 @@ type ReasonPrecision struct {
 type ServiceResult struct {
 	Name          string   `json:"name"`
 	Incidents     int      `json:"incidents"`
+	Episodes      int      `json:"episodes"`
 	BreachMinutes float64  `json:"breach_minutes"`
 	Actions       int      `json:"actions"`
 	Cost          CostJSON `json:"cost"`
 }
 
-// CostJSON is the resource cost of a run in minutes by kind. Total adds
-// them unweighted: one replica for one minute, the neighbours fully
-// throttled for one minute and the queue on for one minute cost the same.
+// CostJSON is the resource cost of a run. The minutes by kind are the
+// plant's (sim.Cost), unweighted: value-minutes of each knob. Total weighs
+// each by the cost_per_minute of the playbook action that sets the knob
+// (knobPrices), so that with every price at its default of 1 it is their
+// plain sum.
 type CostJSON struct {
 	ReplicaMinutes  float64 `json:"replica_minutes"`
 	ThrottleMinutes float64 `json:"throttle_minutes"`
@@ -117,11 +139,41 @@ type CostJSON struct {
 	Total           float64 `json:"total"`
 }
 
-func (c *CostJSON) add(x sim.Cost) {
+func (c *CostJSON) add(x sim.Cost, pr prices) {
 	c.ReplicaMinutes += x.ReplicaMinutes
 	c.ThrottleMinutes += x.ThrottleMinutes
 	c.QueueMinutes += x.QueueMinutes
-	c.Total = c.ReplicaMinutes + c.ThrottleMinutes + c.QueueMinutes
+	c.Total += pr.replica*x.ReplicaMinutes + pr.throttle*x.ThrottleMinutes + pr.queue*x.QueueMinutes
+}
+
+// prices are one service's prices of a minute of each knob of the plant.
+type prices struct{ replica, throttle, queue float64 }
+
+// knobPrices returns the prices of the service's knobs: each knob at the
+// cost_per_minute of the first playbook action that sets it (its
+// actuator.knob for kind sim, its sim.knobs entry otherwise, as `presage
+// sim serve` maps it: config.Service.Knob). A knob no action sets stays
+// where the plant starts it (no replica, the queue off, the neighbours'
+// full limit), which costs nothing; it is priced at 1 all the same.
+func knobPrices(svc *config.Service, r config.Resolved) prices {
+	pr := prices{replica: 1, throttle: 1, queue: 1}
+	seen := map[string]bool{}
+	for _, st := range r.Playbook {
+		knob := svc.Knob(st.Name)
+		if seen[knob] {
+			continue
+		}
+		seen[knob] = true
+		switch knob {
+		case config.KnobReplicas:
+			pr.replica = st.CostPerMinute
+		case config.KnobCPULimit:
+			pr.throttle = st.CostPerMinute
+		case config.KnobQueue:
+			pr.queue = st.CostPerMinute
+		}
+	}
+	return pr
 }
 
 // Distribution summarises a sample; Median and the quantiles are null when
@@ -171,8 +223,15 @@ func aboveWithin(lat []float64, above float64, i, horizon int) bool {
 	return slices.ContainsFunc(lat[min(max(i, 0), len(lat)):min(i+horizon+1, len(lat))], func(v float64) bool { return v > above })
 }
 
+// overlaps reports whether one of the incidents inc shares a sample with
+// the span of in.
+func overlaps(inc []model.Incident, in model.Incident) bool {
+	return slices.ContainsFunc(inc, func(x model.Incident) bool { return x.Start <= in.End && x.End >= in.Start })
+}
+
 // evaluate scores one run against the 'none' run (the counterfactual).
-func evaluate(services []config.Resolved, r, none *Run, interval time.Duration) PolicyResult {
+// services are cfg's services resolved, in the same order.
+func evaluate(cfg *config.Config, services []config.Resolved, r, none *Run, interval time.Duration) PolicyResult {
 	min := interval.Minutes()
 	res := PolicyResult{Name: r.Policy.String()}
 	var leads []float64
@@ -182,7 +241,15 @@ func evaluate(services []config.Resolved, r, none *Run, interval time.Duration) 
 		inc := model.Incidents(latencies(r.Steps[s.Name]), controller.IncidentPattern(s))
 		sr := ServiceResult{Name: s.Name, Incidents: len(inc)}
 		for _, in := range inc {
-			sr.BreachMinutes += float64(in.Len()) * min
+			sr.BreachMinutes += float64(in.Breach) * min
+		}
+		// Counterfactual measures against the 'none' run.
+		noneLat := latencies(none.Steps[s.Name])
+		noneInc := model.Incidents(noneLat, controller.IncidentPattern(s))
+		for _, in := range noneInc {
+			if overlaps(inc, in) {
+				sr.Episodes++
+			}
 		}
 		decs := r.Decisions.Service(s.Name)
 		for _, d := range decs.Actions() {
@@ -199,16 +266,15 @@ func evaluate(services []config.Resolved, r, none *Run, interval time.Duration) 
 				sr.Actions++
 			}
 		}
-		sr.Cost.add(r.Cost[s.Name])
+		pr := knobPrices(cfg.Service(s.Name), s)
+		sr.Cost.add(r.Cost[s.Name], pr)
 		res.Incidents += sr.Incidents
+		res.Episodes += sr.Episodes
 		res.BreachMinutes += sr.BreachMinutes
 		res.Actions += sr.Actions
-		res.Cost.add(r.Cost[s.Name])
+		res.Cost.add(r.Cost[s.Name], pr)
 		res.Services = append(res.Services, sr)
 
-		// Counterfactual measures against the 'none' run.
-		noneLat := latencies(none.Steps[s.Name])
-		noneInc := model.Incidents(noneLat, controller.IncidentPattern(s))
 		res.NoneIncidents += len(noneInc)
 		for _, in := range noneInc {
 			i := in.Start - 1 // the level the policy held just before the breach
@@ -262,12 +328,53 @@ func evaluate(services []config.Resolved, r, none *Run, interval time.Duration) 
 	return res
 }
 
+// compareToOracle fills each result's AvoidableShare and CostVsOracle
+// from the results of the reactive and oracle policies among them, once
+// every policy is evaluated; without them they stay null.
+func compareToOracle(results []PolicyResult) {
+	var reactive, oracle *PolicyResult
+	for i := range results {
+		switch results[i].Name {
+		case policy.Reactive.String():
+			reactive = &results[i]
+		case policy.Oracle.String():
+			oracle = &results[i]
+		}
+	}
+	if oracle == nil {
+		return
+	}
+	for i := range results {
+		p := &results[i]
+		if reactive != nil {
+			if d := reactive.Incidents - oracle.Incidents; d > 0 {
+				v := float64(reactive.Incidents-p.Incidents) / float64(d)
+				p.AvoidableShare = &v
+			}
+		}
+		if oracle.Cost.Total > 0 {
+			v := p.Cost.Total / oracle.Cost.Total
+			p.CostVsOracle = &v
+		}
+	}
+}
+
+// hasOracle reports whether the replay ran the oracle policy.
+func (rep *Report) hasOracle() bool {
+	return slices.ContainsFunc(rep.Policies, func(p PolicyResult) bool { return p.Name == policy.Oracle.String() })
+}
+
 // WriteTable writes the comparison table.
 func (rep *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "replay %s .. %s, %d services, step %s\n\n", rep.Start.Format(time.RFC3339), rep.End.Format(time.RFC3339),
 		len(rep.Config.Services), rep.Interval)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\tincidents\tbreach min\tactions\treplica min\tthrottle min\tqueue min\tcost total\tlead median\tprecision\tmissed\t")
+	oracle := rep.hasOracle()
+	head := "policy\tincidents\tepisodes\tbreach min\tactions\treplica min\tthrottle min\tqueue min\tcost total\tlead median\tprecision\tmissed\t"
+	if oracle {
+		head += "avoidable\tcost/oracle\t"
+	}
+	fmt.Fprintln(tw, head)
 	for _, p := range rep.Policies {
 		lead, prec, missed := "-", "-", "-"
 		if p.LeadTimeMinutes.Median != nil {
@@ -279,8 +386,12 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		if p.Name != policy.None.String() {
 			missed = fmt.Sprintf("%d/%d", p.Missed, p.NoneIncidents)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t\n", p.Name, p.Incidents, p.BreachMinutes, p.Actions,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t", p.Name, p.Incidents, p.Episodes, p.BreachMinutes, p.Actions,
 			p.Cost.ReplicaMinutes, p.Cost.ThrottleMinutes, p.Cost.QueueMinutes, p.Cost.Total, lead, prec, missed)
+		if oracle {
+			fmt.Fprintf(tw, "%s\t%s\t", pct(p.AvoidableShare), ratio(p.CostVsOracle))
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -288,7 +399,10 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	if err := rep.writePrecisionByReason(w); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, "\nincidents: latency above the threshold for K samples in a row; lead: how long before an incident of the 'none' run the policy had engaged;\nprecision: engagements followed within the horizon by an incident of the 'none' run; missed: 'none' incidents met with nothing engaged;\nnear misses: engagements followed within the horizon by the 'none' run's latency above the threshold, for fewer than K samples in a row.")
+	_, err := fmt.Fprintln(w, "\nincidents: from latency above the threshold for K samples in a row until it has stayed at or below it for incident.resolve_after;\nepisodes: the 'none' run's incidents that the policy's own incidents overlap (not prevented); breach min: minutes above the threshold for K in a row;\ncost total: the minutes priced by the actions' cost_per_minute; lead: how long before an incident of the 'none' run the policy had engaged;\nprecision: engagements followed within the horizon by an incident of the 'none' run; missed: 'none' incidents met with nothing engaged;\nnear misses: engagements followed within the horizon by the 'none' run's latency above the threshold, for fewer than K samples in a row.")
+	if err == nil && rep.hasOracle() {
+		_, err = fmt.Fprintln(w, "avoidable: (reactive's incidents - the policy's) / (reactive's - oracle's); cost/oracle: cost total / oracle's.")
+	}
 	return err
 }
 
@@ -362,6 +476,14 @@ func writeDecision(w io.Writer, m policy.Mode, d controller.Record, a controller
 		d.Time.UTC().Format(time.RFC3339), m, d.Service, d.Reason, a.Op, a.Action.Action, a.From, a.To,
 		d.Risk, ttb, d.Level, nanTo(d.Latency, -1), result)
 	return err
+}
+
+// ratio formats r as a multiple, "-" when it is nil.
+func ratio(r *float64) string {
+	if r == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", *r)
 }
 
 func nanTo(v, alt float64) float64 {

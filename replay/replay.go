@@ -113,10 +113,11 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 		for _, r := range runs {
 			if r.Policy == m {
 				rep.Runs = append(rep.Runs, r)
-				rep.Policies = append(rep.Policies, evaluate(services, r, none, interval))
+				rep.Policies = append(rep.Policies, evaluate(cfg, services, r, none, interval))
 			}
 		}
 	}
+	compareToOracle(rep.Policies)
 	return rep, nil
 }
 

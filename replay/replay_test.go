@@ -140,8 +140,8 @@ func TestReplayPolicyOrderAndBaseline(t *testing.T) {
 }
 
 // TestExampleReplay is the README's claim: on the example config,
-// predictive has fewer incidents than reactive, and reactive fewer than
-// none, at comparable cost.
+// predictive has fewer incidents than reactive, and reactive fewer breach
+// minutes than none, at comparable cost.
 func TestExampleReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a week of replay; skipped with -short")
@@ -415,9 +415,16 @@ func byPolicy(t *testing.T, rep *Report, label string) map[string]PolicyResult {
 		t.Logf("%s%-10s incidents %3d breach %5.0f min actions %3d cost %6.0f", label, p.Name, p.Incidents, p.BreachMinutes, p.Actions, p.Cost.Total)
 	}
 	none, reactive, predictive := by["none"], by["reactive"], by["predictive"]
-	if !(predictive.Incidents < reactive.Incidents && reactive.Incidents < none.Incidents) {
-		t.Errorf("incidents: predictive %d, reactive %d, none %d; want predictive < reactive < none",
+	// The reactive policy acts once an incident has started: it can shorten
+	// an episode but not prevent it, so it has no more incidents than none
+	// (an incident ends only after incident.resolve_after under the
+	// threshold) and fewer breach minutes.
+	if !(predictive.Incidents < reactive.Incidents && reactive.Incidents <= none.Incidents) {
+		t.Errorf("incidents: predictive %d, reactive %d, none %d; want predictive < reactive <= none",
 			predictive.Incidents, reactive.Incidents, none.Incidents)
+	}
+	if !(reactive.BreachMinutes < none.BreachMinutes) {
+		t.Errorf("breach minutes: reactive %.0f, none %.0f; want reactive < none", reactive.BreachMinutes, none.BreachMinutes)
 	}
 	return by
 }

@@ -75,7 +75,7 @@ func (rep *Report) WriteHTML(w io.Writer) error {
 	}
 	return reportPage.Execute(w, map[string]any{
 		"Start": rep.Start.UTC().Format(time.RFC3339), "End": rep.End.UTC().Format(time.RFC3339),
-		"Interval": rep.Interval, "Policies": rep.Policies, "Services": services,
+		"Interval": rep.Interval, "Policies": rep.Policies, "Services": services, "Oracle": rep.hasOracle(),
 	})
 }
 
@@ -104,6 +104,12 @@ var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return fmt.Sprintf("%.0f%%", 100**p)
 	},
+	"ratio": func(r *float64) string {
+		if r == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f×", *r)
+	},
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>presage replay</title>
 ` + pageStyle + `</head><body>
@@ -111,10 +117,10 @@ var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
 <p>{{.Start}} to {{.End}}, one step every {{.Interval}}.</p>
 <h2>Scorecard</h2>
 <table id="scorecard">
-<tr><th>policy</th><th>incidents</th><th>breach minutes</th><th>actions</th><th>replica min</th><th>throttle min</th><th>queue min</th><th>cost total</th><th>lead time (median)</th><th>precision</th><th>near misses</th><th>missed</th></tr>
-{{range .Policies}}<tr><td>{{.Name}}</td><td>{{.Incidents}}</td><td>{{f0 .BreachMinutes}}</td><td>{{.Actions}}</td><td>{{f0 .Cost.ReplicaMinutes}}</td><td>{{f0 .Cost.ThrottleMinutes}}</td><td>{{f0 .Cost.QueueMinutes}}</td><td>{{f0 .Cost.Total}}</td><td>{{lead .LeadTimeMinutes}}</td><td>{{pct .Precision}}</td><td>{{.NearMisses}}</td><td>{{.Missed}}/{{.NoneIncidents}}</td></tr>
+<tr><th>policy</th><th>incidents</th><th>episodes</th><th>breach minutes</th><th>actions</th><th>replica min</th><th>throttle min</th><th>queue min</th><th>cost total</th><th>lead time (median)</th><th>precision</th><th>near misses</th><th>missed</th>{{if .Oracle}}<th>avoidable</th><th>cost / oracle</th>{{end}}</tr>
+{{range .Policies}}<tr><td>{{.Name}}</td><td>{{.Incidents}}</td><td>{{.Episodes}}</td><td>{{f0 .BreachMinutes}}</td><td>{{.Actions}}</td><td>{{f0 .Cost.ReplicaMinutes}}</td><td>{{f0 .Cost.ThrottleMinutes}}</td><td>{{f0 .Cost.QueueMinutes}}</td><td>{{f0 .Cost.Total}}</td><td>{{lead .LeadTimeMinutes}}</td><td>{{pct .Precision}}</td><td>{{.NearMisses}}</td><td>{{.Missed}}/{{.NoneIncidents}}</td>{{if $.Oracle}}<td>{{pct .AvoidableShare}}</td><td>{{ratio .CostVsOracle}}</td>{{end}}</tr>
 {{end}}</table>
-<p>Incidents: latency above the threshold for K samples in a row. Lead time: how long before an incident of the 'none' run the policy had engaged. Precision: engagements followed within the horizon by an incident of the 'none' run. Near misses: the other engagements followed within the horizon by the 'none' run's latency above the threshold, for fewer than K samples in a row.</p>
+<p>Incidents: from the latency above the threshold for K samples in a row until it has stayed at or below the threshold for incident.resolve_after (a breach that comes back sooner is the same incident). Episodes: the incidents of the 'none' run that the policy's own incidents overlap, the episodes it did not prevent. Breach minutes: the minutes in breach only. Cost total: the minutes of each knob priced by the cost_per_minute of the action that sets it.{{if .Oracle}} Avoidable: (reactive's incidents − the policy's) / (reactive's − oracle's). Cost / oracle: cost total / oracle's.{{end}} Lead time: how long before an incident of the 'none' run the policy had engaged. Precision: engagements followed within the horizon by an incident of the 'none' run. Near misses: the other engagements followed within the horizon by the 'none' run's latency above the threshold, for fewer than K samples in a row.</p>
 {{range .Services}}<h2>{{.Name}}</h2>
 {{range .Charts}}<figure class="chart"><figcaption>{{.Title}}</figcaption>{{.SVG}}</figure>
 {{end}}{{end}}</body></html>

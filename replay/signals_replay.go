@@ -80,15 +80,18 @@ type SignalsResult struct {
 	BreachMinutes float64 `json:"breach_minutes"`
 	// Warned counts the incidents that a recommendation made ahead of them
 	// (reason Escalate, on the forecast, or Imminent, on the K−1 samples
-	// above the threshold before the incident) foretold: one made after the previous
-	// incident ended and before this one started. InTime counts those
-	// whose lead time is at least the warm-up of the first playbook action,
-	// so that the action would have taken effect. Held counts the incidents
-	// that started while a recommendation made on the forecast before the
-	// previous incident was still in force (the same episode: nothing
-	// reacted, so the incidents went on). Missed counts the others: nothing
-	// in force, or only what an incident in progress had engaged (the
-	// reactive floor, as a threshold alert would).
+	// above the threshold before the incident) foretold: one made after the
+	// previous incident ended, before this one started and at most the
+	// forecast horizon before it (as Precision counts an engagement
+	// justified), so that a lead time is never longer than the horizon.
+	// InTime counts those whose lead time is at least the warm-up of the
+	// first playbook action, so that the action would have taken effect.
+	// Held counts the incidents that started while a recommendation made
+	// on the forecast earlier than that (before the previous incident, or
+	// more than the horizon ahead) was still in force: nothing reacted, so
+	// it stayed. Missed counts the others: nothing in force, or only what
+	// an incident in progress had engaged (the reactive floor, as a
+	// threshold alert would).
 	Warned int `json:"warned"`
 	InTime int `json:"in_time"`
 	Held   int `json:"held"`
@@ -98,7 +101,7 @@ type SignalsResult struct {
 	// incidents.
 	Recall *float64 `json:"recall"`
 	// LeadTimeMinutes is, over the warned incidents, how long before the
-	// start the first such recommendation came.
+	// start the first such recommendation came: at most the horizon.
 	LeadTimeMinutes Distribution `json:"lead_time_minutes"`
 	// Engagements counts the actions recommended ahead of an incident
 	// (Escalate or Imminent); Justified those followed within the forecast horizon by
@@ -243,18 +246,21 @@ func scoreSignals(s config.Resolved, rec *file.Recording, decs *ServiceDecisions
 		changes = append(changes, change{i, d})
 	}
 	var leads []float64
+	horizon := s.Horizon
 	prevEnd, c := -1, 0
 	for _, in := range inc {
-		r.BreachMinutes += float64(in.Len()) * step
-		first := -1 // the first forecast engagement since the previous incident
+		r.BreachMinutes += float64(in.Breach) * step
+		// The first forecast engagement since the previous incident and
+		// within the horizon before this one.
+		first, from := -1, max(prevEnd+1, in.Start-horizon)
 		for ; c < len(changes) && changes[c].i < in.Start; c++ {
-			if d := changes[c].d; first < 0 && changes[c].i > prevEnd && forecastReason(d.Reason) && d.Err() == nil {
+			if d := changes[c].d; first < 0 && changes[c].i >= from && forecastReason(d.Reason) && d.Err() == nil {
 				first = changes[c].i
 			}
 		}
 		prevEnd = in.End
 		switch {
-		case first >= 0:
+		case first >= 0: // in.Start-first <= horizon
 			r.Warned++
 			lead := time.Duration(in.Start-first) * rec.Step
 			if lead >= warmup {
@@ -267,7 +273,6 @@ func scoreSignals(s config.Resolved, rec *file.Recording, decs *ServiceDecisions
 			r.Missed++
 		}
 	}
-	horizon := s.Horizon
 	for _, ch := range changes {
 		d := ch.d
 		for _, a := range d.Actions {
@@ -305,7 +310,9 @@ func forecastInForce(decs *ServiceDecisions, i int) bool {
 // forecastReason reports whether a decision engaged ahead of an incident:
 // on the forecast (Escalate) or on one under way (Imminent), not on one in
 // progress.
-func forecastReason(r policy.Reason) bool { return r == policy.Escalate || r == policy.Imminent }
+func forecastReason(r policy.Reason) bool {
+	return r == policy.Escalate || r == policy.Imminent || r == policy.Planned
+}
 
 // WriteTable writes the scorecard: one row per service and the total.
 func (rep *SignalsReport) WriteTable(w io.Writer) error {
@@ -334,7 +341,7 @@ func (rep *SignalsReport) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, "\nincidents: recorded latency above the threshold for K samples in a row; warned: an action recommended on the forecast between the previous\nincident and the start; in time: warned at least the first action's warm-up ahead; held: a forecast recommendation from before the previous\nincident still in force at the start; missed: the others; recall: (warned+held)/incidents; lead: from the first fresh recommendation to the start;\nprecision: forecast recommendations followed within the horizon by an incident; reactive: recommended during an incident.")
+	_, err := fmt.Fprintln(w, "\nincidents: from recorded latency above the threshold for K samples in a row until it has stayed at or below it for incident.resolve_after;\nbreach min: minutes above the threshold for K in a row; warned: an action recommended on the forecast between the previous\nincident and the start, at most the horizon ahead; in time: warned at least the first action's warm-up ahead; held: an earlier forecast recommendation\nstill in force at the start; missed: the others; recall: (warned+held)/incidents; lead: from the first fresh recommendation to the start;\nprecision: forecast recommendations followed within the horizon by an incident; reactive: recommended during an incident.")
 	return err
 }
 
@@ -415,7 +422,7 @@ var signalsPage = template.Must(template.New("signals").Funcs(template.FuncMap{
 <tr><th>service</th><th>incidents</th><th>breach minutes</th><th>warned</th><th>in time</th><th>held</th><th>missed</th><th>recall</th><th>lead time (median)</th><th>lead p10</th><th>lead p90</th><th>engagements</th><th>precision</th><th>reactive</th><th>reverts</th></tr>
 {{range .Rows}}<tr><td>{{.Name}}</td><td>{{.Incidents}}</td><td>{{f0 .BreachMinutes}}</td><td>{{.Warned}}</td><td>{{.InTime}}</td><td>{{.Held}}</td><td>{{.Missed}}</td><td>{{pct .Recall}}</td><td>{{minutes .LeadTimeMinutes.Median}}</td><td>{{minutes .LeadTimeMinutes.P10}}</td><td>{{minutes .LeadTimeMinutes.P90}}</td><td>{{.Engagements}}</td><td>{{pct .Precision}}</td><td>{{.Reactive}}</td><td>{{.Reversals}}</td></tr>
 {{end}}</table>
-<p>Warned: an action recommended on the forecast between the previous incident and the start. Held: a forecast recommendation from before the previous incident still in force at the start (nothing reacted, so the episode went on). Missed: the others. Recall: (warned + held) / incidents. In time: warned at least the first action's warm-up ahead. Precision: forecast recommendations followed within the horizon by an incident. Reactive: recommended during an incident.</p>
+<p>Incidents: from the recorded latency above the threshold for K samples in a row until it has stayed at or below the threshold for incident.resolve_after (a breach that comes back sooner is the same incident). Breach minutes: the minutes in breach only. Warned: an action recommended on the forecast between the previous incident and the start, at most the forecast horizon ahead. Held: an earlier forecast recommendation (before the previous incident, or more than the horizon ahead) still in force at the start (nothing reacted, so it stayed). Missed: the others. Recall: (warned + held) / incidents. In time: warned at least the first action's warm-up ahead. Precision: forecast recommendations followed within the horizon by an incident. Reactive: recommended during an incident.</p>
 {{range .Services}}<h2>{{.Name}}</h2>
 {{range .Charts}}<figure class="chart"><figcaption>{{.Title}}</figcaption>{{.SVG}}</figure>
 {{end}}{{end}}</body></html>

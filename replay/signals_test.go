@@ -6,11 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/metrics"
 	"github.com/presage-dev/presage/metrics/file"
 	"github.com/presage-dev/presage/policy"
@@ -129,5 +133,64 @@ func TestReplaySignalsMatching(t *testing.T) {
 	rec.Step = 5 * time.Minute
 	if _, err := ReplaySignals(context.Background(), SignalsOptions{Config: cfg, Recording: rec}); !errors.Is(err, ErrIntervalMismatch) {
 		t.Errorf("error %v, want ErrIntervalMismatch", err)
+	}
+}
+
+// TestSignalsLeadWithinHorizon: a recommendation on the forecast counts as
+// a warning of an incident only within the forecast horizon before it, so
+// that a lead time is never longer than the horizon. One made at the
+// start of the recording and kept in force until a much later incident
+// holds it (Held), with no lead time; a fresh one within the horizon warns
+// of the next.
+func TestSignalsLeadWithinHorizon(t *testing.T) {
+	cfg := loadTestConfig(t, "testdata/replay.short.yaml")
+	cfg.Services = cfg.Services[:1]
+	services, err := cfg.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := services[0]
+	horizon := s.Horizon
+	// Incidents start at 500 and 900 (the latency above the threshold from
+	// K−1 samples before); engagements on the forecast at 5, kept in force
+	// until 700, and at the horizon before the second incident.
+	k := s.Incident.Consecutive
+	inc1, inc2 := 500, 900
+	lat := latencyWith(1000, [2]int{inc1 - k + 1, inc1 + 5}, [2]int{inc2 - k + 1, inc2 + 5})
+	engage := map[int]policy.Reason{5: policy.Escalate, inc2 - horizon: policy.Escalate}
+	revert := 700
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	decs := newDecisions([]string{s.Name}, start, time.Minute, policy.Predictive, len(lat), false)
+	level := 0
+	for i, v := range lat {
+		at := start.Add(time.Duration(i) * time.Minute)
+		r := controller.Record{Time: at, Service: s.Name, Mode: policy.Predictive, Reason: policy.Holding,
+			Latency: v, TimeToBreach: -1, BreachLevel: math.Inf(1)}
+		if reason, ok := engage[i]; ok {
+			level = 1
+			r.Reason = reason
+			r.Actions = []controller.Applied{{Action: actuators.Action{Service: s.Name, Action: s.Playbook[0].Name, Op: actuators.Engage, To: 1}}}
+		}
+		if i == revert {
+			level = 0
+			r.Reason = policy.Revert
+			r.Actions = []controller.Applied{{Action: actuators.Action{Service: s.Name, Action: s.Playbook[0].Name, Op: actuators.Revert, To: 0}}}
+		}
+		r.Level = level
+		decs.svc[0].add(r)
+	}
+	rec := &file.Recording{Start: start, Step: time.Minute, Len: len(lat), Services: []string{s.Name},
+		Values: map[string]map[metrics.Signal][]float64{s.Name: {metrics.Latency: lat}}}
+	r, leads := scoreSignals(s, rec, decs.Service(s.Name))
+	if r.Incidents != 2 || r.Warned != 1 || r.Held != 1 || r.Missed != 0 {
+		t.Errorf("incidents %d, warned %d, held %d, missed %d; want 2, 1, 1, 0", r.Incidents, r.Warned, r.Held, r.Missed)
+	}
+	if want := []float64{float64(horizon)}; !slices.Equal(leads, want) {
+		t.Errorf("lead times %v minutes, want %v (the horizon)", leads, want)
+	}
+	for _, l := range leads {
+		if l > float64(horizon) {
+			t.Errorf("lead time %v minutes, longer than the horizon of %d", l, horizon)
+		}
 	}
 }

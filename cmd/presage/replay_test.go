@@ -57,8 +57,13 @@ func checkReport(t *testing.T, data []byte) []map[string]any {
 		if name, ok := pol["name"].(string); !ok || name == "" {
 			t.Errorf("policies[%d].name = %v, want a policy name", i, pol["name"])
 		}
-		for _, k := range []string{"incidents", "breach_minutes", "actions"} {
+		for _, k := range []string{"incidents", "episodes", "breach_minutes", "actions"} {
 			number(pol, "", k, false)
+		}
+		for _, k := range []string{"avoidable_share", "cost_vs_oracle"} {
+			if v, ok := pol[k]; !ok || v != nil {
+				t.Errorf("policies[%d].%s = %v (present %v), want null without an oracle run", i, k, v, ok)
+			}
 		}
 		cost, ok := pol["cost"].(map[string]any)
 		if !ok {
@@ -147,8 +152,8 @@ func TestReplay(t *testing.T) {
 				t.Errorf("no table row for %s\n%s", name, r.stdout)
 				continue
 			}
-			// policy incidents breach-min actions ...
-			for j, key := range []string{"incidents", "breach_minutes", "actions"} {
+			// policy incidents episodes breach-min actions ...
+			for j, key := range []string{"incidents", "episodes", "breach_minutes", "actions"} {
 				if got, want := row[1+j], strconv.FormatFloat(p[key].(float64), 'f', 0, 64); got != want {
 					t.Errorf("%s: table %s %s, JSON %s", name, key, got, want)
 				}
