@@ -15,14 +15,14 @@ import (
 // of breach is an incident of its own, as before resolve_after existed:
 // the example replay's JSON holds every value of the golden file, which
 // was written by the code before resolve_after (`presage replay -config
-// config.example.yaml -policies none,reactive,predictive,static,clairvoyant
+// testdata/replay.resolve0.yaml, the example as it was then, -policies none,reactive,predictive,static,clairvoyant
 // -json`). Keys the golden file does not have (episodes, avoidable_share,
 // cost_vs_oracle) are not compared.
 func TestResolveAfterZeroKeepsScores(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a week of replay; skipped with -short")
 	}
-	cfg := loadTestConfig(t, "config.example.yaml")
+	cfg := loadTestConfig(t, "testdata/replay.resolve0.yaml")
 	for i := range cfg.Services {
 		cfg.Services[i].Incident.ResolveAfter = 0
 	}
