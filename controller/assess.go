@@ -143,12 +143,6 @@ func (c *Controller) assessPlan(s *service, in *policy.Input, rec *Record, load 
 		return
 	}
 	p.Paths, p.Point = paths.paths, paths.point
-	r := paths.risk(resp.Level[cur], s.pattern.Consecutive, run, s.settings.Trigger)
-	in.Risk, rec.Risk = r.Probability, r.Probability
-	if r.Steps >= 0 {
-		in.TimeToBreach = time.Duration(r.Steps) * c.interval
-	}
-	rec.TimeToBreach = in.TimeToBreach
 }
 
 // overloaded reports whether the load now, or its mean over the incident

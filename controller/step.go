@@ -179,6 +179,9 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 
 	d := policy.Decide(s.settings, in, s.st, now)
 	rec.Reason, rec.Message = d.Reason, d.Message
+	if c.mode == policy.Plan && in.Plan != nil {
+		rec.Risk, rec.TimeToBreach = d.Risk, d.TimeToBreach
+	}
 	next, failed := d.Next, 0
 	for _, ch := range d.Changes {
 		a := c.action(s, ch, d.Reason, rec, now)

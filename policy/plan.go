@@ -183,8 +183,19 @@ func plan(s Settings, in Input, d Decision, now time.Time) Decision {
 		}
 		return d
 	}
+	// The risk at the engaged set decides the release of a prewarmed step
+	// whose window is over, as in the rule policies, which go on with it.
+	d.Risk, d.TimeToBreach = pl.riskAt(pl.cur, s.Trigger)
+	in.Risk = d.Risk
+	pl.in = in
+	rd, ok := release(s, in, d, now)
+	if ok && len(rd.Changes) > 0 {
+		return rd
+	}
+	d.Next.PrewarmClearSince = rd.Next.PrewarmClearSince
+
 	best, bestCost, bestRisk := pl.best()
-	curCost, curRisk := pl.cost(pl.cur), pl.riskOf(pl.cur)
+	curCost, curRisk := pl.cost(pl.cur), d.Risk
 
 	add := best &^ pl.cur
 	var deferred uint
@@ -448,6 +459,35 @@ func (pl *planner) riskOf(m uint) float64 {
 	return r
 }
 
+// riskAt returns the risk of plan m (riskOf) and its time to breach: how
+// far ahead the share of paths with an incident first reaches trigger
+// (negative: never within the horizon).
+func (pl *planner) riskAt(m uint, trigger float64) (float64, time.Duration) {
+	if len(pl.cand) == 0 {
+		return 0, -1
+	}
+	level := pl.p.Response.Level
+	for j := range pl.th {
+		pl.th[j] = level[pl.helping(m, j)]
+	}
+	first := make([]int, pl.horizon)
+	n := 0
+	for _, v := range pl.cand {
+		if j := pl.completes(v, pl.th); j >= 0 {
+			first[j]++
+			n++
+		}
+	}
+	total := float64(len(pl.p.Paths))
+	cum := 0
+	for j, c := range first {
+		if cum += c; cum > 0 && float64(cum)/total >= trigger {
+			return float64(n) / total, time.Duration(j+1) * pl.s.Interval
+		}
+	}
+	return float64(n) / total, -1
+}
+
 // values fills v with path k's values, held at the floor at least over
 // the steps that would complete a pattern under way.
 func (pl *planner) values(k int, v []float64) {
@@ -475,19 +515,24 @@ func (pl *planner) values(k int, v []float64) {
 
 // breaches reports whether the values v complete the incident pattern
 // above the thresholds th, counting the run already above.
-func (pl *planner) breaches(v, th []float64) bool {
+func (pl *planner) breaches(v, th []float64) bool { return pl.completes(v, th) >= 0 }
+
+// completes returns the step ahead (from 0) at which the values v complete
+// the incident pattern above the thresholds th, counting the run already
+// above; -1 when they do not.
+func (pl *planner) completes(v, th []float64) int {
 	need := max(pl.p.K, 1)
 	run := min(max(pl.p.Run, 0), need-1)
 	for j, x := range v {
 		if x > th[j] {
 			if run++; run >= need {
-				return true
+				return j
 			}
 		} else {
 			run = 0
 		}
 	}
-	return false
+	return -1
 }
 
 // floor returns the action the reactive floor engages: the cheapest one

@@ -267,7 +267,14 @@ type Decision struct {
 	// is to be applied. The rule policies change one knob at a time; the
 	// planner may change several at once.
 	Changes []Change
-	Next    State // the state once Change (if any) is applied
+	Next    State // the state once Changes (if any) are applied
+	// Risk and TimeToBreach are, in mode plan, the planner's incident risk
+	// and time to breach with the engaged actions (the share of sample
+	// paths with an incident under their breach levels, and when that
+	// share first reaches the trigger; negative: never). The other modes
+	// take them as given (Input).
+	Risk         float64
+	TimeToBreach time.Duration
 }
 
 // Decide returns what to do at now given the input and the state. It is pure.
@@ -306,13 +313,6 @@ func decide(s Settings, in Input, st State, now time.Time) Decision {
 		return provision(s, in, d, now)
 	}
 	if s.Mode == Plan {
-		// A prewarmed step whose window is over goes back as the rule
-		// policies take it back; the plan sees it engaged until then.
-		rd, ok := release(s, in, d, now)
-		if ok && len(rd.Changes) > 0 {
-			return rd
-		}
-		d.Next.PrewarmClearSince = rd.Next.PrewarmClearSince
 		return plan(s, in, d, now)
 	}
 
