@@ -86,13 +86,7 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 	}
 	rec.TimeToBreach = in.TimeToBreach
 	if level > 0 && in.RiskBelow < 1 {
-		at := 1.0 // the exact share
-		if c.terse && len(s.scheds) == 0 {
-			// The risk one level down only decides a revert against
-			// forecast.clear, and terse messages do not print it.
-			at = s.settings.Clear
-		}
-		in.RiskBelow = max(in.RiskBelow, paths.share(thBelow, s.pattern.Consecutive, run, at, reach))
+		in.RiskBelow = max(in.RiskBelow, paths.share(thBelow, s.pattern.Consecutive, run, 1, reach))
 	}
 }
 

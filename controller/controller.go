@@ -82,11 +82,11 @@ type Options struct {
 	// from the simulated plant's equations in a replay. Without one, the
 	// actions' declared capacity_gain is the prior.
 	Priors map[string]Prior
-	// Known gives, per service, the forecast signal's actual values, one
-	// per step from the first: the service forecasts them exactly
-	// (model.Known) instead of fitting a model. A replay's bound on what a
-	// forecast could buy (the clairvoyant run); nil in production.
-	Known map[string][]float64
+	// Forecasters gives, per service, a forecaster the service uses as it
+	// is, never fitted nor refitted, in place of the configured model: a
+	// replay's perfect forecast of the load (model.Known, the clairvoyant
+	// run); nil in production.
+	Forecasters map[string]model.Forecaster
 }
 
 // Record is one decision of one service at one step: what the controller
@@ -217,7 +217,7 @@ type service struct {
 	shifted bool             // paths holds devFor's fixed deviations (model.DeviationsInto)
 
 	interim   bool // the automatic choice forecasts while the configured model lacks history
-	known     bool // fc is a model.Known, never refitted (Options.Known)
+	fixed     bool // fc is given (Options.Forecasters), never refitted
 	warmed    bool // history backfilled from a RangeSource
 	warmTried bool // a backfill was attempted
 	seen      bool // a usable latency sample has been read
@@ -310,10 +310,10 @@ func New(o Options) (*Controller, error) {
 			scheds:       r.Schedules,
 		}
 		s.hold.Pattern = s.pattern
-		if v, ok := o.Known[sc.Name]; ok {
-			s.fc, s.known = &model.Known{Values: v}, true
+		if fc, ok := o.Forecasters[sc.Name]; ok {
+			s.fc, s.fixed = fc, true
 		} else if o.Mode == policy.Clairvoyant {
-			return nil, fmt.Errorf("controller: service %q: mode clairvoyant needs its load ahead (Options.Known); only a replay has it", sc.Name)
+			return nil, fmt.Errorf("controller: service %q: mode clairvoyant needs its load ahead (Options.Forecasters); only a replay has it", sc.Name)
 		}
 		for _, p := range s.scheds {
 			if p.Kind == schedule.Event {

@@ -639,7 +639,7 @@ func TestClairvoyantNeedsTheLoadAhead(t *testing.T) {
 	if _, err := New(o); err == nil || !strings.Contains(err.Error(), "load ahead") {
 		t.Fatalf("New(clairvoyant) without the load ahead: %v", err)
 	}
-	o.Known = map[string][]float64{"web": {50, 51, 52, 53, 54, 55, 56, 57, 58, 59}}
+	o.Forecasters = map[string]model.Forecaster{"web": &model.Known{Values: []float64{50, 51, 52, 53, 54, 55, 56, 57, 58, 59}}}
 	c, err := New(o)
 	if err != nil {
 		t.Fatal(err)

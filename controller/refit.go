@@ -42,7 +42,7 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 			s.prevForecast = one[0]
 		}
 	}()
-	if s.known || s.fc != nil && now.Before(s.next) {
+	if s.fixed || s.fc != nil && now.Before(s.next) {
 		s.fc.Update(y)
 		return
 	}

@@ -16,7 +16,7 @@ type Mode int
 // Static engages the whole playbook at once and keeps it (static
 // over-provisioning: the cost of never having an incident the playbook can
 // prevent). Clairvoyant decides as Predictive does, on a perfect forecast
-// of the load (controller.Options.Known): a replay's bound on what a better
+// of the load (controller.Options.Forecasters): a replay's bound on what a better
 // forecast could buy; only a replay knows the load ahead.
 //
 // Plan chooses, at every step, the set of actions to have engaged that

@@ -15,6 +15,7 @@ import (
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/metrics"
+	"github.com/presage-dev/presage/model"
 	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/schedule"
 	"github.com/presage-dev/presage/sim"
@@ -310,13 +311,13 @@ func replayService(ctx context.Context, o ReplayOptions, loads map[string]*metri
 	if log != nil {
 		log = log.With("policy", mode.String())
 	}
-	var known map[string][]float64
+	var known map[string]model.Forecaster
 	if mode == policy.Clairvoyant {
 		v, err := loadAhead(ctx, &one, loads, svc, start, end, interval, steps)
 		if err != nil {
 			return nil, sim.Cost{}, err
 		}
-		known = map[string][]float64{svc.Name: v}
+		known = map[string]model.Forecaster{svc.Name: &model.Known{Values: v}}
 	}
 	var priors map[string]controller.Prior
 	if mode == policy.Plan {
@@ -327,7 +328,7 @@ func replayService(ctx context.Context, o ReplayOptions, loads map[string]*metri
 	ctl, err := controller.New(controller.Options{
 		Config: &one, Source: src, Actuators: acts, Mode: mode, Logger: log,
 		Workers: 1, FullPaths: o.FullPaths,
-		OnDecision: onDecision, Terse: true, Known: known, Priors: priors,
+		OnDecision: onDecision, Terse: true, Forecasters: known, Priors: priors,
 	})
 	if err != nil {
 		return nil, sim.Cost{}, err
