@@ -86,12 +86,13 @@ const (
 	Prewarm           Reason = "Prewarm"           // a prewarm window holds an action at a value: set it
 	PrewarmEnd        Reason = "PrewarmEnd"        // the prewarm window is over and the risk passed: restore the value it replaced
 	Frozen            Reason = "Frozen"            // a freeze window: no action starts (nor reverts, unless allowed)
+	Hindsight         Reason = "Hindsight"         // mode oracle: the change the whole load and the plant's noise call for
 )
 
 // Reasons lists every reason code.
 var Reasons = []Reason{Disabled, NoData, ReactiveFloor, Escalate, BreachNotImminent, Settling,
 	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady, Learning, Provisioned, Imminent,
-	Prewarm, PrewarmEnd, Frozen}
+	Prewarm, PrewarmEnd, Frozen, Hindsight}
 
 // Step is one action of a playbook as the policy sees it.
 type Step struct {
