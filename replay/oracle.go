@@ -103,18 +103,24 @@ type oracleAction struct {
 	warmup   time.Duration
 }
 
-// oracleScore is a plan's score over a window, compared lexicographically.
+// oracleScore is a plan's score over a window, compared lexicographically:
+// samples in breach, then incidents, then cost. Breach first, not the
+// incidents: the count of incidents is not monotone in the latency (a
+// plan that keeps the latency above the threshold between two breaches
+// merges them into one incident), and a search that put it first chose
+// exactly that, cheap plans with long incidents. Every avoidable incident
+// has a sample in breach, so the oracle still avoids each one it can.
 type oracleScore struct {
 	incidents, breach int
 	cost              float64
 }
 
 func (a oracleScore) less(b oracleScore) bool {
-	if a.incidents != b.incidents {
-		return a.incidents < b.incidents
-	}
 	if a.breach != b.breach {
 		return a.breach < b.breach
+	}
+	if a.incidents != b.incidents {
+		return a.incidents < b.incidents
 	}
 	return a.cost < b.cost
 }
