@@ -148,6 +148,10 @@ type oracle struct {
 	valid               bool
 	ring                []shadowSample // indexed by step % len(ring)
 	ringStarts, ringHot int            // incidents started and samples in breach in (i, shadowTo]
+
+	// checkShadow (tests) checks the shadow's score against a fresh
+	// simulation of holding the engaged set at every step.
+	checkShadow bool
 }
 
 type shadowSample struct{ start, breach bool }
@@ -375,6 +379,12 @@ type oracleChange struct {
 // of holding the engaged set (for the record).
 func (o *oracle) decide(i int) (ch oracleChange, ok bool, hold oracleScore) {
 	hold = o.holdScore(i)
+	if o.checkShadow {
+		sim := o.simulate(i, o.cur, -1, 0, oracleScore{breach: math.MaxInt})
+		if sim.breach != hold.breach || sim.incidents != hold.incidents || math.Abs(sim.cost-hold.cost) > 1e-9*(1+hold.cost) {
+			panic(fmt.Sprintf("replay: oracle: step %d: the shadow scores holding %+v, a simulation %+v", i, hold, sim))
+		}
+	}
 	if i >= len(o.loads)-1 || len(o.acts) == 0 {
 		return ch, false, hold
 	}
@@ -447,7 +457,7 @@ func replayOracle(ctx context.Context, o ReplayOptions, loads map[string]*metric
 	}
 	plant := src.Plant(svc.Name)
 	grid := loads[svc.Name]
-	var ls []float64
+	ls := make([]float64, 0, steps)
 	for t := start; t.Before(end); t = t.Add(interval) {
 		ls = append(ls, grid.At(t))
 	}
@@ -455,44 +465,53 @@ func replayOracle(ctx context.Context, o ReplayOptions, loads map[string]*metric
 	if err != nil {
 		return nil, sim.Cost{}, err
 	}
+	history, err := or.replay(ctx, svc.Name, start, steps, decs.add)
+	if err != nil {
+		return nil, sim.Cost{}, err
+	}
+	return history, plant.Cost(), nil
+}
+
+// replay steps the plant over the whole load, deciding after each step, and
+// returns the plant's records; add receives each step's decision record.
+func (o *oracle) replay(ctx context.Context, service string, start time.Time, steps int, add func(controller.Record)) ([]sim.Record, error) {
 	// Every knob the oracle may use must take both of its values.
-	for _, a := range or.acts {
+	for _, a := range o.acts {
 		for _, v := range []float64{a.engaged, a.rest} {
-			probe := plant.Clone()
-			if err := probe.Set(a.knob, v); err != nil {
-				return nil, sim.Cost{}, fmt.Errorf("%w: service %s action %s: %w", errOracle, svc.Name, a.name, err)
+			if err := o.plant.Clone().Set(a.knob, v); err != nil {
+				return nil, fmt.Errorf("%w: service %s action %s: %w", errOracle, service, a.name, err)
 			}
 		}
 	}
-	history := make([]sim.Record, 0, steps)
-	for i := range ls {
+	history := make([]sim.Record, 0, max(steps, len(o.loads)))
+	for i := range o.loads {
 		if i%4096 == 4095 {
 			if err := ctx.Err(); err != nil {
-				return nil, sim.Cost{}, err
+				return nil, err
 			}
 		}
-		t := start.Add(time.Duration(i) * interval)
-		sig, _ := or.stepPlant(plant, i)
-		history = append(history, sim.Record{UnixNano: t.UnixNano(), Load: ls[i], Signals: sig})
-		or.observe(&or.run, sig.LatencyP99)
-		or.dropShadow(i)
-		or.advanceShadow(i)
-		ch, changed, hold := or.decide(i)
+		t := start.Add(time.Duration(i) * o.dt)
+		sig, _ := o.stepPlant(o.plant, i)
+		history = append(history, sim.Record{UnixNano: t.UnixNano(), Load: o.loads[i], Signals: sig})
+		o.observe(&o.run, sig.LatencyP99)
+		o.dropShadow(i)
+		o.advanceShadow(i)
+		ch, changed, hold := o.decide(i)
 		var applied []actuators.Action
 		if changed {
-			a, err := or.apply(i, ch)
+			a, err := o.apply(i, ch)
 			if err != nil {
-				return nil, sim.Cost{}, err
+				return nil, err
 			}
 			applied = append(applied, a)
 		}
 		ttb := time.Duration(-1)
-		if n := or.firstBreach(i); n >= 0 {
-			ttb = time.Duration(n) * interval
+		if n := o.firstBreach(i); n >= 0 {
+			ttb = time.Duration(n) * o.dt
 		}
-		decs.add(oracleRecord(svc.Name, t, sig, bits.OnesCount(or.cur), or.run >= or.k, hold, ttb, or.window, interval, applied))
+		add(oracleRecord(service, t, sig, bits.OnesCount(o.cur), o.run >= o.k, hold, ttb, o.window, o.dt, applied))
 	}
-	return history, plant.Cost(), nil
+	return history, nil
 }
 
 // oracleRecord builds the decision record of one step of the oracle:
