@@ -63,4 +63,3 @@ func TestReplayOnlyPolicies(t *testing.T) {
 		}
 	})
 }
-
