@@ -61,6 +61,20 @@ import (
 //     of its changes as the first, and take the best; then try the same
 //     plan one step later, and when it scores at least as well, change
 //     nothing now (an engagement just in time, not early).
+//   - In both, a target none of whose changes may be made yet (cooldowns)
+//     is tried too, its changes made as the cooldowns end; when it is the
+//     best, nothing changes now. Without it, reverting a cheap action now
+//     could lock it out of the cheaper plan a few steps later (revert the
+//     expensive action once its cooldown ends, keeping the cheap one).
+//
+// The plans are consistent from step to step: the rest of the plan chosen
+// at one step is among the next step's candidates (the same target), so
+// the oracle's own choices never add breach within a window; only a
+// window's new last step can. Richer plans (a target now, another from a
+// later step) were tried and were worse: the rest of such a plan is not
+// among the next step's candidates, and the search chased plans it could
+// not keep (more cost on the example, one more sample in breach in the
+// exhaustive comparison's two bursts).
 //
 // A simulation stops as soon as its partial score (with the cost of the
 // rest of the window at its least) can no longer beat the best plan so
@@ -399,12 +413,23 @@ func (o *oracle) decide(i int) (ch oracleChange, ok bool, hold oracleScore) {
 			continue
 		}
 		diff := target ^ o.cur
+		now := false
 		for a := range o.acts {
 			if diff&(1<<a) == 0 || !o.free(o.last, a, i) {
 				continue
 			}
+			now = true
 			if sc := o.simulate(i, target, a, 0, best); sc.less(best) {
 				best, bestTarget, bestFirst = sc, target, a
+			}
+		}
+		if !now {
+			// No change of the target's may be made yet: the plan
+			// waits for the cooldowns; when it is the best, nothing
+			// changes now (a cheaper change now may lock an action
+			// the better plan needs).
+			if sc := o.simulate(i, target, -1, 0, best); sc.less(best) {
+				best, bestTarget, bestFirst = sc, target, -1
 			}
 		}
 	}
