@@ -301,7 +301,7 @@ func fmtAction(i int, a actuators.Action) string {
 // search over plans on short runs with noise: every plan in which each
 // action is engaged over at most one interval of steps, at least its
 // cooldown long, one change per step. The oracle must match the best
-// plan's breach and incidents; its cost gap is logged.
+// plan's breach and incidents, at no more than 1.2 times its cost.
 func TestOracleAgainstExhaustive(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
@@ -321,8 +321,13 @@ func TestOracleAgainstExhaustive(t *testing.T) {
 			if got.breach != best.breach || got.incidents != best.incidents {
 				t.Errorf("oracle breach %d incidents %d; the best plan has %d and %d", got.breach, got.incidents, best.breach, best.incidents)
 			}
-			if got.cost < best.cost-1e-9 {
-				t.Logf("the oracle's plan is outside the exhaustive class and cheaper")
+			// The greedy's cost gap on these cases: 0% on the ramp and the
+			// two bursts, 19% on the burst (25 against 21: it engages the
+			// replicas just in time and needs the queue beside them while
+			// they warm, where the best plan engages them a step earlier
+			// and the queue only once they are reverted).
+			if got.cost > 1.2*best.cost+1e-9 {
+				t.Errorf("oracle cost %.0f, more than 1.2 × the best plan's %.0f", got.cost, best.cost)
 			}
 		})
 	}
