@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -107,7 +108,6 @@ var errOracle = errors.New("replay: oracle")
 
 // oracleAction is a playbook action the oracle may use: a simulator knob.
 type oracleAction struct {
-	step     int     // index in the playbook
 	name     string  // the action's name
 	knob     string  // the plant's knob
 	rest     float64 // the knob's value when not engaged: its value at the start
@@ -156,7 +156,7 @@ type oracle struct {
 	run  int   // samples above the threshold in a row, after the last step
 
 	// The shadow: a copy of the plant run ahead with cur held, covering
-	// the steps (i, shadowEnd]; valid is false after a change.
+	// the steps (i, shadowTo] after step i; valid is false after a change.
 	shadow              sim.Plant
 	shadowRun, shadowTo int
 	valid               bool
@@ -194,7 +194,7 @@ func newOracle(svc config.Service, r config.Resolved, plant *sim.Plant, loads []
 		knobs[a.Actuator.Knob] = true
 		cd := int((st.Cooldown + interval - 1) / interval)
 		longest = max(longest, cd)
-		o.acts = append(o.acts, oracleAction{step: j, name: st.Name, knob: a.Actuator.Knob, rest: rest, engaged: eng,
+		o.acts = append(o.acts, oracleAction{name: st.Name, knob: a.Actuator.Knob, rest: rest, engaged: eng,
 			rate: st.CostPerMinute * math.Abs(eng-rest) * interval.Minutes(), cooldown: cd, warmup: st.Warmup})
 	}
 	if len(o.acts) > oracleMaxActions {
@@ -211,7 +211,7 @@ func newOracle(svc config.Service, r config.Resolved, plant *sim.Plant, loads []
 	for a := range o.order {
 		o.order[a] = a
 	}
-	slices.SortStableFunc(o.order, func(a, b int) int { return -int(o.acts[a].warmup - o.acts[b].warmup) })
+	slices.SortStableFunc(o.order, func(a, b int) int { return cmp.Compare(o.acts[b].warmup, o.acts[a].warmup) })
 	o.ring = make([]shadowSample, o.window+1)
 	return o, nil
 }
@@ -490,16 +490,16 @@ func replayOracle(ctx context.Context, o ReplayOptions, loads map[string]*metric
 	if err != nil {
 		return nil, sim.Cost{}, err
 	}
-	history, err := or.replay(ctx, svc.Name, start, steps, decs.add)
+	history, err := or.play(ctx, svc.Name, start, steps, decs.add)
 	if err != nil {
 		return nil, sim.Cost{}, err
 	}
 	return history, plant.Cost(), nil
 }
 
-// replay steps the plant over the whole load, deciding after each step, and
+// play steps the plant over the whole load, deciding after each step, and
 // returns the plant's records; add receives each step's decision record.
-func (o *oracle) replay(ctx context.Context, service string, start time.Time, steps int, add func(controller.Record)) ([]sim.Record, error) {
+func (o *oracle) play(ctx context.Context, service string, start time.Time, steps int, add func(controller.Record)) ([]sim.Record, error) {
 	// Every knob the oracle may use must take both of its values.
 	for _, a := range o.acts {
 		for _, v := range []float64{a.engaged, a.rest} {

@@ -231,7 +231,7 @@ func runOracle(t *testing.T, o *oracle) (oracleScore, []uint, []controller.Recor
 	t.Helper()
 	var recs []controller.Record
 	sets := make([]uint, len(o.loads))
-	steps, err := o.replay(context.Background(), "checkout", time.Unix(0, 0), len(o.loads), func(r controller.Record) {
+	steps, err := o.play(context.Background(), "checkout", time.Unix(0, 0), len(o.loads), func(r controller.Record) {
 		if i := len(recs); i+1 < len(sets) {
 			sets[i+1] = o.cur
 		}
