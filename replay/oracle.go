@@ -92,7 +92,8 @@ import (
 // is.
 
 // oracleMaxActions bounds the usable actions of a service: the search
-// tries every subset of them.
+// tries every subset of them. With one action per knob and three knobs
+// the bound is a guard for a plant with more knobs.
 const oracleMaxActions = 8
 
 // oracleSlack is the steps the window adds beyond the warm-up, the

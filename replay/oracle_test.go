@@ -427,3 +427,49 @@ func exhaustive(t *testing.T, o *oracle) (oracleScore, []uint) {
 	}
 	return best, bestSets
 }
+
+// TestOracleActions: the oracle uses the actions on simulator knobs whose
+// engaged value changes the knob, the first of each knob only; its window
+// covers the replica warm-up, the longest cooldown and the pattern with
+// slack.
+func TestOracleActions(t *testing.T) {
+	cfg := loadTestConfig(t, "config.example.yaml")
+	cfg.Services = cfg.Services[:1]
+	svc := &cfg.Services[0]
+	pb := svc.Playbook // async-queue, read-replicas, neighbour-cpu
+	hook := pb[0]
+	hook.Name, hook.Actuator = "flags", config.Actuator{Kind: config.ActuatorWebhook}
+	twin := pb[1]
+	twin.Name = "more-replicas"
+	idle := pb[0]
+	zero := 0.0
+	idle.Name, idle.Engaged = "idle-queue", &zero // engaged at rest: changes nothing
+	idle.Actuator.Knob = config.KnobQueue
+	svc.Playbook = []config.Action{hook, idle, pb[1], twin, pb[2], pb[0]}
+	rs, err := cfg.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := newOracle(*svc, rs[0], sim.NewPlant(svc.Sim.Plant, 1), make([]float64, 10), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range o.acts {
+		names = append(names, a.name)
+	}
+	// idle-queue changes nothing, so the queue's knob is still free for
+	// async-queue; more-replicas's knob is read-replicas's.
+	if want := []string{"read-replicas", "neighbour-cpu", "async-queue"}; !slices.Equal(names, want) {
+		t.Errorf("actions %q, want %q", names, want)
+	}
+	if o.window != 45 {
+		t.Errorf("window %d, want 45 (5 warm-up + 5 cooldown + 3 + 30 = 43, at least 45)", o.window)
+	}
+	for _, a := range o.acts {
+		if a.name == "neighbour-cpu" && (a.rest != 1 || a.engaged != 0.5 || math.Abs(a.rate-0.5) > 1e-12) {
+			t.Errorf("neighbour-cpu %+v, want rest 1, engaged 0.5, rate 0.5 a step", a)
+		}
+	}
+
+}
