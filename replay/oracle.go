@@ -544,6 +544,11 @@ func (o *oracle) play(ctx context.Context, service string, start time.Time, step
 // applied holds the actions changed after the step (at most one for
 // now: controller.Record carries one action), hold the score of holding
 // the engaged set over the window of w steps before the decision.
+//
+// When controller.Record carries a list of actions, the one change per
+// step goes: here, every action of applied goes into the list; in
+// simulate, every free change toward the target is made at once (next in
+// a loop); decide returns them all and play applies them all.
 func oracleRecord(service string, t time.Time, sig sim.Signals, level int, firing bool, hold oracleScore, ttb time.Duration,
 	w int, interval time.Duration, applied []actuators.Action) controller.Record {
 	risk := 0.0
