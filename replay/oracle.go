@@ -22,17 +22,18 @@ import (
 // The oracle (policy.Oracle) is a replay's hindsight bound on the
 // decisions: it knows the whole load and the plant's noise (it simulates
 // the plant's future on copies, sim.Plant.Clone), and chooses which
-// playbook actions to hold engaged, and when, to have the fewest
-// incidents first and the least cost second.
+// playbook actions to hold engaged, and when, to have the fewest samples
+// in breach and incidents first and the least cost second.
 //
 // Method: receding-horizon search with perfect information. After each
 // step i the oracle knows the plant's state exactly. It scores a plan over
 // the window of the next W steps (i, i+W] by simulating a copy of the
 // plant forward with the true loads and noise, lexicographically:
 //
-//	(incidents that start in the window, samples in breach in the window, cost in the window)
+//	(samples in breach in the window, incidents that start in it, cost in it)
 //
-// where a sample is in breach when it completes or extends the incident
+// (oracleScore says why breach comes before incidents), where a sample
+// is in breach when it completes or extends the incident
 // pattern (the latency above the threshold for K samples in a row,
 // model.Pattern), and the cost is Σ_a cost_per_minute_a·|v_a − v0_a|
 // over the engaged actions a and the window's minutes (v0_a: the knob's
