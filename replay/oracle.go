@@ -32,12 +32,12 @@ import (
 //
 //	(samples in breach in the window, incidents that start in it, cost in it)
 //
-// (oracleScore says why breach comes before incidents), where a sample
-// is in breach when it completes or extends the incident
+// where a sample is in breach when it completes or extends the incident
 // pattern (the latency above the threshold for K samples in a row,
-// model.Pattern), and the cost is Σ_a cost_per_minute_a·|v_a − v0_a|
-// over the engaged actions a and the window's minutes (v0_a: the knob's
-// value at the start, what a revert restores).
+// model.Pattern; oracleScore says why breach comes before incidents), and
+// the cost is Σ_a cost_per_minute_a·|v_a − v0_a| over the engaged actions
+// a and the window's minutes (v0_a: the knob's value at the start, what a
+// revert restores).
 //
 // A plan is a target set S of actions to hold engaged: each action of the
 // playbook is either at its resting value or at its engaged value (within
