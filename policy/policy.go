@@ -90,12 +90,13 @@ const (
 	Frozen            Reason = "Frozen"            // a freeze window: no action starts (nor reverts, unless allowed)
 	Planned           Reason = "Planned"           // mode plan: the plan of least expected cost engages actions (and may revert others)
 	PlanDeferred      Reason = "PlanDeferred"      // mode plan: the best plan adds actions, but engaging them a step later costs no more
+	Hindsight         Reason = "Hindsight"         // mode oracle: the change the whole load and the plant's noise call for
 )
 
 // Reasons lists every reason code.
 var Reasons = []Reason{Disabled, NoData, ReactiveFloor, Escalate, BreachNotImminent, Settling,
 	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady, Learning, Provisioned, Imminent,
-	Prewarm, PrewarmEnd, Frozen, Planned, PlanDeferred}
+	Prewarm, PrewarmEnd, Frozen, Planned, PlanDeferred, Hindsight}
 
 // Step is one action of a playbook as the policy sees it.
 type Step struct {

@@ -12,6 +12,11 @@
 // (Decisions), unless ReplayOptions.Detail asks for every record (the HTML
 // report needs them).
 //
+// The oracle (policy.Oracle) runs no controller: knowing the whole load
+// and the plant's noise, it searches, step by step over a window ahead,
+// for when to hold which playbook actions engaged (oracle.go describes
+// the method), a bound on what any decisions could reach.
+//
 // ReplaySignals runs the predictive controller over a file.Recording (the
 // CSV `presage export` writes) with dry-run recorders, where nothing can
 // react, and scores what it would have recommended against the incidents

@@ -285,7 +285,7 @@ func weight(m policy.Mode) int {
 	switch m {
 	case policy.Predictive, policy.Plan:
 		return 2
-	case policy.Reactive, policy.Clairvoyant:
+	case policy.Reactive, policy.Clairvoyant, policy.Oracle:
 		return 1
 	}
 	return 0
@@ -296,6 +296,9 @@ func weight(m policy.Mode) int {
 // decisions into decs, and returns the plant's records and cost.
 func replayService(ctx context.Context, o ReplayOptions, loads map[string]*metrics.Grid, mode policy.Mode, svc config.Service,
 	decs *ServiceDecisions, start, end time.Time, interval time.Duration, steps int) ([]sim.Record, sim.Cost, error) {
+	if mode == policy.Oracle {
+		return replayOracle(ctx, o, loads, svc, decs, start, end, interval, steps)
+	}
 	one := *o.Config
 	one.Services = []config.Service{svc}
 	src, acts, err := sim.Build(&one, loads, nil)

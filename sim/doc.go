@@ -89,6 +89,11 @@
 // completions: under overload the demand stays visible), pool_in_use and
 // pool_limit. Nothing but λ is random.
 //
+// Plant.Clone (and CopyTo) copies a plant exactly, the state of its noise
+// generator included: a copy stepped with the same loads emits the same
+// signals as the original would, and neither touches the other. The
+// replay's oracle simulates a plant's futures on such copies.
+//
 // Costs accumulate per step, in minutes (see Cost):
 //
 //	replica_minutes  += R·Δ/60

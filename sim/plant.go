@@ -101,6 +101,7 @@ type Plant struct {
 	p      config.Plant // resolved parameters
 	warmup float64      // ReplicaWarmup, seconds
 	sigma  float64      // sd of the log of the arrivals' noise
+	pcg    *rand.PCG    // rng's source, whose state Clone copies
 	rng    *rand.Rand
 
 	queue bool
@@ -124,11 +125,13 @@ func NewPlant(p config.Plant, seed uint64) *Plant {
 	if err != nil {
 		panic(err.Error())
 	}
+	pcg := rand.NewPCG(seed, 0x706c616e74) // stream "plant"
 	pl := &Plant{
 		p:      rp,
 		warmup: time.Duration(rp.ReplicaWarmup).Seconds(),
 		sigma:  math.Sqrt(math.Log1p(rp.Noise * rp.Noise)),
-		rng:    rand.New(rand.NewPCG(seed, 0x706c616e74)), // stream "plant"
+		pcg:    pcg,
+		rng:    rand.New(pcg),
 		cpu:    1,
 	}
 	pl.muApp, pl.muDB = pl.capacities()

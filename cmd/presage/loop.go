@@ -37,8 +37,8 @@ SIGINT or SIGTERM stops it cleanly.`, stderr)
 		return err
 	}
 	mode, err := policy.ParseMode(*policyName)
-	if err == nil && mode == policy.Clairvoyant {
-		err = errors.New("clairvoyant needs the load ahead, which only presage replay has")
+	if err == nil && mode.ReplayOnly() {
+		err = fmt.Errorf("%s needs the load ahead, which only presage replay has", mode)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "-policy: %v\n", err)
@@ -93,6 +93,10 @@ func addLoopFlags(fs interface {
 // ends (SIGINT or SIGTERM). dry, when set, makes every action a recorder
 // (recommend); onDecision, when set, receives every decision.
 func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, dry *actuators.Recorder, onDecision func(controller.Record)) error {
+	if mode.ReplayOnly() {
+		// run refuses them at its flag; recommend runs predictive.
+		return fmt.Errorf("%s needs the load ahead, which only presage replay has", mode)
+	}
 	cfg, log, err := loopSetup(f, stderr)
 	if err != nil {
 		return err

@@ -316,6 +316,7 @@ func TestBadFlags(t *testing.T) {
 		{"replay unknown policy", []string{"replay", "-config", examplePath, "-policies", "none,bogus"}, `-policies: policy: unknown mode "bogus"`},
 		{"run unknown policy", []string{"run", "-config", examplePath, "-policy", "bogus"}, `-policy: policy: unknown mode "bogus"`},
 		{"run clairvoyant", []string{"run", "-config", examplePath, "-policy", "clairvoyant"}, `-policy: clairvoyant needs the load ahead, which only presage replay has`},
+		{"run oracle", []string{"run", "-config", examplePath, "-policy", "oracle"}, `-policy: oracle needs the load ahead, which only presage replay has`},
 		{"replay empty policy list", []string{"replay", "-config", examplePath, "-policies", ""}, `-policies: policy: unknown mode ""`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

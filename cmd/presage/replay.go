@@ -75,7 +75,7 @@ func addReplayFlags(fs *flag.FlagSet) *replayFlags {
 		path:          fs.String("config", "", "configuration `file`"),
 		tracePath:     fs.String("trace", "", "CSV `file` of timestamp,value driving every service instead of its own load (scaled so that its sim.load.peak_quantile is sim.load.peak × the service's capacity)"),
 		signalsPath:   fs.String("signals", "", "CSV `file` of recorded signals (the format of presage export) to replay with nothing able to react"),
-		policies:      fs.String("policies", "none,reactive,predictive", "comma-separated `list` of policies to compare: none, reactive, predictive, static, clairvoyant (predictive with a perfect forecast of the load: what a better forecast could buy)"),
+		policies:      fs.String("policies", "none,reactive,predictive", "comma-separated `list` of policies to compare: none, reactive, predictive, static, clairvoyant (predictive with a perfect forecast of the load: what a better forecast could buy), oracle (hindsight: the fewest breach minutes and incidents, then the least cost, that decisions knowing the whole load and the plant's noise reach)"),
 		jsonOut:       fs.String("json", "", "write the results as JSON to `file` (- for stdout)"),
 		decisions:     fs.String("decisions", "", "write the decision log (one line per action) to `file`"),
 		report:        fs.String("report", "", "write a self-contained HTML report with charts to `file`"),
