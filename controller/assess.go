@@ -12,7 +12,7 @@ import (
 
 // assess fills the risk inputs of the decision.
 func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load float64, level int) {
-	if c.mode == policy.Plan {
+	if s.settings.Mode == policy.Plan {
 		c.assessPlan(s, in, rec, load)
 		return
 	}
@@ -183,7 +183,7 @@ func (c *Controller) breachLevel(s *service, level int) float64 {
 	if s.signal == metrics.Latency {
 		return s.pattern.Above
 	}
-	if c.mode == policy.Plan { // by action set: the engaged one
+	if s.settings.Mode == policy.Plan { // by action set: the engaged one
 		return c.response(s).Level[engagedMask(s.st)]
 	}
 	for l := min(level, len(s.levels)-1); l >= 0; l-- {
@@ -219,7 +219,7 @@ func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
 		return
 	}
 	level := s.st.Level()
-	if c.mode == policy.Plan {
+	if s.settings.Mode == policy.Plan {
 		// Any set: it has settled once every engaged action has warmed up.
 		for _, e := range s.st.Engaged {
 			if now.Before(e.At.Add(s.settings.Playbook[e.Step].Warmup)) {

@@ -333,14 +333,21 @@ func New(o Options) (*Controller, error) {
 			}
 		}
 		levels := len(sc.Playbook) + 1
-		if o.Mode == policy.Plan && s.signal == metrics.Latency {
-			return nil, fmt.Errorf("controller: service %q: policy plan weighs the load against what each set of actions takes: it needs forecast.signal requests", sc.Name)
+		switch {
+		case o.Mode != policy.Plan:
+		case s.signal == metrics.Latency:
+			// The planner weighs the load against what each set of
+			// actions takes; a service that forecasts its latency has no
+			// load to weigh, and the rule decides it.
+			s.settings.Mode = policy.Predictive
+			log.Info("policy plan needs forecast.signal requests: the predictive rule decides this service", "service", sc.Name)
+		case len(sc.Playbook) > MaxPlanActions:
+			// Every set of actions is weighed at every step.
+			s.settings.Mode = policy.Predictive
+			log.Warn("policy plan weighs at most MaxPlanActions actions: the predictive rule decides this service",
+				"service", sc.Name, "actions", len(sc.Playbook), "max", MaxPlanActions)
 		}
-		if o.Mode == policy.Plan {
-			if len(sc.Playbook) > MaxPlanActions {
-				return nil, fmt.Errorf("controller: service %q: policy plan weighs every set of actions, and a playbook of %d actions has %d; at most %d actions",
-					sc.Name, len(sc.Playbook), 1<<len(sc.Playbook), MaxPlanActions)
-			}
+		if s.settings.Mode == policy.Plan {
 			levels = 1 << len(sc.Playbook) // by action set
 			s.prior = o.Priors[sc.Name]
 		}

@@ -164,7 +164,7 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 		c.forecastModel(s, load, now)
 	}
 
-	rec = Record{Time: now, Service: name, Mode: c.mode, Latency: lat, Load: load,
+	rec = Record{Time: now, Service: name, Mode: s.settings.Mode, Latency: lat, Load: load,
 		Firing: s.hold.State() == model.Firing, TimeToBreach: -1,
 		Forecast: [3]float64{math.NaN(), math.NaN(), math.NaN()}}
 	in := policy.Input{DataOK: dataOK, Firing: rec.Firing, TimeToBreach: -1}
@@ -179,7 +179,7 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 
 	d := policy.Decide(s.settings, in, s.st, now)
 	rec.Reason, rec.Message = d.Reason, d.Message
-	if c.mode == policy.Plan && in.Plan != nil {
+	if s.settings.Mode == policy.Plan && in.Plan != nil {
 		rec.Risk, rec.TimeToBreach = d.Risk, d.TimeToBreach
 	}
 	next, failed := d.Next, 0

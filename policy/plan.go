@@ -218,8 +218,13 @@ func plan(s Settings, in Input, d Decision, now time.Time) Decision {
 	}
 
 	// Reverts wait until the plans without the action have been the best
-	// for its revert_after.
+	// for its revert_after, and none starts while the latency is above
+	// the threshold: taking capacity away during a breach never helps,
+	// even when no plan can prevent the incident.
 	drop := pl.cur &^ best &^ pl.locked &^ pl.forced
+	if in.Firing || pl.p.Run > 0 {
+		drop = 0
+	}
 	var due uint
 	since := d.Next.PlanClearSince
 	next := map[int]time.Time{}

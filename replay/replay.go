@@ -74,7 +74,7 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 	}
 	policies := o.Policies
 	if len(policies) == 0 {
-		policies = []policy.Mode{policy.None, policy.Reactive, policy.Predictive}
+		policies = []policy.Mode{policy.None, policy.Reactive, policy.Predictive, policy.Plan}
 	}
 	loads, err := sim.Loads(cfg, o.Trace)
 	if err != nil {

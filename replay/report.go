@@ -33,6 +33,8 @@ var policyColors = map[policy.Mode]color.RGBA{
 	policy.Reactive:    {R: 0xd6, G: 0x60, B: 0x1f, A: 0xff},
 	policy.Predictive:  {R: 0x1f, G: 0x6f, B: 0xb4, A: 0xff},
 	policy.Clairvoyant: {R: 0x8e, G: 0x44, B: 0xad, A: 0xff},
+	policy.Plan:        {R: 0x00, G: 0x96, B: 0x88, A: 0xff},
+	policy.Oracle:      {R: 0x33, G: 0x33, B: 0x33, A: 0xff},
 }
 
 // windowColors shade the schedule windows behind the engaged actions.
@@ -271,14 +273,17 @@ func (rep *Report) latencyChart(name string) (string, *plot.Plot, error) {
 	return "p99 latency by policy (maximum per point), against the incident threshold", p, nil
 }
 
-// forecastChart draws the predictive run's forecast band at the horizon
-// (10%–90% over the sample paths), placed at the time it forecasts, over
-// the observed forecast signal and the learned breach level.
+// forecastChart draws the forecast band at the horizon (10%–90% over the
+// sample paths) of the plan run (else the predictive run), placed at the
+// time it forecasts, over the observed forecast signal and the breach
+// level of the engaged actions.
 func (rep *Report) forecastChart(name string) (string, *plot.Plot, error) {
 	var run *Run
-	for _, r := range rep.Runs {
-		if r.Policy == policy.Predictive {
-			run = r
+	for _, m := range []policy.Mode{policy.Predictive, policy.Plan} {
+		for _, r := range rep.Runs {
+			if r.Policy == m {
+				run = r
+			}
 		}
 	}
 	if run == nil {
@@ -289,7 +294,7 @@ func (rep *Report) forecastChart(name string) (string, *plot.Plot, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return "Predictive: forecast band at the horizon, the observed load and the learned breach level", p, nil
+	return fmt.Sprintf("%s: forecast band at the horizon, the observed load and the breach level of the engaged actions", run.Policy), p, nil
 }
 
 // forecastPlot draws the forecast band at the horizon (10%–90% over the

@@ -130,11 +130,12 @@ func countNear(img image.Image, c color.RGBA) int {
 // TestReportRendersInChromium is the report as a person sees it: the
 // short replay's page in headless Chromium has its four charts (load,
 // latency, forecast band, actions) and one scorecard row per policy, and
-// the predictive and reactive lines and the threshold are on the screen.
+// the plan, predictive and reactive lines and the threshold are on the
+// screen.
 func TestReportRendersInChromium(t *testing.T) {
 	t.Parallel()
 	rep := replay(t, loadTestConfig(t, "testdata/replay.short.yaml"))
-	renderCheck(t, rep.WriteHTML, 4, 3, colorOf(policy.Predictive), colorOf(policy.Reactive), thresholdRed)
+	renderCheck(t, rep.WriteHTML, 4, 4, colorOf(policy.Plan), colorOf(policy.Predictive), colorOf(policy.Reactive), thresholdRed)
 }
 
 // thresholdRed is the colour of the threshold line.

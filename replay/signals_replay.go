@@ -42,6 +42,10 @@ type SignalsOptions struct {
 	// Detail keeps every step's decision record, as ReplayOptions.Detail
 	// (WriteHTML needs it).
 	Detail bool
+	// Policy is the policy that recommends: predictive (the default) or
+	// plan. The recording's services cannot react, and the planner's
+	// prior is then only what the actions declare (capacity_gain).
+	Policy policy.Mode
 }
 
 // SignalsReport is what presage would have recommended over recorded
@@ -51,11 +55,12 @@ type SignalsOptions struct {
 // recommend` does). Its JSON form is what `presage replay -signals -json`
 // writes.
 type SignalsReport struct {
-	Kind     string          `json:"kind"` // "signals"
-	Start    time.Time       `json:"start"`
-	End      time.Time       `json:"end"`
-	Interval time.Duration   `json:"-"`
-	Policy   string          `json:"policy"` // "predictive"
+	Kind     string        `json:"kind"` // "signals"
+	Start    time.Time     `json:"start"`
+	End      time.Time     `json:"end"`
+	Interval time.Duration `json:"-"`
+	Policy   string        `json:"policy"` // "predictive" or "plan"
+	mode     policy.Mode
 	Total    SignalsResult   `json:"total"`
 	Services []SignalsResult `json:"services"`
 	// NotRecorded lists the configured services the recording does not
@@ -135,7 +140,14 @@ func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error
 	}
 	cfg := *o.Config
 	cfg.Services = nil
-	rep := &SignalsReport{Kind: "signals", Policy: policy.Predictive.String(), Recording: rec,
+	mode := o.Policy
+	if mode == policy.None {
+		mode = policy.Predictive
+	}
+	if mode != policy.Predictive && mode != policy.Plan {
+		return nil, fmt.Errorf("replay: a recording is replayed through a policy that forecasts, predictive or plan, not %s", mode)
+	}
+	rep := &SignalsReport{Kind: "signals", Policy: mode.String(), mode: mode, Recording: rec,
 		Start: rec.Start, End: rec.Time(rec.Len), Interval: rec.Step}
 	for _, s := range o.Config.Services {
 		if _, ok := rec.Values[s.Name]; ok {
@@ -164,7 +176,7 @@ func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	rep.services = services
-	rep.Decisions = newDecisions(cfg.ServiceNames(), rec.Start, rec.Step, policy.Predictive, rec.Len, o.Detail)
+	rep.Decisions = newDecisions(cfg.ServiceNames(), rec.Start, rec.Step, mode, rec.Len, o.Detail)
 
 	dry := actuators.NewRecorder(nil)
 	acts := make(map[string][]actuators.Actuator, len(cfg.Services))
@@ -175,7 +187,7 @@ func ReplaySignals(ctx context.Context, o SignalsOptions) (*SignalsReport, error
 		}
 	}
 	ctl, err := controller.New(controller.Options{
-		Config: &cfg, Source: NewRecordedSource(rec), Actuators: acts, Mode: policy.Predictive, Logger: o.Logger,
+		Config: &cfg, Source: NewRecordedSource(rec), Actuators: acts, Mode: mode, Logger: o.Logger,
 		Workers: o.Workers, FullPaths: o.FullPaths,
 		OnDecision: func(r controller.Record) { rep.Decisions.Service(r.Service).add(r) },
 	})
@@ -365,7 +377,7 @@ func (rep *SignalsReport) WriteDecisions(w io.Writer) error {
 	for _, s := range rep.Config.Services {
 		for _, d := range rep.Decisions.Service(s.Name).Actions() {
 			for _, a := range d.Actions {
-				if err := writeDecision(w, policy.Predictive, d, a); err != nil {
+				if err := writeDecision(w, rep.mode, d, a); err != nil {
 					return err
 				}
 			}
@@ -484,7 +496,7 @@ func (rep *SignalsReport) latencyChart(s config.Resolved) (string, *plot.Plot, e
 // actionsChart shades the spans when recommended actions were in effect.
 func (rep *SignalsReport) actionsChart(s config.Resolved, decs []controller.Record) (string, *plot.Plot, error) {
 	p := newTimePlot("recommended actions")
-	if err := addSpans(p, engagedSpans(decs), 0, colorOf(policy.Predictive), "recommended (height = actions)"); err != nil {
+	if err := addSpans(p, engagedSpans(decs), 0, colorOf(rep.mode), "recommended (height = actions)"); err != nil {
 		return "", nil, err
 	}
 	if n := len(decs); n > 0 {

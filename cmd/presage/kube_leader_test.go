@@ -113,7 +113,7 @@ func TestKubeRecommendWritesNothing(t *testing.T) {
 	env.Apply(t, []byte(rules.stdout))
 	kc := kubetest.Kubeconfig(t, env.ServiceAccount(t, "presage", "reader"))
 
-	p := startPresage(t, "recommend", "-config", cfg, "-kubeconfig", kc, "-speed", "600", "-json")
+	p := startPresage(t, "recommend", "-policy", "predictive", "-config", cfg, "-kubeconfig", kc, "-speed", "600", "-json")
 	p.waitFor(t, &p.stderr, startedLine, startTimeout)
 	// recommend would have engaged every action: the flag, the replicas
 	// (planned by the real actuator from the live count, within the

@@ -31,7 +31,7 @@ config) it drives the built-in simulated services in real time; -speed runs
 their clock faster. Logs one line per decision that changes something.
 SIGINT or SIGTERM stops it cleanly.`, stderr)
 	f := addLoopFlags(fs)
-	policyName := fs.String("policy", "predictive", "policy `mode`: predictive, reactive or none")
+	policyName := fs.String("policy", "plan", "policy `mode`: plan (the set of actions of least expected cost: incident_cost against the actions' cost_per_minute), predictive (the rule: thresholds on the breach risk, one action at a time), reactive or none")
 	f.stateReset = fs.Bool("state-reset", false, "start with nothing engaged on purpose: do not read global.state_file (kept aside as FILE.reset) and start a new one")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -55,11 +55,20 @@ windows (active and next: name, kind, start, end) are printed at the start
 and whenever they change. SIGINT or SIGTERM stops it.`, stderr)
 	f := addLoopFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON lines instead of a table")
+	policyName := fs.String("policy", "plan", "policy `mode` whose recommendations to print: plan, predictive or reactive")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	mode, err := policy.ParseMode(*policyName)
+	if err == nil && (mode.ReplayOnly() || mode == policy.None || mode == policy.Static) {
+		err = fmt.Errorf("recommend prints what plan, predictive or reactive would do, not %s", mode)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "-policy: %v\n", err)
+		return errUsage
+	}
 	p := &recommendPrinter{w: stdout, json: *asJSON}
-	return loop(ctx, f, stderr, policy.Predictive, actuators.NewRecorder(nil), p.print)
+	return loop(ctx, f, stderr, mode, actuators.NewRecorder(nil), p.print)
 }
 
 // loopFlags are the flags run and recommend share.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/controller"
+	"github.com/presage-dev/presage/policy"
 )
 
 type recommendPrinter struct {
@@ -88,6 +89,11 @@ func (p *recommendPrinter) print(r controller.Record) {
 	p.printWindows(r)
 	for _, a := range r.Actions {
 		p.printAction(r, a.Action)
+	}
+	if len(r.Actions) > 0 && r.Mode == policy.Plan && !p.json {
+		// The plan behind the changes: its expected cost against keeping
+		// the engaged set, and the breach levels it rests on.
+		fmt.Fprintf(p.w, "  %s\n", r.Message)
 	}
 }
 

@@ -75,7 +75,7 @@ func addReplayFlags(fs *flag.FlagSet) *replayFlags {
 		path:          fs.String("config", "", "configuration `file`"),
 		tracePath:     fs.String("trace", "", "CSV `file` of timestamp,value driving every service instead of its own load (scaled so that its sim.load.peak_quantile is sim.load.peak × the service's capacity)"),
 		signalsPath:   fs.String("signals", "", "CSV `file` of recorded signals (the format of presage export) to replay with nothing able to react"),
-		policies:      fs.String("policies", "none,reactive,predictive", "comma-separated `list` of policies to compare: none, reactive, predictive, static, clairvoyant (predictive with a perfect forecast of the load: what a better forecast could buy), oracle (hindsight: the fewest breach minutes and incidents, then the least cost, that decisions knowing the whole load and the plant's noise reach)"),
+		policies:      fs.String("policies", "none,reactive,predictive,plan", "comma-separated `list` of policies to compare: none, reactive, predictive (the rule: thresholds on the risk, one action at a time), plan (the actions of least expected cost: incident_cost against cost_per_minute), static, clairvoyant (predictive with a perfect forecast of the load: what a better forecast could buy), oracle (hindsight: the fewest breach minutes and incidents, then the least cost, that decisions knowing the whole load and the plant's noise reach)"),
 		jsonOut:       fs.String("json", "", "write the results as JSON to `file` (- for stdout)"),
 		decisions:     fs.String("decisions", "", "write the decision log (one line per action) to `file`"),
 		report:        fs.String("report", "", "write a self-contained HTML report with charts to `file`"),
@@ -110,7 +110,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		return replaySignals(ctx, replay.SignalsOptions{Config: cfg, Recording: rec, Detail: *f.report != ""}, *signalsPath, out)
+		return replaySignals(ctx, replay.SignalsOptions{Config: cfg, Recording: rec, Detail: *f.report != "", Policy: modes[0]}, *signalsPath, out)
 	}
 
 	var tr *metrics.Grid
@@ -138,7 +138,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // check rejects the flags that exclude each other (a usage error) and
 // returns the policies to compare: -policies, whose default is
-// reactive,predictive with -sweep.
+// reactive,predictive,plan with -sweep and predictive with -signals.
 func (f *replayFlags) check(fs *flag.FlagSet, stderr io.Writer) ([]policy.Mode, error) {
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -154,14 +154,17 @@ func (f *replayFlags) check(fs *flag.FlagSet, stderr io.Writer) ([]policy.Mode, 
 		return nil, usageErr("-sweep replays the simulated services; it does not apply to -signals")
 	case signals && record:
 		return nil, usageErr("-record writes a simulated run's signals; with -signals they are already recorded")
-	case signals && set["policies"]:
-		return nil, usageErr("-policies does not apply to -signals: a recording is replayed through the predictive policy")
+	case signals && set["policies"] && *f.policies != "predictive" && *f.policies != "plan":
+		return nil, usageErr("-policies: a recording is replayed through one policy that forecasts: predictive (the default with -signals) or plan")
 	case sweeps && (*f.report != "" || *f.decisions != "" || record):
 		return nil, usageErr("-report, -decisions and -record describe one replay; with -sweep use -json")
 	}
 	polList := *f.policies
-	if sweeps && !set["policies"] {
-		polList = "reactive,predictive"
+	switch {
+	case sweeps && !set["policies"]:
+		polList = "reactive,predictive,plan"
+	case signals && !set["policies"]:
+		polList = "predictive"
 	}
 	var modes []policy.Mode
 	for _, name := range strings.Split(polList, ",") {

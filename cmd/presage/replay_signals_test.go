@@ -99,8 +99,8 @@ func TestReplaySweep(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
-	// 2 × 2 points × (reactive, predictive).
-	if res.Kind != "sweep" || len(res.Params) != 2 || len(res.Rows) != 8 {
+	// 2 × 2 points × (reactive, predictive, plan).
+	if res.Kind != "sweep" || len(res.Params) != 2 || len(res.Rows) != 12 {
 		t.Fatalf("sweep %+v", res)
 	}
 	front := 0
@@ -109,7 +109,7 @@ func TestReplaySweep(t *testing.T) {
 			front++
 		}
 	}
-	if front == 0 || res.Rows[0].Values[0] != "0.3" || res.Rows[7].Values[1] != "10m" || res.Rows[1].Name != "predictive" {
+	if front == 0 || res.Rows[0].Values[0] != "0.3" || res.Rows[11].Values[1] != "10m" || res.Rows[1].Name != "predictive" {
 		t.Errorf("rows %+v", res.Rows)
 	}
 

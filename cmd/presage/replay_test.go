@@ -95,7 +95,7 @@ func names(policies []map[string]any) []string {
 // tableRows returns the policy rows of the replay table: name → fields.
 func tableRows(stdout string) map[string][]string {
 	rows := map[string][]string{}
-	row := regexp.MustCompile(`^\s*(none|reactive|predictive)\s+\d`)
+	row := regexp.MustCompile(`^\s*(none|reactive|predictive|plan|static|clairvoyant|oracle)\s+\d`)
 	for _, l := range strings.Split(stdout, "\n") {
 		if row.MatchString(l) {
 			f := strings.Fields(l)
@@ -137,7 +137,7 @@ func TestReplay(t *testing.T) {
 			t.Errorf("the table does not start with the replay's span\n%v", r)
 		}
 		policies := checkReport(t, data)
-		if got, want := names(policies), []string{"none", "reactive", "predictive"}; !slices.Equal(got, want) {
+		if got, want := names(policies), []string{"none", "reactive", "predictive", "plan"}; !slices.Equal(got, want) {
 			t.Errorf("policies %v, want %v", got, want)
 		}
 		rows := tableRows(r.stdout)
@@ -180,7 +180,7 @@ func TestReplay(t *testing.T) {
 		}
 		for _, l := range lines {
 			f := strings.Fields(l)
-			if len(f) < 12 || (f[1] != "reactive" && f[1] != "predictive") || (f[len(f)-1] != "ok" && f[len(f)-1] != "failed") {
+			if len(f) < 12 || !slices.Contains([]string{"reactive", "predictive", "plan"}, f[1]) || (f[len(f)-1] != "ok" && f[len(f)-1] != "failed") {
 				t.Errorf("decision line %q: want time, policy, ..., result", l)
 				continue
 			}
