@@ -34,18 +34,9 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 	}
 	in.RiskBelow = below()
 	in.LevelKnown = s.signal == metrics.Latency || s.levels[min(level, len(s.levels)-1)].known
-	// An incident under way: the latency has been above the threshold for
-	// K−1 samples, one short of the incident pattern, at a load the
-	// current level was seen not to take. Acting on the first sample above
-	// would engage on every noisy spike; one short of K still leaves a fast
-	// action (the queue acts on the next step) time to keep the K-th sample
-	// under. The load is the current sample's or the mean over the run's
-	// samples: an overload's backlog outlasts it, so a one-minute spike far
-	// above the level keeps the latency up for minutes after the load is
-	// back under. docs/evaluation.md measures the choices.
-	in.Imminent = s.signal != metrics.Latency && s.hold.State() == model.Pending &&
-		s.hold.Run >= s.pattern.Consecutive-1 && s.cfg.Forecast.Imminent != config.ImminentOff &&
-		c.overloaded(s, load, level)
+	if s.signal != metrics.Latency && s.cfg.Forecast.Imminent != config.ImminentOff && s.hold.State() == model.Pending {
+		in.Imminent = c.underway(s, load, level).Imminent()
+	}
 	if s.fc == nil {
 		return
 	}
@@ -139,20 +130,16 @@ func (c *Controller) assessPlan(s *service, in *policy.Input, rec *Record, load 
 	p.Paths, p.Point = paths.paths, paths.point
 }
 
-// overloaded reports whether the load now, or its mean over the incident
-// pattern's K−1 last samples, is at or above what the level was seen to
-// take.
-func (c *Controller) overloaded(s *service, load float64, level int) bool {
-	l := c.breachLevel(s, level)
-	if load >= l {
-		return true
-	}
+// underway returns what the Imminent rule reads of the service at the
+// playbook level.
+func (c *Controller) underway(s *service, load float64, level int) policy.Underway {
 	run := s.hist.last(max(s.pattern.Consecutive-1, 1))
 	var sum float64
 	for _, v := range run {
 		sum += v
 	}
-	return sum/float64(len(run)) >= l
+	return policy.Underway{Run: s.hold.Run, K: s.pattern.Consecutive, Load: load,
+		RunLoad: sum / float64(len(run)), Level: c.breachLevel(s, level)}
 }
 
 // reach is, at a playbook level above 0, the reach (policy.Step.Reach) of

@@ -279,8 +279,10 @@ func TestImminentAfterASpike(t *testing.T) {
 		{l - 30, false}, // the mean of the last two is under
 	} {
 		s.hist.push(tt.load)
-		if got := c.overloaded(s, tt.load, 0); got != tt.want {
-			t.Errorf("load %.1f after %v: overloaded %v, want %v (breach level %.1f)", tt.load, s.hist.last(3), got, tt.want, l)
+		u := c.underway(s, tt.load, 0)
+		u.Run = u.K - 1 // the pattern one sample short
+		if got := u.Imminent(); got != tt.want {
+			t.Errorf("load %.1f after %v: imminent %v, want %v (breach level %.1f)", tt.load, s.hist.last(3), got, tt.want, l)
 		}
 	}
 }

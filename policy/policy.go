@@ -142,12 +142,11 @@ type Input struct {
 	DataOK bool
 	// Firing reports an incident in progress (the incident pattern holds).
 	Firing bool
-	// Imminent reports an incident under way but not yet an incident: the
-	// latency is above the threshold for fewer than the pattern's K
-	// samples, and the load is at or above what the playbook's current
-	// level was seen to take, so the next samples will breach too. The
-	// predictive policy engages on it without waiting for the forecast's
-	// time to breach: the breach has begun.
+	// Imminent reports an incident under way but not yet an incident
+	// (Underway.Imminent, the rule): the predictive policy engages on it
+	// without waiting for the forecast's time to breach, the breach has
+	// begun. The planner starts its plan from it instead (PlanInput.Run
+	// and Floor).
 	Imminent bool
 	// Risk is the breach risk at the playbook's current level, and
 	// TimeToBreach when it first crosses the trigger (negative: never).
@@ -185,6 +184,32 @@ type Input struct {
 	// a replay keeps the messages of changes only, and formatting one at
 	// every step was a twentieth of its time.
 	Terse bool
+}
+
+// Underway is what the Imminent rule reads: the incident pattern under
+// way, and the load against what the engaged actions were seen to take.
+type Underway struct {
+	// Run is the samples in a row above the latency threshold now, K the
+	// pattern's samples; a Run of K or more is an incident in progress,
+	// not one under way.
+	Run, K int
+	// Load is the forecast signal now, RunLoad its mean over the K−1 last
+	// samples (the run's), Level what the engaged actions were seen to
+	// take (+Inf while unknown).
+	Load, RunLoad, Level float64
+}
+
+// Imminent is the rule for an incident under way: the latency has been
+// above the threshold for K−1 samples, one short of the incident
+// pattern, at a load the engaged actions were seen not to take. Acting on
+// the first sample above would engage on every noisy spike; one short of
+// K still leaves a fast action (the queue acts on the next step) time to
+// keep the K-th sample under. The load is the current sample's or the
+// mean over the run's samples: an overload's backlog outlasts it, so a
+// one-minute spike far above the level keeps the latency up for minutes
+// after the load is back under. docs/evaluation.md measures the choices.
+func (u Underway) Imminent() bool {
+	return u.Run > 0 && u.Run < u.K && u.Run >= u.K-1 && (u.Load >= u.Level || u.RunLoad >= u.Level)
 }
 
 // Engagement records one engaged action and the value it replaced.

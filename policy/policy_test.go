@@ -326,3 +326,24 @@ func TestDecideLeavesInputChanged(t *testing.T) {
 		t.Errorf("revert: reason %s, input state's Changed %v", d.Reason, st.Changed)
 	}
 }
+
+// TestImminent is the rule for an incident under way, case by case.
+func TestImminent(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		u    Underway
+		want bool
+	}{
+		{"one short of K at a load the level does not take", Underway{Run: 2, K: 3, Load: 110, RunLoad: 100, Level: 100}, true},
+		{"the run's mean at the level", Underway{Run: 2, K: 3, Load: 90, RunLoad: 100, Level: 100}, true},
+		{"under the level now and on average", Underway{Run: 2, K: 3, Load: 90, RunLoad: 95, Level: 100}, false},
+		{"two short of K", Underway{Run: 1, K: 3, Load: 200, RunLoad: 200, Level: 100}, false},
+		{"an incident in progress, not under way", Underway{Run: 3, K: 3, Load: 200, RunLoad: 200, Level: 100}, false},
+		{"nothing above", Underway{Run: 0, K: 1, Load: 200, RunLoad: 200, Level: 100}, false},
+		{"the level unknown", Underway{Run: 2, K: 3, Load: 1e9, RunLoad: 1e9, Level: math.Inf(1)}, false},
+	} {
+		if got := tt.u.Imminent(); got != tt.want {
+			t.Errorf("%s: %+v imminent %v, want %v", tt.name, tt.u, got, tt.want)
+		}
+	}
+}
