@@ -39,6 +39,10 @@ type ReplayOptions struct {
 	// every sample path at every step (slower, for comparison).
 	Workers   int
 	FullPaths bool
+	// PerfectForecast has every policy that forecasts (predictive, plan)
+	// forecast the load ahead exactly, as clairvoyant does (which is
+	// predictive with it): what a perfect forecast buys each policy.
+	PerfectForecast bool
 	// Detail keeps every step's decision record (Decisions.Records, the
 	// HTML report's forecast band); without it a run keeps each step's
 	// level and whole only the records that carry an action, an error or
@@ -315,7 +319,7 @@ func replayService(ctx context.Context, o ReplayOptions, loads map[string]*metri
 		log = log.With("policy", mode.String())
 	}
 	var known map[string]model.Forecaster
-	if mode == policy.Clairvoyant {
+	if mode == policy.Clairvoyant || o.PerfectForecast && mode.Forecasts() {
 		v, err := loadAhead(ctx, &one, loads, svc, start, end, interval, steps)
 		if err != nil {
 			return nil, sim.Cost{}, err

@@ -60,13 +60,13 @@ is keys joined by dots with list indexes, [*] for every element
 that does not start with global, source or services applies to every
 service (forecast.trigger). Each point is validated as 'presage check'
 would; an error names the point and the path. With -sweep, -policies
-defaults to reactive,predictive.`
+defaults to reactive,predictive,plan.`
 
 // replayFlags are replay's flags.
 type replayFlags struct {
 	path, tracePath, signalsPath, policies *string
 	jsonOut, decisions, report, record     *string
-	withSchedules                          *bool
+	withSchedules, perfect                 *bool
 	sweeps                                 sweepFlags
 }
 
@@ -80,6 +80,7 @@ func addReplayFlags(fs *flag.FlagSet) *replayFlags {
 		decisions:     fs.String("decisions", "", "write the decision log (one line per action) to `file`"),
 		report:        fs.String("report", "", "write a self-contained HTML report with charts to `file`"),
 		record:        fs.String("record", "", "write the 'none' run's signals to `file` as presage export does (for -signals)"),
+		perfect:       fs.Bool("perfect-forecast", false, "every policy that forecasts (predictive, plan) forecasts the load ahead exactly, as clairvoyant does for predictive: what a perfect forecast buys each (the decisions are then the only difference from oracle)"),
 		withSchedules: fs.Bool("schedules", true, "honour the configuration's schedules (prewarm, freeze, event); -schedules=false replays without them, for comparison"),
 	}
 	fs.Var(&f.sweeps, "sweep", "`path=v1,v2,...`: replay each value of a configuration field (repeatable: the grid is the product)")
@@ -119,7 +120,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	}
-	opts := replay.ReplayOptions{Config: cfg, Trace: tr, Policies: modes, Detail: *f.report != ""}
+	opts := replay.ReplayOptions{Config: cfg, Trace: tr, Policies: modes, Detail: *f.report != "", PerfectForecast: *f.perfect}
 	if len(f.sweeps) > 0 {
 		return replaySweep(ctx, opts, *f.path, f.sweeps, out, stderr)
 	}
