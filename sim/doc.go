@@ -100,6 +100,33 @@
 //	throttle_minutes += (1 − f)·Δ/60
 //	queue_minutes    += Q·Δ/60
 //
+// BreachLoad solves the equations in steady state (no backlog, replicas
+// warm, no noise) for the arrival rate at which T_app + T_db reaches a
+// latency threshold, or a tier saturates (λ = μ_app, or λ_db = μ_db),
+// whichever is lower: what each set of knob values lets a service take.
+// Prior gives it per playbook action values: the planner's prior in a
+// replay, before it has seen a set.
+//
+// # The example's two calibrations
+//
+// config.example.yaml has one service of each kind the playbook is for.
+//
+// checkout's database saturates first (A = 130, D = 90 requests/s, the
+// defaults elsewhere: n = 0.3, C = 60, r = 0.7, q = 0.4). Its base capacity
+// is D = 90. The queue takes 40% of the database's work off the request
+// path (the database then takes 90/0.6 = 150) and replicas add 60 each, so
+// both help until the app tier at 130 is the limit; with the neighbours'
+// CPU halved the app takes 130·(1 − 0.15)/0.7 ≈ 158. A set's breach load
+// (BreachLoad at 0.5 s) is a little under those capacities: the queue alone
+// about 121, the queue and the CPU about 137.
+//
+// search's app tier saturates first (A = 60, D = 90, C = 40). Its base
+// capacity is A = 60, so the queue and the replicas, which only relieve the
+// database, barely move what it takes; the neighbours' CPU does:
+// 60·(1 − 0.15)/0.7 ≈ 73. The planner learns which action helps which
+// service from what each set was seen to take (and, in a replay, from
+// these equations before it has seen one), not from the playbook's order.
+//
 // # Loads
 //
 // Generate builds a load on a step from config.Workload, with a PCG source
