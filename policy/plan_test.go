@@ -148,3 +148,38 @@ func TestPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestUndo: a decision that engaged two steps, one of which failed,
+// keeps the other and leaves the failed one as it was.
+func TestUndo(t *testing.T) {
+	s := settings(Plan)
+	for i := range s.Playbook {
+		s.Playbook[i].CostPerMinute = 1
+		s.Playbook[i].Warmup = time.Minute
+	}
+	s.IncidentCost = 1000
+	in := Input{DataOK: true, TimeToBreach: -1, Plan: &PlanInput{Paths: held(10, 130, 130, 0), Horizon: 30, K: 3, Run: 2,
+		Load: 130, Floor: 130, Response: response(100, 20, 40, 15)}}
+	prev := State{}
+	d := Decide(s, in, prev, at(0))
+	if len(d.Changes) != 2 {
+		t.Fatalf("%s %q: %d changes, want queue and cpu at once", d.Reason, d.Message, len(d.Changes))
+	}
+	next := Undo(prev, d.Next, d.Changes[1]) // cpu failed
+	if next.Level() != 1 || next.Engaged[0].Step != 0 {
+		t.Errorf("engaged %+v, want the queue only", next.Engaged)
+	}
+	if _, ok := next.Changed["cpu"]; ok {
+		t.Errorf("cpu's last change kept: %v", next.Changed)
+	}
+	if _, ok := next.Changed["queue"]; !ok {
+		t.Errorf("queue's change lost: %v", next.Changed)
+	}
+	if len(d.Next.Engaged) != 2 {
+		t.Errorf("Undo changed the decision's state: %+v", d.Next.Engaged)
+	}
+	reverted := Undo(engaged(0, 2), engaged(0), Change{Step: 2, Name: "cpu", Revert: true})
+	if reverted.Level() != 2 || reverted.Engaged[1].Step != 2 {
+		t.Errorf("a failed revert: engaged %+v, want queue and cpu again", reverted.Engaged)
+	}
+}

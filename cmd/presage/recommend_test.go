@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/controller"
+	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/schedule"
 )
 
@@ -43,6 +45,31 @@ func TestRecommendWindows(t *testing.T) {
 	}
 	if len(got) != 2 || len(got[1].Windows) != 2 || got[1].Windows[0].State != "active" || got[1].Windows[0].Kind != "prewarm" ||
 		!got[1].Windows[0].End.Equal(sale.End) || got[1].Service != "checkout" {
+		t.Errorf("JSON output:\n%s", js.String())
+	}
+}
+
+// TestRecommendPrintsThePlan: a plan decision that changes two knobs at
+// once prints a row per change and, under them, the plan (its expected
+// cost against keeping the engaged set); JSON lines carry it as message.
+func TestRecommendPrintsThePlan(t *testing.T) {
+	t0 := time.Date(2026, 11, 11, 11, 0, 0, 0, time.UTC)
+	msg := "engage async-queue 0 → 1, engage neighbour-cpu 1 → 0.5: plan {async-queue, neighbour-cpu}: expected cost 67.5 (incident risk 0.00), against 1000.0 keeping {} (risk 1.00)"
+	r := controller.Record{Time: t0, Service: "checkout", Mode: policy.Plan, Reason: policy.Planned, Message: msg, Risk: 1,
+		TimeToBreach: time.Minute, Level: 2, Actions: []controller.Applied{
+			{Action: actuators.Action{Service: "checkout", Action: "async-queue", Op: actuators.Engage, From: 0, To: 1}},
+			{Action: actuators.Action{Service: "checkout", Action: "neighbour-cpu", Op: actuators.Engage, From: 1, To: 0.5}},
+		}}
+	var text, js bytes.Buffer
+	(&recommendPrinter{w: &text}).print(r)
+	(&recommendPrinter{w: &js, json: true}).print(r)
+	lines := strings.Split(strings.TrimSpace(text.String()), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[1], "async-queue") || !strings.Contains(lines[2], "neighbour-cpu") ||
+		strings.TrimSpace(lines[3]) != msg {
+		t.Errorf("text output (header, two rows, the plan):\n%s", text.String())
+	}
+	jl := strings.Split(strings.TrimSpace(js.String()), "\n")
+	if len(jl) != 2 || !strings.Contains(jl[0], `"message":"engage async-queue`) || !strings.Contains(jl[1], `"action":"neighbour-cpu"`) {
 		t.Errorf("JSON output:\n%s", js.String())
 	}
 }
