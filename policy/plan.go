@@ -497,24 +497,22 @@ func (pl *planner) riskAt(m uint, trigger float64) (float64, time.Duration) {
 // the steps that would complete a pattern under way.
 func (pl *planner) values(k int, v []float64) {
 	path := pl.p.Paths[k]
-	need := max(pl.p.K, 1)
-	run := min(max(pl.p.Run, 0), need-1)
-	held := 0
-	if run > 0 {
-		held = need - run
+	n := min(len(v), len(path))
+	if point := pl.p.Point; point != nil {
+		point, path = point[:n], path[:n]
+		for j := range point {
+			v[j] = path[j] + point[j]
+		}
+	} else {
+		copy(v, path[:n])
 	}
-	for j := range v {
-		x := math.NaN()
-		if j < len(path) {
-			x = path[j]
-			if pl.p.Point != nil {
-				x += pl.p.Point[j]
-			}
+	for j := n; j < len(v); j++ {
+		v[j] = math.NaN()
+	}
+	if need, run := max(pl.p.K, 1), max(pl.p.Run, 0); run > 0 {
+		for j := range min(need-min(run, need-1), len(v)) {
+			v[j] = max(v[j], pl.p.Floor) // NaN stays NaN
 		}
-		if j < held {
-			x = max(x, pl.p.Floor)
-		}
-		v[j] = x
 	}
 }
 
@@ -528,13 +526,18 @@ func (pl *planner) breaches(v, th []float64) bool { return pl.completes(v, th) >
 func (pl *planner) completes(v, th []float64) int {
 	need := max(pl.p.K, 1)
 	run := min(max(pl.p.Run, 0), need-1)
+	th = th[:len(v)]
 	for j, x := range v {
-		if x > th[j] {
-			if run++; run >= need {
-				return j
-			}
-		} else {
-			run = 0
+		// Branch-free on whether the sample is above (a conditional move):
+		// paths cross their thresholds at random, and a mispredicted
+		// branch per sample was most of the scan's time.
+		r := run + 1
+		if !(x > th[j]) {
+			r = 0
+		}
+		run = r
+		if run >= need {
+			return j
 		}
 	}
 	return -1
