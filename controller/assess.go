@@ -16,23 +16,16 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 		c.assessPlan(s, in, rec, load)
 		return
 	}
-	// Reactive (and predictive without a model yet): the risk one level
-	// down is whether the current load would breach there, or, while that
-	// level's breach level is unknown, whether the latency is above the
-	// threshold now.
-	below := func() float64 {
-		if level == 0 {
-			return 0
+	// The risk one level down starts from whether that level would breach
+	// now (the revert rule of reactive, and of predictive without a model
+	// yet or with forecast.revert reach: policy.Beneath.Holds).
+	if level > 0 {
+		b := policy.Beneath{Load: load, Level: math.NaN(), LatencyAbove: lat > s.pattern.Above}
+		if s.signal != metrics.Latency {
+			b.Level = c.breachLevel(s, level-1)
 		}
-		if s.signal == metrics.Latency {
-			return b2f(lat > s.pattern.Above)
-		}
-		if l := c.breachLevel(s, level-1); !math.IsInf(l, 1) {
-			return b2f(load >= l)
-		}
-		return b2f(lat > s.pattern.Above)
+		in.RiskBelow = b2f(b.Holds())
 	}
-	in.RiskBelow = below()
 	in.LevelKnown = s.signal == metrics.Latency || s.levels[min(level, len(s.levels)-1)].known
 	if s.signal != metrics.Latency && s.cfg.Forecast.Imminent != config.ImminentOff && s.hold.State() == model.Pending {
 		in.Imminent = c.underway(s, load, level).Imminent()
@@ -47,7 +40,7 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 	run := min(s.hold.Run, max(s.pattern.Consecutive-1, 0))
 	// One level down, the predictive policy holds (forecast.revert
 	// "reach") while the load now is at or above what that level takes
-	// (below(), as reactive does) and while the forecast breaches there
+	// (Beneath.Holds, as reactive does) and while the forecast breaches there
 	// before it could bring the action back: within the action's reach
 	// (warm-up + margin). With "horizon" it holds while the forecast
 	// breaches there within the horizon, which holds the actions through

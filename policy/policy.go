@@ -212,6 +212,29 @@ func (u Underway) Imminent() bool {
 	return u.Run > 0 && u.Run < u.K && u.Run >= u.K-1 && (u.Load >= u.Level || u.RunLoad >= u.Level)
 }
 
+// Beneath is what the revert rule reads of the playbook level one down
+// (had the last engaged action been reverted).
+type Beneath struct {
+	// Load is the forecast signal now; Level what the level one down was
+	// seen to take (+Inf while unknown, NaN when the service forecasts its
+	// latency, where the latency itself is the test).
+	Load, Level float64
+	// LatencyAbove reports the latency above the threshold now.
+	LatencyAbove bool
+}
+
+// Holds reports whether the level one down would breach now: the load is
+// at or above what it was seen to take, or, while that is not known (or
+// the service forecasts its latency), the latency is above the threshold.
+// An action is not reverted while it holds (reactive always; predictive
+// with forecast.revert reach, before its forecast has its say).
+func (b Beneath) Holds() bool {
+	if math.IsNaN(b.Level) || math.IsInf(b.Level, 1) {
+		return b.LatencyAbove
+	}
+	return b.Load >= b.Level
+}
+
 // Engagement records one engaged action and the value it replaced.
 type Engagement struct {
 	Step     int       `json:"step"`      // index in the playbook

@@ -347,3 +347,22 @@ func TestImminent(t *testing.T) {
 		}
 	}
 }
+
+// TestBeneath is the revert rule's test of the level one down.
+func TestBeneath(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		b    Beneath
+		want bool
+	}{
+		{"the load at what the level takes", Beneath{Load: 100, Level: 100}, true},
+		{"the load under it, the latency above", Beneath{Load: 90, Level: 100, LatencyAbove: true}, false},
+		{"the level unknown: the latency decides", Beneath{Load: 1e9, Level: math.Inf(1), LatencyAbove: false}, false},
+		{"the level unknown, the latency above", Beneath{Load: 1, Level: math.Inf(1), LatencyAbove: true}, true},
+		{"a latency forecast: the latency decides", Beneath{Load: 0.9, Level: math.NaN(), LatencyAbove: true}, true},
+	} {
+		if got := tt.b.Holds(); got != tt.want {
+			t.Errorf("%s: %+v holds %v, want %v", tt.name, tt.b, got, tt.want)
+		}
+	}
+}
