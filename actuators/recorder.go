@@ -12,7 +12,10 @@ import (
 // a recorded action nor a baseline.
 var ErrNoValue = errors.New("actuators: no recorded value")
 
-var _ Actuator = (*Recorder)(nil)
+var (
+	_ Actuator = (*Recorder)(nil)
+	_ Instant  = (*Recorder)(nil)
+)
 
 // Recorder is the dry-run Actuator: it applies nothing and records every
 // Action it is given. It is safe for concurrent use.
@@ -57,6 +60,9 @@ func (r *Recorder) Apply(ctx context.Context, a Action) error {
 	}
 	return nil
 }
+
+// Instant reports that a Recorder applies in memory (actuators.Instant).
+func (r *Recorder) Instant() bool { return true }
 
 // Records returns a copy of every Action recorded so far, oldest first.
 func (r *Recorder) Records() []Action {
@@ -132,6 +138,12 @@ type dryKnob struct {
 }
 
 func (k dryKnob) Apply(ctx context.Context, a Action) error { return k.rec.Apply(ctx, a) }
+
+// Instant reports that a knob of a dry run applies in memory; one whose
+// real actuator plans reads the target to plan, and is not instant.
+func (k dryKnob) Instant() bool { return true }
+
+func (k dryPlanner) Instant() bool { return false }
 
 // dryPlanner is a dryKnob whose real actuator plans.
 type dryPlanner struct {
