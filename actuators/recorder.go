@@ -117,7 +117,9 @@ func (rr recorderReader) Current(ctx context.Context) (float64, error) {
 func (r *Recorder) Knob(service, action string, real Actuator) Actuator {
 	k := dryKnob{rec: r, Reader: r.Reader(service, action)}
 	if rr, ok := real.(Reader); ok {
-		k.Reader = rr
+		if co, ok := real.(interface{ CheckOnly() bool }); !ok || !co.CheckOnly() {
+			k.Reader = rr // not a webhook's read URL, which is read only to check engaged changes
+		}
 	}
 	if p, ok := real.(Planner); ok {
 		return dryPlanner{dryKnob: k, planner: p}

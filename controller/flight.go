@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -287,18 +288,33 @@ func (c *Controller) callReassert(ctx context.Context, s *service, f *flight) {
 		act, a := s.acts[step], f.acts[i]
 		if r, ok := reader(act); ok {
 			v, err := r.Current(ctx)
-			if err != nil {
+			switch {
+			case errors.Is(err, actuators.ErrNoValue):
+				c.log.Info("an engaged change is no longer held by the target (it holds no value): re-applying it", "service", a.Service, "action", a.Action, "to", a.To)
+			case err != nil:
 				c.log.Warn("checking an engaged change: cannot read the target; keeping it", "service", a.Service, "action", a.Action, "err", err)
 				continue
-			}
-			if v == a.To {
+			case v == a.To:
 				continue
+			default:
+				c.log.Info("an engaged change is no longer held by the target: re-applying it", "service", a.Service, "action", a.Action, "to", a.To, "read", v)
 			}
-			c.log.Info("an engaged change is no longer held by the target: re-applying it", "service", a.Service, "action", a.Action, "to", a.To, "read", v)
 		}
 		f.applied[i] = true
 		f.errs[i] = act.Apply(ctx, a)
 	}
+}
+
+// checkOnly reports whether an actuator's knob (that of the innermost
+// actuator it wraps) is read only to check engaged changes, off the step
+// (a webhook's read URL), never at every step.
+func checkOnly(a actuators.Actuator) bool {
+	r, ok := reader(a)
+	if !ok {
+		return false
+	}
+	co, ok := r.(interface{ CheckOnly() bool })
+	return ok && co.CheckOnly()
 }
 
 // reader returns the Reader of an actuator's knob: that of the innermost

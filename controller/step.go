@@ -240,11 +240,13 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 
 // current reads each playbook knob's current value where the actuator can,
 // into the service's buffer (policy.Decide does not keep it).
+// A knob read only to check engaged changes (a webhook's read URL:
+// CheckOnly) is not read here.
 func (c *Controller) current(ctx context.Context, s *service) []float64 {
 	out := s.cur
 	for i, a := range s.acts {
 		out[i] = math.NaN()
-		if r, ok := a.(actuators.Reader); ok {
+		if r, ok := a.(actuators.Reader); ok && !checkOnly(a) {
 			if v, err := r.Current(ctx); err == nil {
 				out[i] = v
 			}
