@@ -30,11 +30,14 @@ const (
 // (policy.ActionInFlight): the policy state never moves on from a
 // decision whose outcome is unknown.
 //
-//	decided ──call──► in flight ──returns──► landed: the outcome is applied
-//	   │                 │                     to the state (failure: Undo,
-//	   │                 │                     and the retry keeps the key)
-//	   │                 └── each later step: ActionInFlight, no decision
-//	   └── instant actuators: called and landed in the same step
+//	decided ──call──► in flight ──returns──► landed: the first step after
+//	   │                 │                     records the outcome, applied to
+//	   │                 │                     the state (failure: Undo, and
+//	   │                 │                     the retry keeps the key); the
+//	   │                 │                     next step decides again
+//	   │                 └── each step meanwhile: ActionInFlight, no decision
+//	   ├── returned within half the interval: landed in the same step
+//	   └── instant actuators: called and landed in the step
 //
 // The goroutine that calls owns acts, errs, next and rec until done is
 // closed; the step's goroutine owns the rest, and everything after.

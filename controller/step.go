@@ -176,10 +176,13 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	dataOK := !math.IsNaN(lat) && !math.IsNaN(load)
 
 	// The calls of an earlier step that have returned since: their
-	// outcome moves the state before anything is learned or decided.
-	var landed Record
+	// outcome moves the state before anything is learned, and this step
+	// records it in place of a decision (the next step decides).
+	var landed *flight
+	var outcome Record
 	if f := s.flight; f != nil && !f.launched && f.landed() {
-		changed = c.land(s, f, &landed)
+		landed = f
+		changed = c.land(s, f, &outcome)
 	}
 
 	s.hold.Observe(lat)
@@ -192,7 +195,7 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 
 	rec = Record{Time: now, Service: name, Mode: s.settings.Mode, Latency: lat, Load: load,
 		Firing: s.hold.State() == model.Firing, TimeToBreach: -1,
-		Forecast: [3]float64{math.NaN(), math.NaN(), math.NaN()}, Actions: landed.Actions}
+		Forecast: [3]float64{math.NaN(), math.NaN(), math.NaN()}, Actions: outcome.Actions}
 	in := policy.Input{DataOK: dataOK, Firing: rec.Firing, TimeToBreach: -1}
 	level := s.st.Level()
 	rec.BreachLevel = c.breachLevel(s, level)
@@ -202,6 +205,14 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	c.windows(s, &in, &rec, now)
 	in.Terse = c.terse && rec.Windows == nil && rec.NextWindows == nil
 
+	if landed != nil && !landed.reassert {
+		// The outcome of the decision of the step that launched the
+		// calls, with what the target made of it (plan).
+		rec.Reason, rec.Message = landed.rec.Reason, landed.rec.Message
+		rec.Level = s.st.Level() + len(s.st.Prewarmed)
+		c.export(s, rec)
+		return rec, changed
+	}
 	if s.flight != nil {
 		// An earlier decision's calls have not returned: its outcome is
 		// not known, and the state it would move from is not yet the
