@@ -237,3 +237,100 @@ func TestSlowTargetDelaysOnlyItsService(t *testing.T) {
 		t.Errorf("Ready: %v", err)
 	}
 }
+
+// TestSlowTargetFailureRetriesSameKey: a call that outlasts its step and
+// then fails is undone when it lands, and the next step retries the same
+// change with the same idempotency key, as a failure in the step is.
+func TestSlowTargetFailureRetriesSameKey(t *testing.T) {
+	gate := make(chan struct{})
+	release := sync.OnceFunc(func() { close(gate) })
+	defer release()
+	var mu sync.Mutex
+	var keys []string
+	fail := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get(webhook.IdempotencyHeader))
+		f := fail
+		mu.Unlock()
+		if f {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+			}
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	defer release()
+	w, err := webhook.New(config.Webhook{URL: srv.URL, Timeout: config.Duration(time.Minute)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load([]byte(oneService), "one.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []Record
+	ctl, err := New(Options{
+		Config: cfg, Source: hot{"web"}, Mode: policy.Reactive,
+		Actuators:  map[string][]actuators.Actuator{"web": {w}},
+		OnDecision: func(r Record) { recs = append(recs, r) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	step := func(i int) Record {
+		t.Helper()
+		if err := ctl.Step(ctx, t0.Add(time.Duration(i)*200*time.Millisecond)); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		return recs[len(recs)-1]
+	}
+	for i := range 3 { // the third breach engages
+		step(i)
+	}
+	decided := recs[2]
+	if len(decided.Actions) != 1 || !decided.Actions[0].InFlight {
+		t.Fatalf("step 2: %s %+v, want the change in flight", decided.Reason, decided.Actions)
+	}
+	if r := step(3); r.Reason != policy.ActionInFlight {
+		t.Fatalf("step 3: %s, want ActionInFlight", r.Reason)
+	}
+	mu.Lock()
+	fail = false // the receiver comes back: the held POST fails, the next ones succeed
+	mu.Unlock()
+	release()
+	deadline := time.Now().Add(20 * time.Second)
+	for !ctl.services[0].flight.landed() {
+		if time.Now().After(deadline) {
+			t.Fatal("the held POST did not return")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	landed := step(4)
+	if landed.Err() == nil || landed.Level != 0 || ctl.State()["web"].Level() != 0 {
+		t.Fatalf("step 4: err %v, level %d; want the failure recorded and the change undone", landed.Err(), landed.Level)
+	}
+	retry := step(5)
+	if len(retry.Actions) == 1 && retry.Actions[0].InFlight {
+		// A busy machine: the retry outlasted half the step; it lands at
+		// the next.
+		for !ctl.services[0].flight.landed() {
+			if time.Now().After(deadline) {
+				t.Fatal("the retry did not return")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		retry = step(6)
+	}
+	if retry.Err() != nil || retry.Level != 1 || len(retry.Actions) != 1 || retry.Actions[0].InFlight {
+		t.Fatalf("step 5: %s %+v level %d; want the change retried and applied", retry.Reason, retry.Actions, retry.Level)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(keys) != 2 || keys[0] != keys[1] {
+		t.Errorf("keys %v, want the retry under the first attempt's key", keys)
+	}
+}
