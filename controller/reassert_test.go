@@ -230,3 +230,66 @@ func TestReassertSimKnob(t *testing.T) {
 		t.Errorf("first step's actions %+v, want the change re-applied (%s)", a, actuators.Reapplied)
 	}
 }
+
+// TestReassertSimServe restarts `presage sim serve` (a new sim.Server
+// behind the same address) under a running presage whose webhook has the
+// server's read URL: presage sets the engaged change on the first server at
+// start, and on the restarted one at the next check.
+func TestReassertSimServe(t *testing.T) {
+	cfg, err := config.Load([]byte(oneService), "one.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var cur *sim.Server
+	serve := func() *sim.Server {
+		s, err := sim.NewServer(cfg, sim.ServeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		cur = s
+		mu.Unlock()
+		return s
+	}
+	first := serve()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		s := cur
+		mu.Unlock()
+		s.ServeHandler().ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	w, err := webhook.New(config.Webhook{URL: srv.URL + "/actions", ReadURL: srv.URL + "/actions", Timeout: config.Duration(10 * time.Second)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas := func(s *sim.Server) float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		v, _ := s.Plant("web").Get(sim.KnobReplicas)
+		return v
+	}
+	if replicas(first) == 2 {
+		t.Fatal("a fresh simulator already has the engaged replicas")
+	}
+	ctl, err := New(Options{
+		Config: cfg, Source: calm("web"), Mode: policy.Reactive, ReassertEvery: 2,
+		Actuators: map[string][]actuators.Actuator{"web": {w.Actuator("web", "replicas")}},
+		State:     restored(time.Now().Add(-time.Hour)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second *sim.Server
+	runFor(t, ctl, "the simulator, then the restarted one, set to the engaged replicas", func() bool {
+		if second == nil {
+			if replicas(first) != 2 {
+				return false
+			}
+			second = serve() // sim serve restarts: its plant starts afresh
+			return false
+		}
+		return replicas(second) == 2
+	})
+}
