@@ -38,3 +38,19 @@ type Actuator interface {
 type Reader interface {
 	Current(ctx context.Context) (float64, error)
 }
+
+// Instant is implemented by actuators whose calls return at once because
+// they change only memory in this process (the simulator's knobs, the
+// dry-run Recorder). The controller calls an instant actuator in its
+// step's own goroutine, one service after the other, so a replay stays
+// deterministic; it calls any other actuator on a bounded pool, so that a
+// slow target delays only its own service (controller.Options.ActionWorkers).
+type Instant interface {
+	Instant() bool
+}
+
+// IsInstant reports whether a declares itself instant (Instant).
+func IsInstant(a Actuator) bool {
+	i, ok := a.(Instant)
+	return ok && i.Instant()
+}

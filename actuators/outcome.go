@@ -41,3 +41,9 @@ type Tracked struct {
 type Tracker interface {
 	Tracked(ctx context.Context) (t Tracked, ok bool, err error)
 }
+
+// Reapplied is the reason of an Action the controller applies again
+// because the target no longer holds a change presage has engaged (a
+// restarted webhook receiver, a fresh simulator): the policy did not
+// decide it anew, and its idempotency key is the original change's.
+const Reapplied = "Reapplied"

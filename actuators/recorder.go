@@ -12,7 +12,10 @@ import (
 // a recorded action nor a baseline.
 var ErrNoValue = errors.New("actuators: no recorded value")
 
-var _ Actuator = (*Recorder)(nil)
+var (
+	_ Actuator = (*Recorder)(nil)
+	_ Instant  = (*Recorder)(nil)
+)
 
 // Recorder is the dry-run Actuator: it applies nothing and records every
 // Action it is given. It is safe for concurrent use.
@@ -57,6 +60,9 @@ func (r *Recorder) Apply(ctx context.Context, a Action) error {
 	}
 	return nil
 }
+
+// Instant reports that a Recorder applies in memory (actuators.Instant).
+func (r *Recorder) Instant() bool { return true }
 
 // Records returns a copy of every Action recorded so far, oldest first.
 func (r *Recorder) Records() []Action {
@@ -111,7 +117,9 @@ func (rr recorderReader) Current(ctx context.Context) (float64, error) {
 func (r *Recorder) Knob(service, action string, real Actuator) Actuator {
 	k := dryKnob{rec: r, Reader: r.Reader(service, action)}
 	if rr, ok := real.(Reader); ok {
-		k.Reader = rr
+		if co, ok := real.(interface{ CheckOnly() bool }); !ok || !co.CheckOnly() {
+			k.Reader = rr // not a webhook's read URL, which is read only to check engaged changes
+		}
 	}
 	if p, ok := real.(Planner); ok {
 		return dryPlanner{dryKnob: k, planner: p}
@@ -132,6 +140,12 @@ type dryKnob struct {
 }
 
 func (k dryKnob) Apply(ctx context.Context, a Action) error { return k.rec.Apply(ctx, a) }
+
+// Instant reports that a knob of a dry run applies in memory; one whose
+// real actuator plans reads the target to plan, and is not instant.
+func (k dryKnob) Instant() bool { return true }
+
+func (k dryPlanner) Instant() bool { return false }
 
 // dryPlanner is a dryKnob whose real actuator plans.
 type dryPlanner struct {

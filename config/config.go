@@ -464,6 +464,15 @@ type Webhook struct {
 	// URL receives the POST: an absolute http or https URL. Required for
 	// kind webhook.
 	URL string `yaml:"url"`
+	// ReadURL, when set, is where presage reads the value the receiver
+	// holds for the action: a GET with query parameters service and
+	// action, answered 200 with {"value": NUMBER}, or {"value": null}
+	// when the receiver holds none. With it, presage checks at start and
+	// periodically that the receiver still holds each engaged change, and
+	// applies again one it no longer holds; without it, presage applies
+	// every engaged change again at start. An absolute http or https URL;
+	// optional. The same timeout, credential and TLS settings as URL.
+	ReadURL string `yaml:"read_url"`
 	// Timeout bounds one attempt. Default 10s.
 	Timeout Duration `yaml:"timeout"`
 	// Retries is how many times a failed attempt (5xx or connection error)

@@ -424,7 +424,7 @@ func (ac *Actuator) validate(v *validator, path string) {
 	if ac.Kind != ActuatorSim && ac.Knob != "" {
 		v.add(path+".knob", "only for actuator kind sim")
 	}
-	if ac.Kind != ActuatorWebhook && (w.URL != "" || w.AuthFile != "" || w.AuthEnv != "") {
+	if ac.Kind != ActuatorWebhook && (w.URL != "" || w.ReadURL != "" || w.AuthFile != "" || w.AuthEnv != "") {
 		v.add(path+".webhook", "only for actuator kind webhook")
 	}
 	if ac.Kind != ActuatorKube && ac.Kube.Target != "" {
@@ -440,6 +440,11 @@ func (w *Webhook) validate(v *validator, path string) {
 		v.add(path+".url", "required for actuator kind webhook")
 	} else if err := checkHTTPURL(w.URL); err != nil {
 		v.add(path+".url", err.Error())
+	}
+	if w.ReadURL != "" {
+		if err := checkHTTPURL(w.ReadURL); err != nil {
+			v.add(path+".read_url", err.Error())
+		}
 	}
 	if w.Timeout <= 0 {
 		v.addf(path+".timeout", "%s must be > 0", w.Timeout)

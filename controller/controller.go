@@ -82,6 +82,23 @@ type Options struct {
 	// from the simulated plant's equations in a replay. Without one, the
 	// actions' declared capacity_gain is the prior.
 	Priors map[string]Prior
+	// ActionWorkers bounds how many services' actuator calls run at once
+	// (each service has at most one decision's calls under way). Calls to
+	// actuators that are not instant (actuators.Instant: webhooks,
+	// Kubernetes) run off the step, so that one slow target delays only
+	// its own service; Step waits for them until half the interval has
+	// passed, and records those that return later at the step that sees
+	// them return. Calls to instant actuators (the simulator's knobs, the
+	// dry-run recorder: a replay's) are made in the step. 0 means
+	// DefaultActionWorkers.
+	ActionWorkers int
+	// ReassertEvery is how many of Run's steps pass between two checks
+	// that the targets still hold the engaged changes, each one not held
+	// re-applied with its idempotency key (see reassert): at Run's first
+	// step, then every ReassertEvery steps. 0 means DefaultReassertEvery;
+	// a negative value checks only at the first step. Step driven without
+	// Run (a replay) never checks.
+	ReassertEvery int
 	// Forecasters gives, per service, a forecaster the service uses as it
 	// is, never fitted nor refitted, in place of the configured model: a
 	// replay's perfect forecast of the load (model.Known, the clairvoyant
@@ -130,6 +147,10 @@ type Record struct {
 type Applied struct {
 	actuators.Action
 	Err error
+	// InFlight reports a call that had not returned by the end of the
+	// step (its actuator is slow): Err is nil, and the outcome is in the
+	// Actions of the record of the step that sees it return.
+	InFlight bool
 }
 
 // Err returns the errors of the record's changes that failed, joined; nil
@@ -170,6 +191,14 @@ type Controller struct {
 	// targets first (RequestReconcile).
 	reconcile atomic.Bool
 
+	pool          chan struct{}  // a token per running flight (ActionWorkers)
+	flights       sync.WaitGroup // the flights' goroutines
+	async         bool           // some actuator is not instant
+	reassertEvery int            // Options.ReassertEvery
+	reassertDue   bool           // Run asks this step to check the targets (reassert)
+	reasserted    bool           // the first check was made
+	steps         int            // Run's steps so far
+
 	mu         sync.Mutex // guards the fields below (read by /readyz)
 	lastOK     time.Time  // step time of the last successful source read
 	lastStep   time.Time
@@ -207,6 +236,9 @@ type service struct {
 	st          policy.State
 	pending     []actuators.Action // changes whose actuator failed, at most one per action
 	reason      policy.Reason
+	flight      *flight            // the actuator calls under way; nil when none
+	last        []actuators.Action // by playbook index, the last engage applied (its time is its key's)
+	reconcile   bool               // reconcile once no flight is under way (RequestReconcile)
 
 	tel     *serviceTelemetry
 	cur     []float64        // knob values read this step
@@ -273,6 +305,15 @@ func New(o Options) (*Controller, error) {
 		interval: time.Duration(g.Interval), stale: time.Duration(g.StaleAfter),
 		workers: workers, full: o.FullPaths, terse: o.Terse, timed: o.Registerer != nil,
 	}
+	aw := o.ActionWorkers
+	if aw <= 0 {
+		aw = DefaultActionWorkers
+	}
+	c.pool = make(chan struct{}, aw)
+	c.reassertEvery = o.ReassertEvery
+	if c.reassertEvery == 0 {
+		c.reassertEvery = DefaultReassertEvery
+	}
 	if l, ok := o.Source.(metrics.LocalSource); ok {
 		c.local = l.Local()
 	}
@@ -324,6 +365,10 @@ func New(o Options) (*Controller, error) {
 			s.tel = newServiceTelemetry(c.tel, sc.Name, s.signal, len(sc.Playbook))
 		}
 		s.cur = make([]float64, len(acts))
+		s.last = make([]actuators.Action, len(acts))
+		for _, a := range acts {
+			c.async = c.async || !actuators.IsInstant(a)
+		}
 		if s.st.Level() > len(sc.Playbook) {
 			return nil, fmt.Errorf("controller: service %q: saved state has %d engaged actions, playbook has %d", sc.Name, s.st.Level(), len(sc.Playbook))
 		}

@@ -55,4 +55,19 @@
 // A change that the actuator fails to apply leaves the state as it was: the
 // next step decides again and retries the same change with the same
 // idempotency key.
+//
+// The loop's deadline is the interval. Calls to actuators that are not
+// instant (webhooks, Kubernetes; actuators.Instant) run off the step on a
+// pool of Options.ActionWorkers, one service's decision per call; Step
+// waits for them until half the interval, and a call that outlasts its
+// step lands at a later one. Meanwhile its service decides nothing
+// (policy.ActionInFlight); the others step on. The state machine of one
+// service's calls is drawn on type flight. The simulator's knobs and the
+// recorder are instant and called in the step: a replay is unchanged.
+//
+// Run checks, at its first step and every Options.ReassertEvery steps,
+// that the targets still hold the engaged changes (reassert): a change a
+// target that reads its knob no longer holds, and at the first check every
+// change of a target that cannot read (a webhook without a read URL), is
+// applied again with its idempotency key (actuators.Reapplied).
 package controller

@@ -159,24 +159,46 @@ func Tracker(a actuators.Actuator) (actuators.Tracker, bool) {
 // changed is passed to OnStateChange like any other.
 func (c *Controller) RequestReconcile() { c.reconcile.Store(true) }
 
-// reconcileState is RequestReconcile's work, at the start of a Step at now;
-// it reports whether any service's engagements changed. A failed action
-// awaiting its retry is forgotten: the policy decides again from the
-// reconciled state.
+// reconcileState is RequestReconcile's work, at the start of a Step at now,
+// on every service it was asked for that has no actuator calls under way
+// (a service with some is reconciled at the first step after they have
+// returned); it reports whether any service's engagements changed. A
+// failed action awaiting its retry is forgotten: the policy decides again
+// from the reconciled state.
 func (c *Controller) reconcileState(ctx context.Context, now time.Time) bool {
-	acts := make(map[string][]actuators.Actuator, len(c.services))
+	var todo []*service
 	for _, s := range c.services {
-		acts[s.cfg.Name] = s.acts
+		if s.reconcile && (s.flight == nil || s.flight.landed()) {
+			todo = append(todo, s)
+		}
 	}
-	next := Reconcile(ctx, c.cfg, acts, c.State(), now, c.log)
+	if len(todo) == 0 {
+		return false
+	}
 	changed := false
-	for _, s := range c.services {
+	for _, s := range todo {
+		if f := s.flight; f != nil {
+			var landed Record
+			changed = c.land(s, f, &landed) || changed // what it applied is on the target: adopted below
+		}
+	}
+	cfg := *c.cfg
+	cfg.Services = make([]config.Service, 0, len(todo))
+	acts := make(map[string][]actuators.Actuator, len(todo))
+	saved := make(map[string]policy.State, len(todo))
+	for _, s := range todo {
+		cfg.Services = append(cfg.Services, s.cfg)
+		acts[s.cfg.Name] = s.acts
+		saved[s.cfg.Name] = s.st
+	}
+	next := Reconcile(ctx, &cfg, acts, saved, now, c.log)
+	for _, s := range todo {
 		st := next[s.cfg.Name]
 		if !engagedEqual(s.st, st) {
 			changed = true
 			c.log.Info("reconciled the policy state with the targets", "service", s.cfg.Name, "level_before", s.st.Level(), "level", st.Level())
 		}
-		s.st, s.pending = st, nil
+		s.st, s.pending, s.reconcile = st, nil, false
 	}
 	return changed
 }

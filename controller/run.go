@@ -15,7 +15,10 @@ import (
 	"github.com/presage-dev/presage/policy"
 )
 
-// Run steps the loop once an interval until ctx is done. It is the only
+// Run steps the loop once an interval until ctx is done. At its first
+// step, and every Options.ReassertEvery steps after, it checks that the
+// targets still hold the changes the state holds engaged, and applies
+// again those they do not (see reassert). It is the only
 // place presage reads the clock. With Options.Speed > 1 the step times run
 // that many times faster than the wall clock: a step every interval/Speed,
 // each at a time Speed×(wall time elapsed) past the start.
@@ -37,12 +40,18 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(time.Duration(float64(c.interval) / c.speed))
 	defer tick.Stop()
+	// Actuator calls still under way when ctx ends are cancelled with it;
+	// Run returns once they have, so nothing is applied after it.
+	defer c.flights.Wait()
+	c.reassertDue = true
 	c.stepLogged(ctx, start)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case t := <-tick.C:
+			c.steps++
+			c.reassertDue = c.reassertEvery > 0 && c.steps%c.reassertEvery == 0
 			c.stepLogged(ctx, virtual(t))
 		}
 	}

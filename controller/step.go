@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
 	"sync"
 	"time"
 
@@ -19,9 +18,18 @@ import (
 
 // Step runs one control step at now: read every signal, update history and
 // models, compute the risk, decide, act and export.
+//
+// Calls to actuators that are not instant run off the step, on a bounded
+// pool (see flight): Step waits for them until half the interval (on the
+// wall clock, at Options.Speed) has passed since it started, records those
+// that returned as usual, and leaves the others to land at a later step;
+// meanwhile their service decides nothing (policy.ActionInFlight).
 func (c *Controller) Step(ctx context.Context, now time.Time) error {
+	var start time.Time
+	if c.timed || c.async {
+		start = time.Now()
+	}
 	if c.timed {
-		start := time.Now()
 		defer func() { c.tel.stepDuration.Observe(time.Since(start).Seconds()) }()
 	}
 
@@ -57,7 +65,12 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	retry := !c.saveFailed.IsZero() // a failed save is tried again every step
 	c.mu.Unlock()
 
-	reconciled := c.reconcile.Swap(false) && c.reconcileState(ctx, now)
+	if c.reconcile.Swap(false) {
+		for _, s := range c.services {
+			s.reconcile = true
+		}
+	}
+	reconciled := c.reconcileState(ctx, now)
 	c.warm(ctx, snap, now)
 	if len(c.recs) != len(c.services) {
 		c.recs, c.changes = make([]Record, len(c.services)), make([]bool, len(c.services))
@@ -69,6 +82,12 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 		}
 	} else {
 		c.each(func(i int) { recs[i], changes[i] = c.stepService(ctx, c.services[i], snap, now) })
+	}
+	if c.reassertDue {
+		c.reassertAll(ctx, now, recs)
+	}
+	if c.async {
+		c.await(start.Add(time.Duration(float64(c.interval)/c.speed/2)), recs, changes)
 	}
 	changed := reconciled
 	for i, s := range c.services {
@@ -156,6 +175,16 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	}
 	dataOK := !math.IsNaN(lat) && !math.IsNaN(load)
 
+	// The calls of an earlier step that have returned since: their
+	// outcome moves the state before anything is learned, and this step
+	// records it in place of a decision (the next step decides).
+	var landed *flight
+	var outcome Record
+	if f := s.flight; f != nil && !f.launched && f.landed() {
+		landed = f
+		changed = c.land(s, f, &outcome)
+	}
+
 	s.hold.Observe(lat)
 	s.hist.push(load)
 	c.learn(s, lat, load, now)
@@ -166,46 +195,55 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 
 	rec = Record{Time: now, Service: name, Mode: s.settings.Mode, Latency: lat, Load: load,
 		Firing: s.hold.State() == model.Firing, TimeToBreach: -1,
-		Forecast: [3]float64{math.NaN(), math.NaN(), math.NaN()}}
+		Forecast: [3]float64{math.NaN(), math.NaN(), math.NaN()}, Actions: outcome.Actions}
 	in := policy.Input{DataOK: dataOK, Firing: rec.Firing, TimeToBreach: -1}
 	level := s.st.Level()
 	rec.BreachLevel = c.breachLevel(s, level)
 	if dataOK {
 		c.assess(s, &in, &rec, lat, load, level)
 	}
-	in.Current = c.current(ctx, s)
 	c.windows(s, &in, &rec, now)
 	in.Terse = c.terse && rec.Windows == nil && rec.NextWindows == nil
+
+	if landed != nil && !landed.reassert {
+		// The outcome of the decision of the step that launched the
+		// calls, with what the target made of it (plan).
+		rec.Reason, rec.Message = landed.rec.Reason, landed.rec.Message
+		rec.Level = s.st.Level() + len(s.st.Prewarmed)
+		c.export(s, rec)
+		return rec, changed
+	}
+	if s.flight != nil {
+		// An earlier decision's calls have not returned: its outcome is
+		// not known, and the state it would move from is not yet the
+		// state to decide from.
+		inFlight(s, &rec)
+		c.export(s, rec)
+		return rec, changed
+	}
+	in.Current = c.current(ctx, s)
 
 	d := policy.Decide(s.settings, in, s.st, now)
 	rec.Reason, rec.Message = d.Reason, d.Message
 	if s.settings.Mode == policy.Plan && in.Plan != nil {
 		rec.Risk, rec.TimeToBreach = d.Risk, d.TimeToBreach
 	}
-	next, failed := d.Next, 0
-	for _, ch := range d.Changes {
-		a := c.action(s, ch, d.Reason, rec, now)
-		act := s.acts[ch.Step]
-		err := c.plan(ctx, act, &a, ch, &next, &rec)
-		if err == nil {
-			err = act.Apply(ctx, a)
+	if len(d.Changes) == 0 {
+		changed = !engagedEqual(s.st, d.Next) || changed
+		s.st = d.Next
+	} else {
+		f := c.newFlight(s, d, rec, now)
+		if !instant(s, d.Changes) {
+			// Called off the step: Step waits for it a while and records
+			// it (await).
+			f.rec.Reason, f.rec.Message = rec.Reason, rec.Message
+			c.launch(ctx, s, f)
+			rec.Level = s.st.Level() + len(s.st.Prewarmed)
+			return rec, changed
 		}
-		result := "ok"
-		s.pending = slices.DeleteFunc(s.pending, func(p actuators.Action) bool { return p.Action == a.Action })
-		if err != nil {
-			result, failed = "failed", failed+1
-			next = policy.Undo(s.st, next, ch)
-			s.pending = append(s.pending, a)
-			c.log.Warn("action failed; will retry next step", "service", name, "action", a.Action, "op", a.Op, "to", a.To, "err", err)
-		}
-		rec.Actions = append(rec.Actions, Applied{Action: a, Err: err})
-		c.tel.actions.WithLabelValues(name, a.Action, string(a.Op), result).Inc()
+		c.call(ctx, s, f, &rec)
+		changed = c.land(s, f, &rec) || changed
 	}
-	if failed > 0 && failed == len(d.Changes) {
-		next = s.st // nothing applied: the decision's timers are not kept either
-	}
-	changed = !engagedEqual(s.st, next)
-	s.st = next
 	rec.Level = s.st.Level() + len(s.st.Prewarmed)
 	c.export(s, rec)
 	return rec, changed
@@ -213,11 +251,13 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 
 // current reads each playbook knob's current value where the actuator can,
 // into the service's buffer (policy.Decide does not keep it).
+// A knob read only to check engaged changes (a webhook's read URL:
+// CheckOnly) is not read here.
 func (c *Controller) current(ctx context.Context, s *service) []float64 {
 	out := s.cur
 	for i, a := range s.acts {
 		out[i] = math.NaN()
-		if r, ok := a.(actuators.Reader); ok {
+		if r, ok := a.(actuators.Reader); ok && !checkOnly(a) {
 			if v, err := r.Current(ctx); err == nil {
 				out[i] = v
 			}

@@ -91,12 +91,13 @@ const (
 	Planned           Reason = "Planned"           // mode plan: the plan of least expected cost engages actions (and may revert others)
 	PlanDeferred      Reason = "PlanDeferred"      // mode plan: the best plan adds actions, but engaging them a step later costs no more
 	Hindsight         Reason = "Hindsight"         // mode oracle: the change the whole load and the plant's noise call for
+	ActionInFlight    Reason = "ActionInFlight"    // an actuator call of an earlier decision has not returned: nothing is decided until it does
 )
 
 // Reasons lists every reason code.
 var Reasons = []Reason{Disabled, NoData, ReactiveFloor, Escalate, BreachNotImminent, Settling,
 	Cooldown, PlaybookExhausted, AtBound, Holding, RevertPending, Revert, Steady, Learning, Provisioned, Imminent,
-	Prewarm, PrewarmEnd, Frozen, Planned, PlanDeferred, Hindsight}
+	Prewarm, PrewarmEnd, Frozen, Planned, PlanDeferred, Hindsight, ActionInFlight}
 
 // Step is one action of a playbook as the policy sees it.
 type Step struct {

@@ -17,6 +17,7 @@ type Knob struct {
 var (
 	_ actuators.Actuator = (*Knob)(nil)
 	_ actuators.Reader   = (*Knob)(nil)
+	_ actuators.Instant  = (*Knob)(nil)
 )
 
 // NewKnob returns the actuator of the named knob (KnobQueue, KnobReplicas or
@@ -42,6 +43,9 @@ func (k *Knob) Apply(ctx context.Context, a actuators.Action) error {
 	}
 	return k.plant.Set(k.knob, a.To)
 }
+
+// Instant reports that a Knob applies in memory (actuators.Instant).
+func (k *Knob) Instant() bool { return true }
 
 // Current returns the knob's value.
 func (k *Knob) Current(ctx context.Context) (float64, error) {

@@ -317,11 +317,16 @@ type ActionResult struct {
 //     already applied changes nothing and answers 200 with duplicate set.
 //     An unknown service or action answers 404, a bad body 400, a value the
 //     knob refuses 422.
+//   - GET /actions?service=NAME&action=ACTION: the value of the knob of
+//     the named service's playbook action, as a webhook's read URL
+//     (webhook.ReadValue): {"value": NUMBER}; 404 for an unknown service
+//     or action.
 //   - GET /healthz: 200 once running.
 func (s *Server) ServeHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("POST /actions", s.handleAction)
+	mux.HandleFunc("GET /actions", s.handleRead)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	return mux
 }
@@ -378,6 +383,29 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request) {
 	res.Value, _ = k.Current(r.Context())
 	s.log.Info("action applied", "service", a.Service, "action", a.Action, "op", a.Op, "knob", knob, "to", a.To, "idempotency_key", key)
 	writeJSON(w, res)
+}
+
+// handleRead answers a webhook's read of a knob (read_url).
+func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
+	service, action := r.URL.Query().Get("service"), r.URL.Query().Get("action")
+	svc := s.cfg.Service(service)
+	if svc == nil {
+		http.Error(w, fmt.Sprintf("unknown service %q", service), http.StatusNotFound)
+		return
+	}
+	knob := svc.Knob(action)
+	if knob == "" {
+		http.Error(w, fmt.Sprintf("service %q: no knob for action %q (set sim.knobs)", service, action), http.StatusNotFound)
+		return
+	}
+	s.mu.Lock()
+	v, err := s.src.Plant(service).Get(knob)
+	s.mu.Unlock()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+		return
+	}
+	writeJSON(w, webhook.ReadValue{Value: &v})
 }
 
 // remember records an applied key, forgetting the oldest beyond maxKeys.

@@ -311,9 +311,26 @@ func TestServerActions(t *testing.T) {
 		})
 	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/actions", nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/actions", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
-		t.Errorf("GET /actions: %d, want 405", rec.Code)
+		t.Errorf("PUT /actions: %d, want 405", rec.Code)
+	}
+	// GET answers a webhook's read URL: the knob's value.
+	for _, tt := range []struct {
+		query, body string
+		want        int
+	}{
+		{"service=checkout&action=replicas", `{"value":2}`, 200},
+		{"service=checkout&action=queue", `{"value":0}`, 200},
+		{"service=nope&action=queue", "", 404},
+		{"service=checkout&action=flags", "", 404},
+		{"", "", 404},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/actions?"+tt.query, nil))
+		if rec.Code != tt.want || tt.body != "" && strings.TrimSpace(rec.Body.String()) != tt.body {
+			t.Errorf("GET /actions?%s: %d %s, want %d %s", tt.query, rec.Code, rec.Body, tt.want, tt.body)
+		}
 	}
 }
 

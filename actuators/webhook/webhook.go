@@ -53,6 +53,8 @@ var _ actuators.Actuator = (*Webhook)(nil)
 type Webhook struct {
 	url      string // as configured
 	redacted string // for logs and errors: the URL with its secrets masked (config.Redact)
+	readURL  string // read_url as configured; "" for none
+	readRed  string // read_url redacted
 	client   *http.Client
 	timeout  time.Duration
 	retries  int
@@ -92,6 +94,15 @@ func New(cfg config.Webhook, logger *slog.Logger) (*Webhook, error) {
 	case timeout == 0:
 		timeout = DefaultTimeout
 	}
+	if cfg.ReadURL != "" {
+		r, err := url.Parse(cfg.ReadURL)
+		if err != nil {
+			return nil, fmt.Errorf("webhook: read_url: %w", config.RedactError(err))
+		}
+		if r.Scheme != "http" && r.Scheme != "https" || r.Host == "" {
+			return nil, fmt.Errorf("webhook: read_url %q: must be an absolute http or https URL", config.Redact(cfg.ReadURL))
+		}
+	}
 	if cfg.Retries < 0 {
 		return nil, fmt.Errorf("webhook: retries %d: must not be negative", cfg.Retries)
 	}
@@ -127,6 +138,8 @@ func New(cfg config.Webhook, logger *slog.Logger) (*Webhook, error) {
 	return &Webhook{
 		url:         cfg.URL,
 		redacted:    config.Redact(cfg.URL),
+		readURL:     cfg.ReadURL,
+		readRed:     config.Redact(cfg.ReadURL),
 		client:      client,
 		timeout:     timeout,
 		retries:     cfg.Retries,

@@ -265,7 +265,11 @@ func loopSource(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger,
 		if a.Actuator.Kind == config.ActuatorKube {
 			return kc.actuator(service, a)
 		}
-		return webhook.New(a.Actuator.Webhook, log.With("service", service, "action", a.Name))
+		w, err := webhook.New(a.Actuator.Webhook, log.With("service", service, "action", a.Name))
+		if err != nil {
+			return nil, err
+		}
+		return w.Actuator(service, a.Name), nil
 	}
 	switch cfg.Source.Kind {
 	case config.SourceSim:

@@ -79,6 +79,9 @@ func (g *Gate) Plan(ctx context.Context, a actuators.Action) (actuators.Action, 
 	return a, "", "", nil
 }
 
+// Instant reports whether the real actuator is instant (actuators.Instant).
+func (g *Gate) Instant() bool { return actuators.IsInstant(g.real) }
+
 // Unwrap returns the real actuator, which Reconcile reads the records of
 // (controller.Tracker): reading changes nothing.
 func (g *Gate) Unwrap() actuators.Actuator { return g.real }
