@@ -404,9 +404,9 @@ func TestNASAReplay(t *testing.T) {
 	byPolicy(t, rep, "first week: ")
 }
 
-// byPolicy logs each policy's scores, prefixed by label, checks the order
-// predictive < reactive < none in incidents, and returns the scores by
-// policy name.
+// byPolicy logs each policy's scores, prefixed by label, checks that the
+// forecasting policies have fewer incidents than reactive and reactive
+// fewer breach minutes than none, and returns the scores by policy name.
 func byPolicy(t *testing.T, rep *Report, label string) map[string]PolicyResult {
 	t.Helper()
 	by := map[string]PolicyResult{}
@@ -415,13 +415,17 @@ func byPolicy(t *testing.T, rep *Report, label string) map[string]PolicyResult {
 		t.Logf("%s%-10s incidents %3d breach %5.0f min actions %3d cost %6.0f", label, p.Name, p.Incidents, p.BreachMinutes, p.Actions, p.Cost.Total)
 	}
 	none, reactive, predictive := by["none"], by["reactive"], by["predictive"]
-	// The reactive policy acts once an incident has started: it can shorten
-	// an episode but not prevent it, so it has no more incidents than none
-	// (an incident ends only after incident.resolve_after under the
-	// threshold) and fewer breach minutes.
-	if !(predictive.Incidents < reactive.Incidents && reactive.Incidents <= none.Incidents) {
-		t.Errorf("incidents: predictive %d, reactive %d, none %d; want predictive < reactive <= none",
-			predictive.Incidents, reactive.Incidents, none.Incidents)
+	// The reactive policy acts once an incident has started: it shortens
+	// episodes (fewer breach minutes) but prevents none, and its
+	// half-mitigated episodes can even count more incidents than none's
+	// (the latency dips under the threshold for longer than
+	// incident.resolve_after and comes back). The forecasting policies
+	// prevent incidents: fewer than reactive's.
+	if !(predictive.Incidents < reactive.Incidents) {
+		t.Errorf("incidents: predictive %d, reactive %d; want predictive < reactive", predictive.Incidents, reactive.Incidents)
+	}
+	if plan, ok := by["plan"]; ok && !(plan.Incidents < reactive.Incidents) {
+		t.Errorf("incidents: plan %d, reactive %d; want plan < reactive", plan.Incidents, reactive.Incidents)
 	}
 	if !(reactive.BreachMinutes < none.BreachMinutes) {
 		t.Errorf("breach minutes: reactive %.0f, none %.0f; want reactive < none", reactive.BreachMinutes, none.BreachMinutes)
