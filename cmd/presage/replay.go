@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/presage-dev/presage/metrics"
-	"github.com/presage-dev/presage/metrics/file"
 	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/replay"
 )
@@ -30,7 +29,7 @@ func (s *sweepFlags) Set(v string) error {
 	return nil
 }
 
-const replaySynopsis = "-config FILE [-trace CSV | -signals CSV] [-policies LIST] [-sweep PATH=V1,V2,...]... [-json OUT] [-decisions OUT] [-report OUT.html] [-record CSV]"
+const replaySynopsis = "-config FILE [-trace CSV | -signals CSV] [-tz ZONE] [-policies LIST] [-sweep PATH=V1,V2,...]... [-json OUT] [-decisions OUT] [-report OUT.html] [-record CSV]"
 
 const replayDescription = `Replay a load through several policies on the simulated service with a
 virtual clock: every policy gets the same load and identical, fresh
@@ -49,7 +48,10 @@ nothing can react: the predictive controller runs over them with dry-run
 recorders, and the table scores what it would have recommended, and when,
 against the incidents of the recorded latency: warned incidents, recall,
 lead time, precision. Services are matched by name; global.interval must
-be the file's step. -record FILE writes the 'none' run's signals in that
+be the file's step. Timestamps without an offset in either file are read
+in -tz (an IANA zone, default UTC): a local hour repeated when daylight
+saving ends is read in row order, first the earlier then the later, and
+one that does not exist moves later by the gap. -record FILE writes the 'none' run's signals in that
 format, so a simulated replay can be replayed as a recording.
 
 -sweep PATH=V1,V2,... (repeatable: the grid is the product) sets a
@@ -68,6 +70,7 @@ type replayFlags struct {
 	jsonOut, decisions, report, record     *string
 	withSchedules, perfect                 *bool
 	sweeps                                 sweepFlags
+	tz                                     *zoneFlag
 }
 
 func addReplayFlags(fs *flag.FlagSet) *replayFlags {
@@ -83,6 +86,7 @@ func addReplayFlags(fs *flag.FlagSet) *replayFlags {
 		perfect:       fs.Bool("perfect-forecast", false, "every policy that forecasts (predictive, plan) forecasts the load ahead exactly, as clairvoyant does for predictive: what a perfect forecast buys each (the decisions are then the only difference from oracle)"),
 		withSchedules: fs.Bool("schedules", true, "honour the configuration's schedules (prewarm, freeze, event); -schedules=false replays without them, for comparison"),
 	}
+	f.tz = addZoneFlag(fs, "-trace and -signals")
 	fs.Var(&f.sweeps, "sweep", "`path=v1,v2,...`: replay each value of a configuration field (repeatable: the grid is the product)")
 	return f
 }
@@ -107,7 +111,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := replayOutputs{f: f, stdout: stdout}
 	tracePath, signalsPath := f.tracePath, f.signalsPath
 	if *signalsPath != "" {
-		rec, err := file.ReadSignals(*signalsPath)
+		rec, err := f.tz.options().ReadSignals(*signalsPath)
 		if err != nil {
 			return err
 		}
@@ -116,7 +120,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	var tr *metrics.Grid
 	if *tracePath != "" {
-		if tr, err = file.ReadTrace(*tracePath); err != nil {
+		if tr, err = f.tz.options().ReadTrace(*tracePath); err != nil {
 			return err
 		}
 	}
