@@ -497,6 +497,15 @@ func TestLoadBad(t *testing.T) {
 			},
 		},
 		{
+			name: "PromQL that does not parse",
+			file: "promql.bad.yaml",
+			want: []wantErr{
+				{"services[0].signals.latency.query", 9, "invalid PromQL expression \"histogram_quantile(0.99, sum by (service, le) (rate(http_request_duration_second…\": 1:95: parse error: unclosed left parenthesis"},
+				{"services[0].signals.requests.query", 11, "1:46: parse error: unexpected character: 'm'"},
+				{"services[0].signals.pool_limit.query", 13, `1:18: parse error: unexpected identifier "db_pool_connections_max" in aggregation`},
+			},
+		},
+		{
 			name: "prometheus retries",
 			file: "prometheus_retry.bad.yaml",
 			want: []wantErr{

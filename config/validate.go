@@ -248,6 +248,11 @@ func (s *Signals) validate(v *validator, path, kind string) {
 			case src.Sim != "":
 				v.add(p+".sim", "only for source kind sim")
 			}
+			if strings.TrimSpace(src.Query) != "" {
+				if err := checkPromQL(src.Query); err != nil {
+					v.add(p+".query", fmt.Sprintf("invalid PromQL expression %q: %s", clip(src.Query), clipN(err.Error(), 200)))
+				}
+			}
 		}
 	}
 }
