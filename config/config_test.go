@@ -414,9 +414,12 @@ func TestLoadBad(t *testing.T) {
 			want: []wantErr{{"services[0].forecast.clear", 9, "0.7 must be <= trigger (0.5)"}},
 		},
 		{
-			name: "peak quantile above 1",
+			name: "peak quantile above 1, a trace's zone that is not one",
 			file: "peak_quantile.bad.yaml",
-			want: []wantErr{{"services[0].sim.load.peak_quantile", 10, "1.5 must be within (0, 1]"}},
+			want: []wantErr{
+				{"services[0].sim.load.peak_quantile", 11, "1.5 must be within (0, 1]"},
+				{"services[0].sim.load.timezone", 12, `unknown time zone "Local"`},
+			},
 		},
 		{
 			name: "double-seasonal",

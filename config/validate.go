@@ -485,6 +485,9 @@ func (l *Workload) validate(v *validator, path string) {
 	if _, err := l.StartTime(); err != nil {
 		v.addf(path+".start", "invalid RFC 3339 time %q", l.Start)
 	}
+	if _, err := l.Location(); err != nil {
+		v.addf(path+".timezone", "unknown time zone %q", l.Timezone)
+	}
 	v.fraction(path+".daily", l.Daily)
 	v.finite(path+".trend", l.Trend)
 	v.nonNegative(path+".bursts", l.Bursts)
