@@ -132,13 +132,15 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := out.write(rep); err != nil {
-		return err
-	}
-	if *f.record != "" {
-		return writeFile(*f.record, stdout, rep.WriteNoneSignals)
-	}
-	return nil
+	return untilDone(ctx, func() error {
+		if err := out.write(rep); err != nil {
+			return err
+		}
+		if *f.record != "" {
+			return writeFile(*f.record, stdout, rep.WriteNoneSignals)
+		}
+		return nil
+	})
 }
 
 // check rejects the flags that exclude each other (a usage error) and
@@ -192,7 +194,30 @@ func replaySignals(ctx context.Context, o replay.SignalsOptions, path string, ou
 		}
 		return err
 	}
-	return out.write(rep)
+	return untilDone(ctx, func() error { return out.write(rep) })
+}
+
+// untilDone runs write, the writing of a replay's outputs, and returns its
+// error, or ctx's as soon as ctx is done: encoding the JSON of a long
+// replay of dense schedules takes seconds and does not look at ctx, and a
+// replay stops within a second of a signal. The write then goes on until
+// the process exits; a file it was writing is left as it was (every output
+// file is written to a temporary file renamed into place, which may be
+// left behind, hidden, next to it).
+func untilDone(ctx context.Context, write func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- write() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done: // finished as the signal came
+			return err
+		default:
+			return ctx.Err()
+		}
+	}
 }
 
 // replaySweep replays every point of the grid of sweeps over the

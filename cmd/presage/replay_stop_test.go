@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -91,5 +93,38 @@ func TestReplayStopsWithinASecond(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit 1 on context canceled", code, p.stderr.String())
 			}
 		})
+	}
+}
+
+// TestReplayStopsWhileWriting sends SIGTERM once the table is printed,
+// while the JSON of a month of eight dense event schedules (28 MB, most of
+// it their windows) is encoded: the replay stops within one second, with no
+// output file, where it used to finish writing (seconds) and exit 0.
+func TestReplayStopsWhileWriting(t *testing.T) {
+	t.Parallel()
+	if testing.Short() && os.Getenv("PRESAGE_BIN") == "" {
+		t.Skip("-short")
+	}
+	cfg := denseEventConfig(t, "30d")
+	out := filepath.Join(t.TempDir(), "out.json")
+	p := startPresage(t, "replay", "-config", cfg, "-policies", "predictive", "-json", out)
+	p.waitFor(t, &p.stdout, regexp.MustCompile(`(?m)^ +predictive +\d+`), 2*time.Minute)
+	sent := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(waitTimeout):
+		t.Fatalf("still running %v after SIGTERM", waitTimeout)
+	}
+	if took := time.Since(sent); took > time.Second {
+		t.Errorf("exited %v after SIGTERM, want within 1s", took.Round(time.Millisecond))
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(p.stderr.String(), "context canceled") {
+		t.Errorf("exit %d, stderr %q; want exit 1 on context canceled", code, p.stderr.String())
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("%s: %v, want no file", out, err)
 	}
 }
