@@ -283,7 +283,9 @@ func (s Signals) Get(name string) SignalSource {
 // must be set. An entirely empty SignalSource means the signal is not used.
 type SignalSource struct {
 	// Query is a PromQL expression whose result has one series per service,
-	// told apart by source.prometheus.service_label.
+	// told apart by source.prometheus.service_label. Validate parses it
+	// with Prometheus's parser (experimental functions allowed): one that
+	// does not parse is a problem at its line.
 	Query string `yaml:"query"`
 	// Sim is a simulator signal: "latency_p99", "requests", "pool_in_use" or
 	// "pool_limit".

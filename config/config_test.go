@@ -414,9 +414,12 @@ func TestLoadBad(t *testing.T) {
 			want: []wantErr{{"services[0].forecast.clear", 9, "0.7 must be <= trigger (0.5)"}},
 		},
 		{
-			name: "peak quantile above 1",
+			name: "peak quantile above 1, a trace's zone that is not one",
 			file: "peak_quantile.bad.yaml",
-			want: []wantErr{{"services[0].sim.load.peak_quantile", 10, "1.5 must be within (0, 1]"}},
+			want: []wantErr{
+				{"services[0].sim.load.peak_quantile", 11, "1.5 must be within (0, 1]"},
+				{"services[0].sim.load.timezone", 12, `unknown time zone "Local"`},
+			},
 		},
 		{
 			name: "double-seasonal",
@@ -494,6 +497,15 @@ func TestLoadBad(t *testing.T) {
 			want: []wantErr{
 				{"source.prometheus.url", 4, `invalid URL "ftp://prometheus": want an absolute http or https URL`},
 				{"source.prometheus", 3, "at most one of basic_auth, oauth2 & authorization must be configured"},
+			},
+		},
+		{
+			name: "PromQL that does not parse",
+			file: "promql.bad.yaml",
+			want: []wantErr{
+				{"services[0].signals.latency.query", 9, "invalid PromQL expression \"histogram_quantile(0.99, sum by (service, le) (rate(http_request_duration_second…\": 1:95: parse error: unclosed left parenthesis"},
+				{"services[0].signals.requests.query", 11, "1:46: parse error: unexpected character: 'm'"},
+				{"services[0].signals.pool_limit.query", 13, `1:18: parse error: unexpected identifier "db_pool_connections_max" in aggregation`},
 			},
 		},
 		{

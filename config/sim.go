@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Sim configures the simulated service and the load that drives it.
 type Sim struct {
@@ -65,6 +68,13 @@ type Workload struct {
 	// arrivals; empty uses the generator below. A relative path is relative
 	// to the config file.
 	Trace string `yaml:"trace"`
+	// Timezone is the IANA time zone in which the trace's timestamps
+	// without an offset are read ("Europe/Paris"), as `presage replay -tz`
+	// reads -trace's: a local hour repeated when daylight saving ends is
+	// read in row order, one skipped when it starts moves later by the gap.
+	// Timestamps with an offset, and Unix seconds, are read as written.
+	// Default "" (UTC).
+	Timezone string `yaml:"timezone"`
 	// Peak scales the load so that its peak is this multiple of the
 	// service's base capacity, min(app_capacity, db_capacity): the load it
 	// serves with no action engaged. A generated load's peak is its
@@ -105,6 +115,18 @@ type Workload struct {
 // StartTime parses Start.
 func (l Workload) StartTime() (time.Time, error) {
 	return time.Parse(time.RFC3339, l.Start)
+}
+
+// Location returns the zone of the trace's timestamps without an offset:
+// Timezone, or UTC when it is empty. "Local" is not a zone.
+func (l Workload) Location() (*time.Location, error) {
+	if l.Timezone == "" {
+		return time.UTC, nil
+	}
+	if l.Timezone == "Local" {
+		return nil, errors.New(`"Local" is not an IANA time zone`)
+	}
+	return time.LoadLocation(l.Timezone)
 }
 
 // Crowd is a flash crowd of a generated load at a set time: it rises

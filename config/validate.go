@@ -248,6 +248,11 @@ func (s *Signals) validate(v *validator, path, kind string) {
 			case src.Sim != "":
 				v.add(p+".sim", "only for source kind sim")
 			}
+			if strings.TrimSpace(src.Query) != "" {
+				if err := checkPromQL(src.Query); err != nil {
+					v.add(p+".query", fmt.Sprintf("invalid PromQL expression %q: %s", clip(src.Query), clipN(err.Error(), 200)))
+				}
+			}
 		}
 	}
 }
@@ -484,6 +489,9 @@ func (l *Workload) validate(v *validator, path string) {
 	}
 	if _, err := l.StartTime(); err != nil {
 		v.addf(path+".start", "invalid RFC 3339 time %q", l.Start)
+	}
+	if _, err := l.Location(); err != nil {
+		v.addf(path+".timezone", "unknown time zone %q", l.Timezone)
 	}
 	v.fraction(path+".daily", l.Daily)
 	v.finite(path+".trend", l.Trend)

@@ -111,7 +111,7 @@ func Replay(ctx context.Context, o ReplayOptions) (*Report, error) {
 		}
 	}
 	rep := &Report{Start: start, End: end, Interval: interval, Config: cfg, none: none, services: services}
-	if rep.Windows, err = replayWindows(services, start, end); err != nil {
+	if rep.Windows, err = replayWindows(ctx, services, start, end); err != nil {
 		return nil, err
 	}
 	for _, m := range policies {
@@ -133,13 +133,25 @@ type ReplayWindow struct {
 }
 
 // replayWindows returns the schedule windows of every service within
-// [start, end).
-func replayWindows(services []config.Resolved, start, end time.Time) ([]ReplayWindow, error) {
+// [start, end). A long replay of dense schedules has hundreds of thousands
+// of them: it stops with ctx's error when ctx is done.
+func replayWindows(ctx context.Context, services []config.Resolved, start, end time.Time) ([]ReplayWindow, error) {
 	var out []ReplayWindow
 	for _, s := range services {
 		var ws []schedule.Window
 		for _, p := range s.Schedules {
-			ws = append(ws, p.Windows(start, end, 0)...)
+			// Window by window (Windows' own walk), to look at ctx.
+			w, ok := schedule.Window{}, false
+			if first := p.Windows(start, end, 1); len(first) > 0 {
+				w, ok = first[0], true
+			}
+			for n := 0; ok && w.Start.Before(end); n++ {
+				if n%1024 == 0 && ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				ws = append(ws, w)
+				w, ok = p.Next(w.Start)
+			}
 		}
 		slices.SortStableFunc(ws, func(a, b schedule.Window) int { return a.Start.Compare(b.Start) })
 		for _, w := range ws {

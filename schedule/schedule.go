@@ -224,6 +224,33 @@ func (s *Schedule) nextStart(t time.Time) time.Time {
 		}
 		return time.Time{}
 	}
+	if at, ok := s.steadyNext(t); ok {
+		return at
+	}
+	return s.walkNext(t)
+}
+
+// steadyNext is nextStart where the zone keeps one offset from maxGap
+// before t to maxGap after the start found: there wall-clock order is time
+// order, and the next start is the cron's next wall-clock time after t's,
+// at that offset, found with one call of the cron. ok is false near a
+// change of offset, where walkNext must decide.
+func (s *Schedule) steadyNext(t time.Time) (at time.Time, ok bool) {
+	from := t.Add(-maxGap).In(s.loc)
+	w := s.cron.Next(wall(t, s.loc))
+	if w.IsZero() {
+		return time.Time{}, false
+	}
+	_, off := from.Zone()
+	at = w.Add(-time.Duration(off) * time.Second)
+	if _, end := from.ZoneBounds(); !end.IsZero() && !end.After(at.Add(maxGap)) {
+		return time.Time{}, false
+	}
+	return at.In(s.loc), true
+}
+
+// walkNext is nextStart by the wall-clock rule near a change of offset.
+func (s *Schedule) walkNext(t time.Time) time.Time {
 	// Resolving a gap moves a start later than wall-clock order says, so
 	// walk from maxGap before t's wall clock and keep the earliest start
 	// after t, until the wall clock is maxGap past it.

@@ -151,9 +151,10 @@
 // # Traces
 //
 // A load is a metrics.Grid of arrival rates. Loads reads a service's
-// sim.load.trace with file.ReadTrace (package metrics/file: a CSV
+// sim.load.trace with file.Options.ReadTrace (package metrics/file: a CSV
 // "timestamp,value", or a signals file's requests, onto a regular step;
-// steps without a row are gaps, NaN in the Grid).
+// steps without a row are gaps, NaN in the Grid), its timestamps without an
+// offset in sim.load.timezone (UTC by default).
 //
 // # The source
 //

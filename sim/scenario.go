@@ -38,8 +38,11 @@ func Loads(cfg *config.Config, override *metrics.Grid) (map[string]*metrics.Grid
 		case override != nil:
 			tr = &metrics.Grid{Start: override.Start, Step: override.Step, Values: append([]float64(nil), override.Values...)}
 		case l.Trace != "":
-			var err error
-			if tr, err = file.ReadTrace(l.Trace); err != nil {
+			loc, err := l.Location()
+			if err != nil {
+				return nil, fmt.Errorf("services[%d].sim.load.timezone: %w", i, err)
+			}
+			if tr, err = (file.Options{Location: loc}).ReadTrace(l.Trace); err != nil {
 				return nil, fmt.Errorf("services[%d].sim.load.trace: %w", i, err)
 			}
 		default:

@@ -19,7 +19,9 @@ const forecastHelp = `Forecast every series of a CSV file H steps ahead with pre
 or (-eval) score the models on the M4 Hourly and NASA-HTTP data.
 
 The input has the header series,timestamp,value and one row per observation;
-a timestamp is RFC 3339 or an integer index, each series' rows are in time
+a timestamp is RFC 3339, "2006-01-02 15:04:05" in the -tz zone (default
+UTC; a repeated local hour is read in row order, a missing one moves later
+by the gap) or an integer index, each series' rows are in time
 order on a regular step (the smallest gap between its rows; missing steps
 and empty or NaN values are gaps, never zeros). The output has the header
 series,step,forecast,lo,hi with steps 1..H for every series, in input order;
@@ -40,7 +42,7 @@ minutes (horizon 12, 56 origins 6 hours apart over the last two weeks).
 Without data it says so and exits 0.`
 
 func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("forecast", "-in CSV -horizon H [-period P] [-model auto|NAME] [-level 0.8] -out CSV\n       presage forecast -eval [-data DIR] [-models LIST]", forecastHelp, stderr)
+	fs := newFlags("forecast", "-in CSV [-tz ZONE] -horizon H [-period P] [-model auto|NAME] [-level 0.8] -out CSV\n       presage forecast -eval [-data DIR] [-models LIST]", forecastHelp, stderr)
 	in := fs.String("in", "", "input CSV `file` (- for stdin): series,timestamp,value")
 	out := fs.String("out", "-", "output CSV `file` (- for stdout): series,step,forecast,lo,hi")
 	horizon := fs.Int("horizon", 0, "forecast horizon in `steps` (required without -eval)")
@@ -52,6 +54,7 @@ func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	workers := fs.Int("workers", 0, "`number` of series fitted at once; 0 means one per core")
 	evalMode := fs.Bool("eval", false, "score the models on the M4 Hourly and NASA-HTTP data instead")
 	data := fs.String("data", "", "data `folder` of -eval (default $PRESAGE_DATA)")
+	tz := addZoneFlag(fs, "-in")
 	evalModels := fs.String("models", strings.Join(eval.DefaultModels, ","), "comma-separated `list` of models -eval scores")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -89,12 +92,12 @@ func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	o := eval.ForecastOptions{Settings: model.Settings{Model: *modelName, Seed: *seed}, Horizon: *horizon,
 		Periods: periods, Level: *level, Paths: *paths, Workers: *workers}
-	return forecastFile(ctx, *in, *out, o, stdout)
+	return forecastFile(ctx, *in, *out, tz.options(), o, stdout)
 }
 
-// forecastFile reads the forecast input in (- for stdin), forecasts every
-// series and writes the forecast output to out (- for stdout).
-func forecastFile(ctx context.Context, in, out string, o eval.ForecastOptions, stdout io.Writer) error {
+// forecastFile reads the forecast input in (- for stdin) with the options
+// fo, forecasts every series and writes the forecast output to out (- for stdout).
+func forecastFile(ctx context.Context, in, out string, fo file.Options, o eval.ForecastOptions, stdout io.Writer) error {
 	r, name := io.Reader(os.Stdin), "stdin"
 	if in != "-" {
 		f, err := os.Open(in)
@@ -104,7 +107,7 @@ func forecastFile(ctx context.Context, in, out string, o eval.ForecastOptions, s
 		defer f.Close()
 		r, name = f, in
 	}
-	input, err := file.ParseForecastInput(r, name)
+	input, err := fo.ParseForecastInput(r, name)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/presage-dev/presage/metrics"
-	"github.com/presage-dev/presage/metrics/file"
 	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/replay"
 )
@@ -30,7 +29,7 @@ func (s *sweepFlags) Set(v string) error {
 	return nil
 }
 
-const replaySynopsis = "-config FILE [-trace CSV | -signals CSV] [-policies LIST] [-sweep PATH=V1,V2,...]... [-json OUT] [-decisions OUT] [-report OUT.html] [-record CSV]"
+const replaySynopsis = "-config FILE [-trace CSV | -signals CSV] [-tz ZONE] [-policies LIST] [-sweep PATH=V1,V2,...]... [-json OUT] [-decisions OUT] [-report OUT.html] [-record CSV]"
 
 const replayDescription = `Replay a load through several policies on the simulated service with a
 virtual clock: every policy gets the same load and identical, fresh
@@ -49,7 +48,10 @@ nothing can react: the predictive controller runs over them with dry-run
 recorders, and the table scores what it would have recommended, and when,
 against the incidents of the recorded latency: warned incidents, recall,
 lead time, precision. Services are matched by name; global.interval must
-be the file's step. -record FILE writes the 'none' run's signals in that
+be the file's step. Timestamps without an offset in either file are read
+in -tz (an IANA zone, default UTC): a local hour repeated when daylight
+saving ends is read in row order, first the earlier then the later, and
+one that does not exist moves later by the gap. -record FILE writes the 'none' run's signals in that
 format, so a simulated replay can be replayed as a recording.
 
 -sweep PATH=V1,V2,... (repeatable: the grid is the product) sets a
@@ -68,6 +70,7 @@ type replayFlags struct {
 	jsonOut, decisions, report, record     *string
 	withSchedules, perfect                 *bool
 	sweeps                                 sweepFlags
+	tz                                     *zoneFlag
 }
 
 func addReplayFlags(fs *flag.FlagSet) *replayFlags {
@@ -83,6 +86,7 @@ func addReplayFlags(fs *flag.FlagSet) *replayFlags {
 		perfect:       fs.Bool("perfect-forecast", false, "every policy that forecasts (predictive, plan) forecasts the load ahead exactly, as clairvoyant does for predictive: what a perfect forecast buys each (the decisions are then the only difference from oracle)"),
 		withSchedules: fs.Bool("schedules", true, "honour the configuration's schedules (prewarm, freeze, event); -schedules=false replays without them, for comparison"),
 	}
+	f.tz = addZoneFlag(fs, "-trace and -signals")
 	fs.Var(&f.sweeps, "sweep", "`path=v1,v2,...`: replay each value of a configuration field (repeatable: the grid is the product)")
 	return f
 }
@@ -107,7 +111,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := replayOutputs{f: f, stdout: stdout}
 	tracePath, signalsPath := f.tracePath, f.signalsPath
 	if *signalsPath != "" {
-		rec, err := file.ReadSignals(*signalsPath)
+		rec, err := f.tz.options().ReadSignals(*signalsPath)
 		if err != nil {
 			return err
 		}
@@ -116,7 +120,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	var tr *metrics.Grid
 	if *tracePath != "" {
-		if tr, err = file.ReadTrace(*tracePath); err != nil {
+		if tr, err = f.tz.options().ReadTrace(*tracePath); err != nil {
 			return err
 		}
 	}
@@ -128,13 +132,15 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := out.write(rep); err != nil {
-		return err
-	}
-	if *f.record != "" {
-		return writeFile(*f.record, stdout, rep.WriteNoneSignals)
-	}
-	return nil
+	return untilDone(ctx, func() error {
+		if err := out.write(rep); err != nil {
+			return err
+		}
+		if *f.record != "" {
+			return writeFile(*f.record, stdout, rep.WriteNoneSignals)
+		}
+		return nil
+	})
 }
 
 // check rejects the flags that exclude each other (a usage error) and
@@ -188,7 +194,30 @@ func replaySignals(ctx context.Context, o replay.SignalsOptions, path string, ou
 		}
 		return err
 	}
-	return out.write(rep)
+	return untilDone(ctx, func() error { return out.write(rep) })
+}
+
+// untilDone runs write, the writing of a replay's outputs, and returns its
+// error, or ctx's as soon as ctx is done: encoding the JSON of a long
+// replay of dense schedules takes seconds and does not look at ctx, and a
+// replay stops within a second of a signal. The write then goes on until
+// the process exits; a file it was writing is left as it was (every output
+// file is written to a temporary file renamed into place, which may be
+// left behind, hidden, next to it).
+func untilDone(ctx context.Context, write func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- write() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done: // finished as the signal came
+			return err
+		default:
+			return ctx.Err()
+		}
+	}
 }
 
 // replaySweep replays every point of the grid of sweeps over the

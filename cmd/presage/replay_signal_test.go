@@ -11,9 +11,8 @@ import (
 // TestReplayStopsOnSignal: a replay stops soon after SIGINT or SIGTERM,
 // whatever the configuration: a year of load, sweeps, the heaviest
 // forecast check allows. It exits with status 1 and says the replay was
-// cancelled. (Not yet within a second: an event schedule every two minutes,
-// whose windows schedule.Mask expands at each refit without looking at the
-// context; it stops within one to four seconds.)
+// cancelled. TestReplayStopsWithinASecond holds the densest event schedules
+// check allows to one second.
 func TestReplayStopsOnSignal(t *testing.T) {
 	t.Parallel()
 	if testing.Short() && os.Getenv("PRESAGE_BIN") == "" {

@@ -17,17 +17,22 @@ var (
 	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC)
 )
 
-// naiveLayouts are the timestamp layouts without a zone, read as UTC.
+// naiveLayouts are the timestamp layouts without a zone, read in the
+// zone of the reader's Options (UTC by default).
 var naiveLayouts = []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05"}
 
 // parseTimestamp reads a timestamp of a trace or signals file: RFC 3339,
-// "2006-01-02 15:04:05" (or with a T; UTC, fractional seconds allowed) or
-// Unix seconds (fractional allowed, below 1e11), within years 0000–9999
-// UTC.
-func parseTimestamp(s string) (time.Time, error) {
-	t, ok := parseTime(s)
+// "2006-01-02 15:04:05" (or with a T; fractional seconds allowed) or Unix
+// seconds (fractional allowed, below 1e11), within years 0000–9999 UTC. A
+// timestamp without a zone is a wall-clock time in loc, resolved by
+// localInstant against prev, the series' previous instant.
+func parseTimestamp(s string, loc *time.Location, prev time.Time) (time.Time, error) {
+	t, naive, ok := parseTime(s)
 	if !ok {
 		return time.Time{}, fmt.Errorf("timestamp %q: want RFC 3339, \"2006-01-02 15:04:05\" or Unix seconds", s)
+	}
+	if naive {
+		t = localInstant(t, loc, prev)
 	}
 	if t.Before(minTime) || t.After(maxTime) {
 		return time.Time{}, fmt.Errorf("timestamp %q: want a time within years 0000–9999 UTC", s)
@@ -35,20 +40,31 @@ func parseTimestamp(s string) (time.Time, error) {
 	return t, nil
 }
 
-func parseTime(s string) (time.Time, bool) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, true
-	}
-	for _, layout := range naiveLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
+// parseTime reads a timestamp; naive reports one without a zone, whose
+// fields t holds as UTC.
+func parseTime(s string) (t time.Time, naive, ok bool) {
+	if t, naive, ok := parseDateTime(s); ok {
+		return t, naive, true
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) && math.Abs(f) < 1e11 {
 		sec, frac := math.Modf(f)
-		return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), true
+		return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), false, true
 	}
-	return time.Time{}, false
+	return time.Time{}, false, false
+}
+
+// parseDateTime reads RFC 3339 or a naive layout; naive reports the
+// latter, whose fields t holds as UTC.
+func parseDateTime(s string) (t time.Time, naive, ok bool) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, false, true
+	}
+	for _, layout := range naiveLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true, true
+		}
+	}
+	return time.Time{}, false, false
 }
 
 // formatTime writes a timestamp as the writers of this package do: RFC 3339

@@ -19,7 +19,8 @@
 //     its value parses. Blank lines and lines starting with # are skipped;
 //     spaces around cells are ignored.
 //   - A timestamp is RFC 3339 ("2026-01-05T00:00:00Z", any offset),
-//     "2006-01-02 15:04:05" (read as UTC; a T in place of the space and
+//     "2006-01-02 15:04:05" (without a zone: read in the Options' zone, UTC
+//     by default, see "Time zones" below; a T in place of the space and
 //     fractional seconds are accepted) or Unix seconds (fractional allowed,
 //     below 1e11), within years 0000–9999 UTC.
 //   - A value is a number ≥ 0. An empty value or NaN is a step with no
@@ -81,8 +82,10 @@
 // WriteForecastInput writes Series with integer timestamps 0, 1, ….
 //
 //   - A series name is any non-empty text, kept as it is.
-//   - A timestamp is an integer (an index) or RFC 3339 (within years
-//     1678–2262), all of one kind within a series, increasing.
+//   - A timestamp is an integer (an index) or a date-time (within years
+//     1678–2262): RFC 3339, or "2006-01-02 15:04:05" (or with a T) without
+//     a zone, read as "Time zones" below says; all of one kind within a
+//     series, increasing.
 //   - A value is a number of any sign. An empty value, NaN or ±Inf is a
 //     missing step, never zero.
 //   - The grid rule: a series' step is the smallest difference between its
@@ -90,6 +93,31 @@
 //     and every timestamp must lie on it; a step without a row is NaN. A
 //     series of one row is one step.
 //   - Limits: at most 10,000,000 steps per series, gaps included.
+//
+// # Time zones
+//
+// A timestamp with an offset or a Z, and Unix seconds, are instants, read as
+// written. A timestamp without a zone is a wall-clock time in
+// Options.Location (`-tz` on the commands; UTC when nil, and for the
+// functions ParseTrace, ParseSignals, ... that take no Options). Where that
+// zone's clock changes, a wall-clock time is resolved, never rejected:
+//
+//   - a time that happens twice (the hour repeated when daylight saving
+//     ends: 02:00–02:59 on 2026-10-25 in Europe/Paris) is told apart by the
+//     order of the rows: it is the earlier instant, unless the series'
+//     previous row is already at or after it, then the later one. So a
+//     file stamped on the wall clock reads 02:00, 02:30 (summer time),
+//     02:00, 02:30 (winter time), 03:00 in that order; a third 02:00 is out
+//     of order, an error at its line;
+//   - a time that does not happen (the hour skipped when daylight saving
+//     starts: 02:00–02:59 on 2026-03-29 in Paris) moves later by the gap,
+//     read on the offset in force before it (02:30 is 03:30 summer time),
+//     as package schedule resolves a start in a gap. A file stamped on the
+//     wall clock has no such rows; one that has them may then hold the same
+//     instant twice, a duplicate at the later row's line.
+//
+// A series is one service's rows in a signals file, one series' in a
+// forecast input, the whole trace.
 //
 // # Forecast output
 //

@@ -61,8 +61,17 @@ type inputRow struct {
 
 // ParseForecastInput reads a forecast input (the package documentation
 // gives the format) and lays each series on its grid, the series in the
-// order they first appear. Errors name the file and the line.
+// order they first appear. Errors name the file and the line. Timestamps
+// without a zone are read in UTC; Options.ParseForecastInput reads them in
+// another.
 func ParseForecastInput(r io.Reader, name string) ([]Series, error) {
+	return Options{}.ParseForecastInput(r, name)
+}
+
+// ParseForecastInput reads a forecast input as the function
+// ParseForecastInput does, its timestamps without a zone in o.Location.
+func (o Options) ParseForecastInput(r io.Reader, name string) ([]Series, error) {
+	loc := o.loc()
 	cr := csv.NewReader(bounded(r, name))
 	cr.FieldsPerRecord = len(forecastInputHeader)
 	cr.ReuseRecord = true
@@ -79,7 +88,12 @@ func ParseForecastInput(r io.Reader, name string) ([]Series, error) {
 			return nil, lineError(name, line, errors.New("empty series name"))
 		}
 		ts := strings.TrimSpace(rec[1])
-		t, isTime, err := parseInputTimestamp(ts)
+		prev, seen := rows[series]
+		var after time.Time
+		if seen && kinds[series] {
+			after = time.Unix(0, prev[len(prev)-1].t)
+		}
+		t, isTime, err := parseInputTimestamp(ts, loc, after)
 		if err != nil {
 			return nil, lineError(name, line, err)
 		}
@@ -87,7 +101,6 @@ func ParseForecastInput(r io.Reader, name string) ([]Series, error) {
 		if err != nil {
 			return nil, lineError(name, line, err)
 		}
-		prev, seen := rows[series]
 		if !seen {
 			if len(order) == MaxSeries {
 				return nil, lineError(name, line, fmt.Errorf("more than %d series", MaxSeries))
@@ -96,7 +109,7 @@ func ParseForecastInput(r io.Reader, name string) ([]Series, error) {
 			kinds[series] = isTime
 		} else {
 			if kinds[series] != isTime {
-				return nil, lineError(name, line, fmt.Errorf("series %q mixes RFC 3339 and integer timestamps", series))
+				return nil, lineError(name, line, fmt.Errorf("series %q mixes date-time and integer timestamps", series))
 			}
 			if last := prev[len(prev)-1]; t <= last.t {
 				return nil, lineError(name, line, fmt.Errorf("series %q: timestamp %s not after the one on line %d", series, ts, last.line))
@@ -124,14 +137,19 @@ func ParseForecastInput(r io.Reader, name string) ([]Series, error) {
 }
 
 // parseInputTimestamp reads a timestamp of a forecast input: an integer, or
-// RFC 3339 (isTime) as Unix nanoseconds.
-func parseInputTimestamp(ts string) (t int64, isTime bool, err error) {
+// a date-time (isTime) as Unix nanoseconds: RFC 3339, or
+// "2006-01-02 15:04:05" (or with a T) without a zone, a wall-clock time in
+// loc resolved by localInstant against prev, the series' previous instant.
+func parseInputTimestamp(ts string, loc *time.Location, prev time.Time) (t int64, isTime bool, err error) {
 	if i, err := strconv.ParseInt(ts, 10, 64); err == nil {
 		return i, false, nil
 	}
-	tm, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
-		return 0, false, fmt.Errorf("timestamp %q is neither RFC 3339 nor an integer", ts)
+	tm, naive, ok := parseDateTime(ts)
+	if !ok {
+		return 0, false, fmt.Errorf("timestamp %q is neither RFC 3339, \"2006-01-02 15:04:05\" nor an integer", ts)
+	}
+	if naive {
+		tm = localInstant(tm, loc, prev)
 	}
 	ns := tm.UnixNano()
 	if !time.Unix(0, ns).Equal(tm) {

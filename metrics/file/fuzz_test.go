@@ -53,6 +53,27 @@ func traceRoundTrip(t *testing.T, g *metrics.Grid) {
 	sameGrid(t, g, again)
 }
 
+// FuzzParseTraceZone reads a trace with its timestamps without a zone in
+// Europe/Paris, where hours repeat and vanish.
+func FuzzParseTraceZone(f *testing.F) {
+	o := paris(f)
+	for _, in := range []string{fallBack, springForward, fallBack + "2026-10-25 02:00:00,8\n"} {
+		f.Add(in)
+	}
+	for _, tt := range traceTests {
+		f.Add(tt.in)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		g, err := o.ParseTrace(strings.NewReader(in), "f.csv")
+		if err != nil {
+			checkParseError(t, err)
+			return
+		}
+		checkGrid(t, g)
+		traceRoundTrip(t, g)
+	})
+}
+
 func FuzzParseSignalsTrace(f *testing.F) {
 	for _, tt := range signalsTraceTests {
 		f.Add(exported, tt.service)

@@ -61,18 +61,31 @@ func RecordingOf(hist metrics.History, services []string, start, end time.Time, 
 }
 
 // ReadSignals reads a recording from a signals file; see ParseSignals.
-func ReadSignals(path string) (*Recording, error) {
+func ReadSignals(path string) (*Recording, error) { return Options{}.ReadSignals(path) }
+
+// ReadSignals reads a recording from a signals file with the options o;
+// see ParseSignals.
+func (o Options) ReadSignals(path string) (*Recording, error) {
 	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ParseSignals(f, path)
+	return o.ParseSignals(f, path)
 }
 
 // ParseSignals reads a signals file (the package documentation gives the
-// format) onto its grid. Errors name the file and the line.
+// format) onto its grid. Errors name the file and the line. Timestamps
+// without a zone are read in UTC; Options.ParseSignals reads them in
+// another.
 func ParseSignals(r io.Reader, name string) (*Recording, error) {
+	return Options{}.ParseSignals(r, name)
+}
+
+// ParseSignals reads a signals file as the function ParseSignals does, its
+// timestamps without a zone in o.Location.
+func (o Options) ParseSignals(r io.Reader, name string) (*Recording, error) {
+	loc := o.loc()
 	cr, col, err := openSignals(r, name, "timestamp", "service")
 	if err != nil {
 		return nil, err
@@ -110,7 +123,12 @@ func ParseSignals(r io.Reader, name string) (*Recording, error) {
 		if svc == "" {
 			return nil, lineError(name, line, errors.New("empty service"))
 		}
-		t, err := parseTimestamp(strings.TrimSpace(rec[col["timestamp"]]))
+		rs := rows[svc]
+		var prev time.Time
+		if n := len(rs); n > 0 {
+			prev = rs[n-1].t
+		}
+		t, err := parseTimestamp(strings.TrimSpace(rec[col["timestamp"]]), loc, prev)
 		if err != nil {
 			return nil, lineError(name, line, err)
 		}
@@ -122,7 +140,6 @@ func ParseSignals(r io.Reader, name string) (*Recording, error) {
 			}
 			rw.v[k] = v
 		}
-		rs := rows[svc]
 		if n := len(rs); n > 0 && !t.After(rs[n-1].t) {
 			return nil, lineError(name, line, fmt.Errorf("service %s: timestamp %s not after %s on line %d",
 				svc, rec[col["timestamp"]], rs[n-1].t.Format(time.RFC3339), rs[n-1].line))

@@ -16,8 +16,16 @@ import (
 // is "". An empty cell, or a row the file does not have, is a step with no
 // value; the step and grid rules are ParseTrace's. ParseTrace reads such a
 // file too (the first service's rows), so `presage replay -trace
-// exported.csv` replays a recorded load.
+// exported.csv` replays a recorded load. Timestamps without a zone are read
+// in UTC; Options.ParseSignalsTrace reads them in another.
 func ParseSignalsTrace(r io.Reader, name, service string) (*metrics.Grid, error) {
+	return Options{}.ParseSignalsTrace(r, name, service)
+}
+
+// ParseSignalsTrace reads a load trace from a signals file as the function
+// ParseSignalsTrace does, its timestamps without a zone in o.Location.
+func (o Options) ParseSignalsTrace(r io.Reader, name, service string) (*metrics.Grid, error) {
+	loc := o.loc()
 	cr, col, err := openSignals(r, name, "timestamp", "service", "requests")
 	if err != nil {
 		return nil, err
@@ -38,7 +46,11 @@ func ParseSignalsTrace(r io.Reader, name, service string) (*metrics.Grid, error)
 		if svc != service {
 			continue
 		}
-		t, err := parseTimestamp(strings.TrimSpace(rec[ti]))
+		var prev time.Time
+		if n := len(rows); n > 0 {
+			prev = rows[n-1].t
+		}
+		t, err := parseTimestamp(strings.TrimSpace(rec[ti]), loc, prev)
 		if err != nil {
 			return nil, lineError(name, line, err)
 		}

@@ -12,25 +12,37 @@ import (
 )
 
 // ReadTrace reads a load trace from a file; see ParseTrace.
-func ReadTrace(path string) (*metrics.Grid, error) {
+func ReadTrace(path string) (*metrics.Grid, error) { return Options{}.ReadTrace(path) }
+
+// ReadTrace reads a load trace from a file with the options o; see
+// ParseTrace.
+func (o Options) ReadTrace(path string) (*metrics.Grid, error) {
 	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ParseTrace(f, path)
+	return o.ParseTrace(f, path)
 }
 
 // ParseTrace reads a load trace, CSV rows "timestamp,value", onto its
 // regular grid (the package documentation gives the rules); name (the
 // file's name) prefixes its errors, with the line: "trace.csv:17: ...".
 // A signals file (its header starts "timestamp,service,") is read as
-// ParseSignalsTrace reads it: the first service's requests.
+// ParseSignalsTrace reads it: the first service's requests. Timestamps
+// without a zone are read in UTC; Options.ParseTrace reads them in another.
 func ParseTrace(r io.Reader, name string) (*metrics.Grid, error) {
+	return Options{}.ParseTrace(r, name)
+}
+
+// ParseTrace reads a load trace as the function ParseTrace does, its
+// timestamps without a zone in o.Location.
+func (o Options) ParseTrace(r io.Reader, name string) (*metrics.Grid, error) {
 	br := bounded(r, name)
 	if head, _ := br.Peek(len(signalsPrefix)); strings.EqualFold(string(head), signalsPrefix) {
-		return ParseSignalsTrace(br, name, "")
+		return o.ParseSignalsTrace(br, name, "")
 	}
+	loc := o.loc()
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
@@ -47,7 +59,11 @@ func ParseTrace(r io.Reader, name string) (*metrics.Grid, error) {
 			return nil, lineError(name, line, fmt.Errorf("want 2 fields (timestamp,value), got %d", len(rec)))
 		}
 		ts, vs := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
-		t, terr := parseTimestamp(ts)
+		var prev time.Time
+		if n := len(rows); n > 0 {
+			prev = rows[n-1].t
+		}
+		t, terr := parseTimestamp(ts, loc, prev)
 		v, verr := parseValue(vs)
 		if header && terr != nil && verr != nil {
 			continue // header
