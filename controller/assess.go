@@ -80,28 +80,21 @@ func (c *Controller) assess(s *service, in *policy.Input, rec *Record, lat, load
 // set. Without a model yet, the one path is the load now, held.
 func (c *Controller) assessPlan(s *service, in *policy.Input, rec *Record, load float64) {
 	resp := c.response(s)
-	cur := engagedMask(s.st)
+	cur := s.st.Mask()
 	run := min(s.hold.Run, max(s.pattern.Consecutive-1, 0))
 	p := &s.plan
 	*p = policy.PlanInput{Horizon: s.horizon, K: s.pattern.Consecutive, Run: run, Load: load, Response: resp, Scratch: &s.planScratch}
 	in.Plan = p
 	rec.BreachLevel = resp.Level[cur]
 	if run > 0 {
-		p.Floor = load
-		if r := s.hist.last(run); len(r) > 0 {
-			var sum float64
-			for _, v := range r {
-				sum += v
-			}
-			p.Floor = max(load, sum/float64(len(r)))
-		}
+		p.Floor = max(load, s.hist.meanLast(run))
 	}
-	held := func() [][]float64 {
-		h := make([]float64, s.horizon)
-		for j := range h {
-			h[j] = load
+	held := func() [][]float64 { // the service's buffer, as the paths are
+		s.held = grow(s.held, s.horizon)
+		for j := range s.held {
+			s.held[j] = load
 		}
-		return [][]float64{h}
+		return [][]float64{s.held}
 	}
 	if s.fc == nil {
 		p.Paths = held() // no model yet: the load now, held
@@ -126,13 +119,8 @@ func (c *Controller) assessPlan(s *service, in *policy.Input, rec *Record, load 
 // underway returns what the Imminent rule reads of the service at the
 // playbook level.
 func (c *Controller) underway(s *service, load float64, level int) policy.Underway {
-	run := s.hist.last(max(s.pattern.Consecutive-1, 1))
-	var sum float64
-	for _, v := range run {
-		sum += v
-	}
 	return policy.Underway{Run: s.hold.Run, K: s.pattern.Consecutive, Load: load,
-		RunLoad: sum / float64(len(run)), Level: c.breachLevel(s, level)}
+		RunLoad: s.hist.meanLast(max(s.pattern.Consecutive-1, 1)), Level: c.breachLevel(s, level)}
 }
 
 // reach is, at a playbook level above 0, the reach (policy.Step.Reach) of
@@ -164,7 +152,7 @@ func (c *Controller) breachLevel(s *service, level int) float64 {
 		return s.pattern.Above
 	}
 	if s.settings.Mode == policy.Plan { // by action set: the engaged one
-		return c.response(s).Level[engagedMask(s.st)]
+		return c.response(s).Level[s.st.Mask()]
 	}
 	for l := min(level, len(s.levels)-1); l >= 0; l-- {
 		if s.levels[l].known {
@@ -206,7 +194,7 @@ func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
 				return
 			}
 		}
-		level = int(engagedMask(s.st))
+		level = int(s.st.Mask())
 	} else if level > 0 {
 		e := s.st.Engaged[level-1]
 		if now.Before(e.At.Add(s.settings.Playbook[e.Step].Warmup)) {

@@ -245,6 +245,7 @@ type service struct {
 	env     envelope         // spread of the sample paths around the forecast
 	paths   [][]float64      // the step's sample paths, or the model's deviations (shifted), reused
 	point   []float64        // the step's point forecast over the horizon, reused
+	held    []float64        // the planner's one path of the load now, held (mode plan, no model yet), reused
 	devFor  model.Forecaster // the model the paths buffer holds the deviations of, if shifted
 	shifted bool             // paths holds devFor's fixed deviations (model.DeviationsInto)
 

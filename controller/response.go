@@ -17,18 +17,6 @@ const MaxPlanActions = policy.MaxPlanSteps
 // prior for an action set not yet seen.
 type Prior func(values []float64) float64
 
-// engagedMask returns the set of steps engaged or prewarmed in st.
-func engagedMask(st policy.State) uint {
-	var m uint
-	for _, e := range st.Engaged {
-		m |= 1 << e.Step
-	}
-	for _, e := range st.Prewarmed {
-		m |= 1 << e.Step
-	}
-	return m
-}
-
 // response returns the planner's response model of the service: per action
 // set, the load at which it breaches. A set's level is what it was seen to
 // take (learned); else a prior: the plant's physics (Options.Priors),

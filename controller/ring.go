@@ -1,5 +1,7 @@
 package controller
 
+import "math"
+
 // ring is a bounded history of float64 values, oldest dropped first.
 type ring struct {
 	buf   []float64
@@ -50,6 +52,20 @@ func (r *ring) last(n int) []float64 {
 	k := copy(out, r.buf[i:min(i+n, len(r.buf))])
 	copy(out[k:], r.buf)
 	return out
+}
+
+// meanLast returns the mean of the newest n values (all when n exceeds
+// the length; NaN when there are none).
+func (r *ring) meanLast(n int) float64 {
+	n = min(n, r.n)
+	if n <= 0 {
+		return math.NaN()
+	}
+	var sum float64
+	for i := r.n - n; i < r.n; i++ {
+		sum += r.buf[r.index(i)]
+	}
+	return sum / float64(n)
 }
 
 // pairRing is a bounded history of (x, y) pairs.

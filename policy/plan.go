@@ -121,13 +121,14 @@ type PlanScratch struct {
 	memo  map[[MaxPlanSteps]int16]float64
 }
 
-// mask returns the set of steps engaged or prewarmed in st.
-func mask(st State) uint {
+// Mask returns the set of steps engaged or prewarmed: bit i set when
+// playbook step i is (the index of Response).
+func (s State) Mask() uint {
 	var m uint
-	for _, e := range st.Engaged {
+	for _, e := range s.Engaged {
 		m |= 1 << e.Step
 	}
-	for _, e := range st.Prewarmed {
+	for _, e := range s.Prewarmed {
 		m |= 1 << e.Step
 	}
 	return m
@@ -292,7 +293,7 @@ func newPlanner(s Settings, in Input, st State, now time.Time) *planner {
 	if sc == nil {
 		sc = &PlanScratch{}
 	}
-	pl := &planner{s: s, in: in, p: p, st: st, now: now, n: n, cur: mask(st), deferred: -1}
+	pl := &planner{s: s, in: in, p: p, st: st, now: now, n: n, cur: st.Mask(), deferred: -1}
 	pl.horizon = max(p.Horizon, 1)
 	sc.ready = grow(sc.ready, n)
 	sc.th = grow(sc.th, pl.horizon)
@@ -449,10 +450,7 @@ func (pl *planner) riskOf(m uint) float64 {
 	if r, ok := pl.memo[key]; ok {
 		return r
 	}
-	level := pl.p.Response.Level
-	for j := range pl.th {
-		pl.th[j] = level[pl.helping(m, j)]
-	}
+	pl.thresholds(m)
 	n := 0
 	for _, v := range pl.cand {
 		if pl.breaches(v, pl.th) {
@@ -464,6 +462,15 @@ func (pl *planner) riskOf(m uint) float64 {
 	return r
 }
 
+// thresholds fills pl.th with the breach level plan m has at each step
+// ahead: that of its actions that help by then.
+func (pl *planner) thresholds(m uint) {
+	level := pl.p.Response.Level
+	for j := range pl.th {
+		pl.th[j] = level[pl.helping(m, j)]
+	}
+}
+
 // riskAt returns the risk of plan m (riskOf) and its time to breach: how
 // far ahead the share of paths with an incident first reaches trigger
 // (negative: never within the horizon).
@@ -471,10 +478,7 @@ func (pl *planner) riskAt(m uint, trigger float64) (float64, time.Duration) {
 	if len(pl.cand) == 0 {
 		return 0, -1
 	}
-	level := pl.p.Response.Level
-	for j := range pl.th {
-		pl.th[j] = level[pl.helping(m, j)]
-	}
+	pl.thresholds(m)
 	first := make([]int, pl.horizon)
 	n := 0
 	for _, v := range pl.cand {
