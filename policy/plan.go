@@ -118,6 +118,7 @@ type PlanScratch struct {
 	cand  [][]float64
 	th    []float64
 	ready []int
+	first []int
 	memo  map[[MaxPlanSteps]int16]float64
 }
 
@@ -169,7 +170,8 @@ type planner struct {
 	cand     [][]float64 // the paths that could breach under some plan, floor applied
 	th       []float64   // scratch: the threshold per step ahead
 	memo     map[[MaxPlanSteps]int16]float64
-	deferred int // the step whose engagement is evaluated one step later, or -1
+	first    []int // riskAt's count of first completions per step ahead
+	deferred int   // the step whose engagement is evaluated one step later, or -1
 }
 
 // Plan is the planner's decision at now (see the comment above); Decide
@@ -296,13 +298,14 @@ func newPlanner(s Settings, in Input, st State, now time.Time) *planner {
 	pl := &planner{s: s, in: in, p: p, st: st, now: now, n: n, cur: st.Mask(), deferred: -1}
 	pl.horizon = max(p.Horizon, 1)
 	sc.ready = grow(sc.ready, n)
+	sc.first = grow(sc.first, pl.horizon)
 	sc.th = grow(sc.th, pl.horizon)
 	sc.vals = grow(sc.vals, pl.horizon*len(p.Paths))
 	if sc.memo == nil {
 		sc.memo = make(map[[MaxPlanSteps]int16]float64)
 	}
 	clear(sc.memo)
-	pl.ready, pl.th, pl.memo, pl.cand = sc.ready, sc.th, sc.memo, sc.cand[:0]
+	pl.ready, pl.th, pl.memo, pl.cand, pl.first = sc.ready, sc.th, sc.memo, sc.cand[:0], sc.first
 	for i, step := range s.Playbook {
 		if _, ok := floor(s, in, i); ok {
 			pl.forced |= 1 << i
@@ -479,7 +482,8 @@ func (pl *planner) riskAt(m uint, trigger float64) (float64, time.Duration) {
 		return 0, -1
 	}
 	pl.thresholds(m)
-	first := make([]int, pl.horizon)
+	first := grow(pl.first, pl.horizon)
+	clear(first)
 	n := 0
 	for _, v := range pl.cand {
 		if j := pl.completes(v, pl.th); j >= 0 {
