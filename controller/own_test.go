@@ -47,7 +47,9 @@ func TestOwner(t *testing.T) {
 			step++
 		}
 	}
-	gauges := func() int { return testutil.CollectAndCount(reg, "presage_signal_value", "presage_breach_risk", "presage_level") }
+	gauges := func() int {
+		return testutil.CollectAndCount(reg, "presage_signal_value", "presage_breach_risk", "presage_level")
+	}
 
 	steps(3)
 	if len(recs) != 0 || s.hist.len() != 0 || len(ctl.Owned()) != 0 || gauges() != 0 {
