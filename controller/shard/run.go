@@ -71,6 +71,8 @@ func (m *Membership) report(was bool) bool {
 	switch {
 	case acting && !was:
 		m.log.Info("shard: acting on the services this member owns", "owned", owned, "members", len(v.members))
+	case !acting && was && v.stopped:
+		m.log.Info("shard: stopping: not acting on any service")
 	case !acting && was:
 		m.log.Warn("shard: not acting on any service: the member Lease or the view is older than renew_deadline",
 			"renewed", v.renewed.UTC().Format(time.RFC3339Nano), "listed", v.listedAt.UTC().Format(time.RFC3339Nano))
