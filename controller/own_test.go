@@ -98,3 +98,39 @@ func (r *recordedPtr) Apply(context.Context, actuators.Action) error {
 func (r *recordedPtr) Tracked(ctx context.Context) (actuators.Tracked, bool, error) {
 	return recorded{t: *r.t}.Tracked(ctx)
 }
+
+// TestOwnerBackfills reads a service's history from a RangeSource at the
+// step that gains it, not before (while not owned nothing is read), and
+// again each time it is gained after a loss.
+func TestOwnerBackfills(t *testing.T) {
+	var o owns
+	src := &ranged{script: &script{lat: []float64{0.1}, load: []float64{50}}}
+	ctl, err := New(Options{Config: loadConfig(t), Source: src, Mode: policy.Predictive, Owner: &o,
+		Actuators: map[string][]actuators.Actuator{"web": {actuators.NewRecorder(nil), actuators.NewRecorder(nil)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ctl.services[0]
+	step := func(i int) {
+		t.Helper()
+		if err := ctl.Step(context.Background(), t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(0)
+	if src.calls != 0 {
+		t.Fatalf("history read %d times for a service not owned", src.calls)
+	}
+	o.yes.Store(true)
+	step(1)
+	if src.calls != 1 || s.hist.len() < 1000 || s.fc == nil {
+		t.Fatalf("gained: %d reads, %d samples, model %v; want the day backfilled and a model fitted", src.calls, s.hist.len(), s.fc != nil)
+	}
+	o.yes.Store(false)
+	step(2)
+	o.yes.Store(true)
+	step(3)
+	if src.calls != 2 || !src.starts[1].Equal(t0.Add(3*time.Minute-24*time.Hour)) || s.hist.len() < 1000 {
+		t.Errorf("gained again: %d reads (from %v), %d samples; want a second backfill of the day before the step", src.calls, src.starts, s.hist.len())
+	}
+}

@@ -85,7 +85,7 @@ func (m *Membership) report(was bool) bool {
 // that finds the Lease expired, missing, or this replica no longer acting
 // (re)joins: the hand-off starts when it returns.
 func (m *Membership) renew(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, m.retry)
+	rctx, cancel := context.WithTimeout(ctx, m.retry)
 	defer cancel()
 	leases := m.client.CoordinationV1().Leases(m.ns)
 	sent := m.now()
@@ -93,11 +93,13 @@ func (m *Membership) renew(ctx context.Context) {
 	rejoin := old.joined.IsZero() || !sent.Before(old.renewed.Add(m.deadline))
 	l := m.own
 	if l == nil {
-		got, err := leases.Get(ctx, m.lease, metav1.GetOptions{})
+		got, err := leases.Get(rctx, m.lease, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 		case err != nil:
-			m.log.Warn("shard: reading the member Lease failed", "err", err)
+			if ctx.Err() == nil {
+				m.log.Warn("shard: reading the member Lease failed", "err", err)
+			}
 			return
 		default:
 			l = got
@@ -111,7 +113,7 @@ func (m *Membership) renew(ctx context.Context) {
 			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptrTo(m.identity), LeaseDurationSeconds: ptrTo(m.leaseSeconds()),
 				AcquireTime: &renewTime, RenewTime: &renewTime},
 		}
-		l, err = leases.Create(ctx, l, metav1.CreateOptions{})
+		l, err = leases.Create(rctx, l, metav1.CreateOptions{})
 		rejoin = true
 	} else {
 		l = l.DeepCopy()
@@ -123,11 +125,13 @@ func (m *Membership) renew(ctx context.Context) {
 		if rejoin {
 			l.Spec.AcquireTime = &renewTime
 		}
-		l, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+		l, err = leases.Update(rctx, l, metav1.UpdateOptions{})
 	}
 	if err != nil {
 		m.own = nil // read it again next time
-		m.log.Warn("shard: renewing the member Lease failed", "err", err)
+		if ctx.Err() == nil {
+			m.log.Warn("shard: renewing the member Lease failed", "err", err)
+		}
 		return
 	}
 	m.own = l
@@ -146,12 +150,14 @@ func (m *Membership) renew(ctx context.Context) {
 // It returns when the first of the other members' Leases expires (zero:
 // none), for Run to list again then.
 func (m *Membership) list(ctx context.Context) time.Time {
-	ctx, cancel := context.WithTimeout(ctx, m.retry)
+	rctx, cancel := context.WithTimeout(ctx, m.retry)
 	defer cancel()
 	start := m.now()
-	ls, err := m.client.CoordinationV1().Leases(m.ns).List(ctx, metav1.ListOptions{LabelSelector: m.selector})
+	ls, err := m.client.CoordinationV1().Leases(m.ns).List(rctx, metav1.ListOptions{LabelSelector: m.selector})
 	if err != nil {
-		m.log.Warn("shard: listing the member Leases failed", "err", err)
+		if ctx.Err() == nil {
+			m.log.Warn("shard: listing the member Leases failed", "err", err)
+		}
 		return time.Time{}
 	}
 	var members []string
