@@ -393,7 +393,32 @@ func TestKubeRunSharding(t *testing.T) {
 		}
 	}
 
+	// From the first round in which every service had one owner, every
+	// service kept one in every round, but the killed replica's between
+	// the kill and their move.
+	steady, gaps := -1, []string{}
+	for i, p := range polls {
+		if steady < 0 && exactlyOne(p, ids) {
+			steady = i
+		}
+		if steady < 0 {
+			continue
+		}
+		o := p.owners()
+		for n := range shardServices {
+			s := serviceName(n)
+			if len(o[s]) == 0 && (p.at.Before(killed) || !slices.Contains(moving, s) || p.at.After(firstOwned[s])) {
+				gaps = append(gaps, fmt.Sprintf("%s at %s", s, since(p.at)))
+			}
+		}
+	}
+	t.Logf("  %d poll rounds from the first with every service owned, %d after the kill: services without an owner outside the move: %d; with two owners: %d",
+		len(polls)-steady, countAfter(polls, killed), len(gaps), len(double))
+
 	// The bounds.
+	if len(gaps) > 0 {
+		t.Errorf("services without an owner: %v", gaps[:min(len(gaps), 10)])
+	}
 	if len(double) > 0 {
 		t.Errorf("services with two owners at once: %v", double[:min(len(double), 10)])
 	}
@@ -443,4 +468,14 @@ func serviceName(i int) string {
 		return fmt.Sprintf("hot-%d", i)
 	}
 	return fmt.Sprintf("svc-%03d", i)
+}
+
+func countAfter(polls []shardPoll, at time.Time) int {
+	n := 0
+	for _, p := range polls {
+		if p.at.After(at) {
+			n++
+		}
+	}
+	return n
 }
