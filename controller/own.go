@@ -33,6 +33,7 @@ func (c *Controller) initOwn(s *service, history int) {
 	s.own.history = history
 	if c.owner != nil {
 		s.own.away = true
+		s.hist = newRing(1) // the history is allocated when the service is gained
 	}
 }
 
@@ -51,15 +52,20 @@ func (c *Controller) initOwn(s *service, history int) {
 // again only once that call has returned. Each step
 // that gains or loses services logs one line for each kind, with the
 // services and the step time. Without an Owner every service is owned.
-func (c *Controller) own(now time.Time) {
+//
+// It reports whether a service lost had anything engaged or prewarmed, so
+// that the state passed to OnStateChange no longer holds it.
+func (c *Controller) own(now time.Time) bool {
 	if c.owner == nil {
-		return
+		return false
 	}
+	changed := false
 	var gained, lost []string
 	for _, s := range c.services {
 		owns := c.owner.Owns(s.cfg.Name)
 		switch {
 		case !owns && !s.own.away:
+			changed = changed || s.st.Level() > 0 || len(s.st.Prewarmed) > 0
 			c.drop(s)
 			lost = append(lost, s.cfg.Name)
 		case owns && s.own.away:
@@ -81,6 +87,7 @@ func (c *Controller) own(now time.Time) {
 		c.log.Info("shard: gained services: backfilling history and reconciling with the targets' records",
 			"at", now.UTC().Format(time.RFC3339Nano), "count", len(gained), "services", gained)
 	}
+	return changed
 }
 
 // Owned returns, sorted, the services this controller steps (every service

@@ -30,9 +30,11 @@ func TestOwner(t *testing.T) {
 	var recs []Record
 	rec := actuators.NewRecorder(nil)
 	tracker := &recordedPtr{t: &target}
+	var saved map[string]policy.State
 	ctl, err := New(Options{Config: loadConfig(t), Source: &script{lat: []float64{0.1}, load: []float64{50}}, Mode: policy.Reactive,
 		Registerer: reg, Owner: &o, Actuators: map[string][]actuators.Actuator{"web": {tracker, rec}},
-		OnDecision: func(r Record) { recs = append(recs, r) }})
+		OnDecision:    func(r Record) { recs = append(recs, r) },
+		OnStateChange: func(st map[string]policy.State) error { saved = st; return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +66,9 @@ func TestOwner(t *testing.T) {
 	if st := ctl.State()["web"]; st.Level() != 1 || st.Engaged[0].To != 1 || !st.Engaged[0].At.Equal(target.At) {
 		t.Errorf("gained: state %+v, want the change the target records engaged", st)
 	}
+	if saved["web"].Level() != 1 {
+		t.Errorf("gained: saved state %+v, want the adopted change", saved["web"])
+	}
 	if n := tracker.applied.Load(); n != 0 {
 		t.Errorf("gained: applied %d changes; the change in force is adopted, not applied again", n)
 	}
@@ -73,6 +78,9 @@ func TestOwner(t *testing.T) {
 	if len(recs) != 4 || s.hist.len() != 0 || len(s.hist.buf) != 1 || ctl.State()["web"].Level() != 0 || gauges() != 0 {
 		t.Fatalf("lost: %d records, history %d of %d, level %d, %d gauges; want no new record, nothing kept",
 			len(recs), s.hist.len(), len(s.hist.buf), ctl.State()["web"].Level(), gauges())
+	}
+	if saved["web"].Level() != 0 {
+		t.Errorf("lost: the saved state still engages %+v", saved["web"])
 	}
 
 	// The next owner reverted the change; this one, gaining the service

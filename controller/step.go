@@ -65,7 +65,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	retry := !c.saveFailed.IsZero() // a failed save is tried again every step
 	c.mu.Unlock()
 
-	c.own(now)
+	lost := c.own(now)
 	if c.reconcile.Swap(false) {
 		for _, s := range c.services {
 			s.reconcile = !s.own.away
@@ -90,7 +90,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	if c.async {
 		c.await(start.Add(time.Duration(float64(c.interval)/c.speed/2)), recs, changes)
 	}
-	changed := reconciled
+	changed := reconciled || lost
 	for i, s := range c.services {
 		if s.own.away {
 			continue // another replica's
