@@ -458,6 +458,13 @@ func TestLoadBad(t *testing.T) {
 			},
 		},
 		{
+			name: "sharding without leader election",
+			file: "sharding.bad.yaml",
+			want: []wantErr{
+				{"kubernetes.leader_election.replicas", 3, "3 replicas split the services on member Leases: needs enabled: true"},
+			},
+		},
+		{
 			name: "duplicate names",
 			file: "duplicate_names.bad.yaml",
 			want: []wantErr{

@@ -162,6 +162,7 @@ func (c *Config) SetDefaults() {
 	setDefault(&l.LeaseDuration, DefaultLeaderElection.LeaseDuration)
 	setDefault(&l.RenewDeadline, DefaultLeaderElection.RenewDeadline)
 	setDefault(&l.RetryPeriod, DefaultLeaderElection.RetryPeriod)
+	setDefault(&l.Replicas, DefaultLeaderElection.Replicas)
 	p := &c.Source.Prometheus
 	setDefault(&p.Timeout, DefaultPrometheus.Timeout)
 	setDefault(&p.ServiceLabel, DefaultPrometheus.ServiceLabel)

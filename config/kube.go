@@ -34,6 +34,7 @@ var (
 		LeaseDuration: Duration(15 * time.Second),
 		RenewDeadline: Duration(10 * time.Second),
 		RetryPeriod:   Duration(2 * time.Second),
+		Replicas:      1,
 	}
 
 	// DefaultKube holds the defaults of a kube actuator.
@@ -80,7 +81,20 @@ type LeaderElection struct {
 	// RetryPeriod is the wait between attempts; < renew_deadline.
 	// Default 2s.
 	RetryPeriod Duration `yaml:"retry_period"`
+	// Replicas is how many presage replicas run. 1 elects one leader that
+	// acts on every service (the Lease above). Above 1 the replicas split
+	// the services instead (sharding): each holds a member Lease named
+	// <name>-member-<identity>, and each service is acted on by the one
+	// member that rendezvous hashing over the live members picks (see
+	// controller/shard). presage acts on the members it finds, whatever
+	// their number; this value only chooses sharding. Needs enabled.
+	// Default 1.
+	Replicas int `yaml:"replicas"`
 }
+
+// Sharded reports whether the replicas split the services (replicas > 1
+// with leader election enabled) rather than elect one leader.
+func (l LeaderElection) Sharded() bool { return l.Enabled && l.Replicas > 1 }
 
 // Kube configures an actuator of kind kube. What the action's values mean
 // depends on Target:
@@ -204,7 +218,20 @@ func (k *Kubernetes) validate(v *validator, path string) {
 	if l.LeaseDuration <= l.RenewDeadline {
 		v.addf(lp+".lease_duration", "%s must be > renew_deadline (%s)", l.LeaseDuration, l.RenewDeadline)
 	}
+	switch {
+	case l.Replicas < 1:
+		v.addf(lp+".replicas", "%d must be >= 1", l.Replicas)
+	case l.Replicas > 1 && !l.Enabled:
+		v.addf(lp+".replicas", "%d replicas split the services on member Leases: needs enabled: true", l.Replicas)
+	case l.Replicas > 1 && len(l.Name) > maxMemberPrefix:
+		v.addf(lp+".name", "%q is too long for sharding: the member Leases are named <name>-member-<identity> (at most %d characters for the name)", l.Name, maxMemberPrefix)
+	}
 }
+
+// maxMemberPrefix is the longest Lease name that leaves room for
+// "-member-" and a pod name (63 characters) in a member Lease's name
+// (253 characters at most).
+const maxMemberPrefix = 253 - len("-member-") - 63
 
 // validate checks the kube actuator of the action a at ap.
 func (k *Kube) validate(v *validator, ap string, a *Action) {

@@ -104,6 +104,13 @@ type Options struct {
 	// replay's perfect forecast of the load (model.Known, the clairvoyant
 	// run); nil in production.
 	Forecasters map[string]model.Forecaster
+	// Owner, when set, says which services this replica acts on
+	// (controller/shard: several replicas share the services). Step steps
+	// only the services it owns: the others are not read into history,
+	// forecast nor decided, and a service lost is forgotten, a service
+	// gained backfilled and reconciled with its targets (see own). nil:
+	// every service.
+	Owner Owner
 }
 
 // Record is one decision of one service at one step: what the controller
@@ -190,6 +197,7 @@ type Controller struct {
 	// reconcile asks the next Step to reconcile the policy state with the
 	// targets first (RequestReconcile).
 	reconcile atomic.Bool
+	owner     Owner // Options.Owner
 
 	pool          chan struct{}  // a token per running flight (ActionWorkers)
 	flights       sync.WaitGroup // the flights' goroutines
@@ -239,6 +247,7 @@ type service struct {
 	flight      *flight            // the actuator calls under way; nil when none
 	last        []actuators.Action // by playbook index, the last engage applied (its time is its key's)
 	reconcile   bool               // reconcile once no flight is under way (RequestReconcile)
+	own         ownState           // owned or not (Options.Owner)
 
 	tel     *serviceTelemetry
 	cur     []float64        // knob values read this step
@@ -304,7 +313,7 @@ func New(o Options) (*Controller, error) {
 		cfg: o.Config, src: o.Source, mode: o.Mode, log: log, tel: newTelemetry(o.Registerer),
 		onDec: o.OnDecision, onState: o.OnStateChange, speed: speed,
 		interval: time.Duration(g.Interval), stale: time.Duration(g.StaleAfter),
-		workers: workers, full: o.FullPaths, terse: o.Terse, timed: o.Registerer != nil,
+		workers: workers, full: o.FullPaths, terse: o.Terse, timed: o.Registerer != nil, owner: o.Owner,
 	}
 	aw := o.ActionWorkers
 	if aw <= 0 {
@@ -352,6 +361,7 @@ func New(o Options) (*Controller, error) {
 			scheds:       r.Schedules,
 		}
 		s.hold.Pattern = s.pattern
+		c.initOwn(s, r.History)
 		if fc, ok := o.Forecasters[sc.Name]; ok {
 			s.fc, s.fixed = fc, true
 		} else if o.Mode == policy.Clairvoyant {

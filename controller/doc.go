@@ -70,4 +70,9 @@
 // target that reads its knob no longer holds, and at the first check every
 // change of a target that cannot read (a webhook without a read URL), is
 // applied again with its idempotency key (actuators.Reapplied).
+//
+// With Options.Owner (several replicas sharing the services:
+// controller/shard), Step steps only the services the Owner gives this
+// replica: a service gained is backfilled and reconciled with its targets
+// before it decides, a service lost is forgotten (see own).
 package controller

@@ -343,8 +343,8 @@ func (c *Controller) reassertAll(ctx context.Context, now time.Time, recs []Reco
 	atStart := !c.reasserted
 	c.reassertDue, c.reasserted = false, true
 	for i, s := range c.services {
-		if s.flight != nil {
-			continue // checked at the next check
+		if s.flight != nil || s.own.away {
+			continue // checked at the next check; another replica's
 		}
 		f := c.reassert(s, now, atStart)
 		if f == nil {

@@ -65,9 +65,10 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	retry := !c.saveFailed.IsZero() // a failed save is tried again every step
 	c.mu.Unlock()
 
+	lost := c.own(now)
 	if c.reconcile.Swap(false) {
 		for _, s := range c.services {
-			s.reconcile = true
+			s.reconcile = !s.own.away
 		}
 	}
 	reconciled := c.reconcileState(ctx, now)
@@ -89,8 +90,11 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	if c.async {
 		c.await(start.Add(time.Duration(float64(c.interval)/c.speed/2)), recs, changes)
 	}
-	changed := reconciled
+	changed := reconciled || lost
 	for i, s := range c.services {
+		if s.own.away {
+			continue // another replica's
+		}
 		changed = changed || changes[i]
 		c.logDecision(ctx, s, recs[i])
 		s.reason = recs[i].Reason
@@ -159,6 +163,9 @@ func (c *Controller) value(s *service, snap metrics.Snapshot, sig metrics.Signal
 // whether its policy state changed. It touches nothing but the service's
 // own state: services step concurrently.
 func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.Snapshot, now time.Time) (rec Record, changed bool) {
+	if s.own.away {
+		return Record{}, false // another replica's (Options.Owner)
+	}
 	name := s.cfg.Name
 	lat := c.value(s, snap, metrics.Latency, now)
 	load := lat

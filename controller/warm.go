@@ -24,7 +24,7 @@ func (c *Controller) warm(ctx context.Context, snap metrics.Snapshot, now time.T
 	var names []string
 	var todo []*service
 	for _, s := range c.services {
-		if s.warmed {
+		if s.warmed || s.own.away {
 			continue
 		}
 		_, appeared := snap.Get(s.cfg.Name, metrics.Latency)

@@ -74,13 +74,22 @@ func (k *kubeClients) actuator(service string, a config.Action) (actuators.Actua
 // Lease: every recommend replica recommends).
 func leaderElector(kubeconfig string, cfg *config.Config, dry bool, log *slog.Logger, reg prometheus.Registerer) (*leader.Elector, error) {
 	le := cfg.Kubernetes.LeaderElection
-	if !le.Enabled {
-		return nil, nil
+	if !le.Enabled || le.Sharded() {
+		return nil, nil // no election, or sharding (shardMembership)
 	}
 	if dry {
 		log.Info("leader election is off in a dry run: it writes nothing, not even the Lease")
 		return nil, nil
 	}
+	cs, err := kubeClientset(kubeconfig, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return leader.New(leader.Options{Config: le, Client: cs, Logger: log, Registerer: reg})
+}
+
+// kubeClientset returns the clientset of leader election and sharding.
+func kubeClientset(kubeconfig string, cfg *config.Config, log *slog.Logger) (kubernetes.Interface, error) {
 	rc, err := restConfig(kubeconfig, cfg)
 	if err != nil {
 		return nil, err
@@ -91,7 +100,7 @@ func leaderElector(kubeconfig string, cfg *config.Config, dry bool, log *slog.Lo
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes: %w", err)
 	}
-	return leader.New(leader.Options{Config: le, Client: cs, Logger: log, Registerer: reg})
+	return cs, nil
 }
 
 // gateActuators makes every actuator apply only while e leads.

@@ -19,6 +19,7 @@ import (
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/controller/leader"
+	"github.com/presage-dev/presage/controller/shard"
 	"github.com/presage-dev/presage/metrics"
 	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/sim"
@@ -132,12 +133,20 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	addActor(&g, ctx, w.ctl.Run)
 	if ln != nil {
 		log.Info("serving /metrics, /healthz and /readyz", "addr", ln.Addr().String())
-		addServer(&g, ctx, ln, w.ctl.Handler(w.reg, w.unreadyAfter, *f.verboseReady))
+		h := w.ctl.Handler(w.reg, w.unreadyAfter, *f.verboseReady)
+		if w.shard != nil {
+			h = shardHandler(h, w.shard)
+		}
+		addServer(&g, ctx, ln, h)
 	}
 	if w.elector != nil {
 		addElector(&g, ctx, w.elector, log)
 	}
-	log.Info("presage started", "mode", mode, "services", len(cfg.Services), "interval", time.Duration(cfg.Global.Interval), "speed", *f.speed, "dry_run", dry != nil, "leader_election", w.elector != nil)
+	if w.shard != nil {
+		// Last, as the Elector: the member Lease goes once nothing applies.
+		addActor(&g, context.WithoutCancel(ctx), w.shard.Run)
+	}
+	log.Info("presage started", "mode", mode, "services", len(cfg.Services), "interval", time.Duration(cfg.Global.Interval), "speed", *f.speed, "dry_run", dry != nil, "leader_election", w.elector != nil, "sharded", w.shard != nil)
 	err = g.Run()
 	log.Info("presage stopped")
 	return err
@@ -166,7 +175,8 @@ func loopSetup(f loopFlags, stderr io.Writer) (*config.Config, *slog.Logger, err
 // wired is what wire builds for loop to run.
 type wired struct {
 	ctl          *controller.Controller
-	elector      *leader.Elector // nil without leader election
+	elector      *leader.Elector   // nil without leader election
+	shard        *shard.Membership // nil unless sharded (replicas > 1)
 	reg          *prometheus.Registry
 	unreadyAfter time.Duration // of /readyz; 0: three intervals
 }
@@ -204,12 +214,23 @@ func wire(ctx context.Context, cfg *config.Config, log *slog.Logger, f loopFlags
 	if w.elector != nil {
 		acts = gateActuators(w.elector, acts)
 	}
+	// Sharded, every actuator applies only while this replica owns its
+	// service, and the controller steps only the services it owns.
+	if w.shard, err = shardMembership(*f.kubeconfig, cfg, dry != nil, log, w.reg); err != nil {
+		return w, err
+	}
+	if w.shard != nil {
+		acts = gateShard(w.shard, acts)
+	}
 	if dry != nil {
 		acts = dryActuators(cfg, dry, acts)
 	}
 	opts := controller.Options{
 		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log, Registerer: w.reg,
 		Speed: *f.speed, State: state, StateRejected: loaded.Rejected, OnDecision: onDecision,
+	}
+	if w.shard != nil {
+		opts.Owner = w.shard
 	}
 	if cfg.Global.StateFile != "" && dry == nil {
 		opts.OnStateChange = func(st map[string]policy.State) error {

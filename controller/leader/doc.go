@@ -37,6 +37,12 @@
 // Gates stop applying at once and it campaigns again as a follower. A leader that stops cleanly releases the lease, so a follower
 // takes over within a retry_period instead of a lease_duration.
 //
+// NewGate builds the same Gate on any per-service authority: sharding
+// (controller/shard) gates each actuator on whether its replica owns the
+// service at the moment of the call. Such a Gate records what it refuses
+// but never replays it: the new owner of a service reconciles it from its
+// targets instead.
+//
 // The package sits apart from package controller so that the controller
 // itself does not depend on client-go: the controller only sees actuators.
 //

@@ -3,7 +3,11 @@ package leader
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/presage-dev/presage/actuators"
 )
@@ -17,35 +21,53 @@ var (
 // errNoReader is Current's error when the real actuator cannot read.
 var errNoReader = errors.New("leader: the actuator cannot read its knob")
 
-// Gate is an actuator that applies through another only while its Elector
-// leads; a follower's Gate records the action and applies nothing.
+// Gate is an actuator that applies through another only while this
+// replica may act on the action's service: while its Elector leads (every
+// service), or while its shard owns the service (controller/shard, with
+// NewGate). Otherwise the Gate records the action and applies nothing.
 type Gate struct {
-	e    *Elector
-	real actuators.Actuator
+	allows   func(service string) bool
+	recorded *prometheus.CounterVec // by service, action, op; nil: not counted
+	log      *slog.Logger
+	real     actuators.Actuator
 
 	mu      sync.Mutex // serialises Apply and the take-over
 	pending *actuators.Action
 }
 
-// Gate wraps real. Its Current reads real's where real is an
-// actuators.Reader (reading changes nothing, so followers read too);
-// otherwise the Gate is not a Reader of any value and Current fails, as
-// real's absence of one would.
+// Gate wraps real, applying while e leads. Its Current reads real's where
+// real is an actuators.Reader (reading changes nothing, so followers read
+// too); otherwise the Gate is not a Reader of any value and Current fails,
+// as real's absence of one would.
 func (e *Elector) Gate(real actuators.Actuator) *Gate {
-	g := &Gate{e: e, real: real}
+	g := NewGate(real, func(string) bool { return e.Leading() }, e.recorded, e.log)
 	e.mu.Lock()
 	e.gates = append(e.gates, g)
 	e.mu.Unlock()
 	return g
 }
 
-// Apply applies a through the real actuator while leading; otherwise it
-// records a and returns nil (see takeOver for what becomes of the last
-// one).
+// NewGate wraps real so that an action is applied only while allows holds
+// for its service, at the moment of the Apply; otherwise it is recorded:
+// counted in recorded (labels service, action, op; nil counts nothing),
+// logged on log (nil discards), and not applied. allows must be cheap and
+// safe for concurrent use. No take-over replays what such a Gate
+// recorded: its owner reconciles the service from its targets instead
+// (controller/shard).
+func NewGate(real actuators.Actuator, allows func(service string) bool, recorded *prometheus.CounterVec, log *slog.Logger) *Gate {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Gate{allows: allows, recorded: recorded, log: log, real: real}
+}
+
+// Apply applies a through the real actuator while this replica may act on
+// a's service; otherwise it records a and returns nil (see takeOver for
+// what becomes of the last one under leader election).
 func (g *Gate) Apply(ctx context.Context, a actuators.Action) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.e.Leading() {
+	if g.allows(a.Service) {
 		if err := g.real.Apply(ctx, a); err != nil {
 			return err
 		}
@@ -56,8 +78,10 @@ func (g *Gate) Apply(ctx context.Context, a actuators.Action) error {
 		return err
 	}
 	g.pending = &a
-	g.e.recorded.WithLabelValues(a.Service, a.Action, string(a.Op)).Inc()
-	g.e.log.Info("not the leader: action recorded, not applied",
+	if g.recorded != nil {
+		g.recorded.WithLabelValues(a.Service, a.Action, string(a.Op)).Inc()
+	}
+	g.log.Info("not acting on this service: action recorded, not applied",
 		"service", a.Service, "action", a.Action, "op", a.Op, "from", a.From, "to", a.To)
 	return nil
 }
@@ -112,11 +136,11 @@ func (g *Gate) takeOver(ctx context.Context) {
 		}
 	}
 	if err := g.real.Apply(ctx, *a); err != nil {
-		g.e.log.Warn("taking over: applying the action decided while following failed; the next change retries",
+		g.log.Warn("taking over: applying the action decided while following failed; the next change retries",
 			"service", a.Service, "action", a.Action, "to", a.To, "err", err)
 		return
 	}
 	g.pending = nil
-	g.e.log.Info("taking over: applied the action decided while following",
+	g.log.Info("taking over: applied the action decided while following",
 		"service", a.Service, "action", a.Action, "op", a.Op, "to", a.To)
 }

@@ -36,6 +36,7 @@ var allowed = map[string][]string{
 	// The loop: never knows whether it is simulated.
 	"controller":        {"actuators", "config", "internal/atomicfile", "metrics", "model", "policy", "schedule"},
 	"controller/leader": {"actuators", "config"},
+	"controller/shard":  {"actuators", "config", "controller/leader"},
 
 	// The simulated service, then the replay that drives it.
 	"sim":    {"actuators", "actuators/webhook", "config", "metrics", "metrics/file", "model", "policy", "schedule"},
@@ -50,7 +51,7 @@ var allowed = map[string][]string{
 
 	// The binary wires everything.
 	"cmd/presage": {
-		"actuators", "actuators/kube", "actuators/webhook", "config", "controller", "controller/leader",
+		"actuators", "actuators/kube", "actuators/webhook", "config", "controller", "controller/leader", "controller/shard",
 		"internal/atomicfile", "internal/rbac", "metrics", "metrics/file", "metrics/prom", "model", "model/eval", "policy",
 		"replay", "schedule", "sim",
 	},

@@ -17,9 +17,12 @@
 //	                                                                list: reverting and reading the templates)
 //	leader election    leases             get, update          the named Lease
 //	                   leases             create               any (create cannot be narrowed by name)
+//	sharding           leases             create, get, update, any (each replica's member Lease is named
+//	(replicas > 1)                        delete, list              after its pod, unknown beforehand; list
+//	                                                                finds the members)
 //
-// These are the calls of the kube actuators (actuators/kube) and of
-// controller/leader, and no more; a new call there needs its rule here
+// These are the calls of the kube actuators (actuators/kube), of
+// controller/leader and of controller/shard, and no more; a new call there needs its rule here
 // (TestRolesOnAPIServer drives the real actuators and the Elector as a
 // ServiceAccount bound to these rules). list cannot be narrowed by name,
 // nor can the calls on objects a selector picks.
@@ -78,7 +81,7 @@ func (o Options) withDefaults() Options {
 type Rule struct {
 	rbacv1.PolicyRule
 	// For lists what needs the rule: "service/action (target)" or
-	// "leader election".
+	// "leader election" or "sharding".
 	For []string
 }
 
@@ -170,7 +173,14 @@ func Rules(cfg *config.Config, o Options) map[string][]Rule {
 			}
 		}
 	}
-	if le := cfg.Kubernetes.LeaderElection; le.Enabled && !o.ReadOnly {
+	switch le := cfg.Kubernetes.LeaderElection; {
+	case o.ReadOnly || !le.Enabled:
+	case le.Sharded():
+		// Each replica's member Lease is named after its identity (the
+		// pod's name), unknown here: no rule can name it.
+		ns := cmp.Or(le.Namespace, o.Namespace)
+		b.write("sharding", ns, "coordination.k8s.io", "leases", "", "create", "get", "update", "delete", "list")
+	default:
 		ns := cmp.Or(le.Namespace, o.Namespace)
 		b.write("leader election", ns, "coordination.k8s.io", "leases", le.Name, "get", "update")
 		b.write("leader election", ns, "coordination.k8s.io", "leases", "", "create")

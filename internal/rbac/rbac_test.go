@@ -80,6 +80,9 @@ func TestRules(t *testing.T) {
 			`presage "coordination.k8s.io" leases [] create`,
 			`presage "coordination.k8s.io" leases [presage] get,update`,
 		}},
+		{name: "sharding: member Leases cannot be named", kubernetes: leaderCfg + "  replicas: 3\n", want: []string{
+			`presage "coordination.k8s.io" leases [] get,list,create,update,delete`,
+		}},
 		{name: "leader election in its own namespace", kubernetes: leaderNS, want: []string{
 			`ops "coordination.k8s.io" leases [] create`,
 			`ops "coordination.k8s.io" leases [lock] get,update`,
