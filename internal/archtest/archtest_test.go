@@ -39,10 +39,11 @@ var allowed = map[string][]string{
 
 	// The simulated service, then the replay that drives it.
 	"sim":    {"actuators", "actuators/webhook", "config", "metrics", "metrics/file", "model", "policy", "schedule"},
-	"replay": {"actuators", "config", "controller", "metrics", "metrics/file", "model", "policy", "schedule", "sim"},
+	"replay": {"actuators", "config", "controller", "internal/chart", "metrics", "metrics/file", "model", "policy", "schedule", "sim"},
 
 	"internal/archtest":   nil,
 	"internal/atomicfile": nil,
+	"internal/chart":      nil,
 	"internal/kubetest":   nil,
 	"internal/promtest":   {"internal/testutil"},
 	"internal/rbac":       {"config"},
