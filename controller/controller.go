@@ -259,6 +259,8 @@ type service struct {
 	errAbs       *ring   // recent one-step absolute errors
 	errPct       *ring   // recent one-step absolute percentage errors (ratio)
 
+	view view // what the live page reads (view.go)
+
 	scheds []*schedule.Schedule // the schedules that apply to the service
 	events []*schedule.Schedule // those of kind event
 	win    []schedWindows       // per schedule, its windows as last found
@@ -352,6 +354,7 @@ func New(o Options) (*Controller, error) {
 			scheds:       r.Schedules,
 		}
 		s.hold.Pattern = s.pattern
+		s.view.init(int(ViewHistory / c.interval))
 		if fc, ok := o.Forecasters[sc.Name]; ok {
 			s.fc, s.fixed = fc, true
 		} else if o.Mode == policy.Clairvoyant {
