@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/presage-dev/presage/metrics"
 	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/sim"
+	"github.com/presage-dev/presage/ui"
 )
 
 func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -80,6 +82,7 @@ type loopFlags struct {
 	kubeconfig *string
 	// verboseReady makes /readyz say why it is not ready.
 	verboseReady *bool
+	webUI        *bool // -web.ui: serve the live page under /ui
 	stateReset   *bool // run only: -state-reset
 }
 
@@ -94,6 +97,7 @@ func addLoopFlags(fs interface {
 		speed:        fs.Float64("speed", 1, "with source kind sim, run the simulated clock this many `times` faster than real time"),
 		listen:       fs.String("listen", "", "`address` of /metrics, /healthz and /readyz (default: global.listen; set global.listen to \"\" to turn the server off)"),
 		kubeconfig:   fs.String("kubeconfig", "", "kubeconfig `file` for the Kubernetes API (kube actions, leader election); default: kubernetes.kubeconfig, else the in-cluster config"),
+		webUI:        fs.Bool("web.ui", true, "serve the live page under /ui on the same address as /metrics: an overview of every service and a page per service (load and forecast band, capacities, latency against the threshold, engaged actions, schedule windows, decisions, the planner's sets); read-only, embedded in the binary, no configuration shown; -web.ui=false turns it off (404)"),
 		verboseReady: fs.Bool("web.verbose-ready", false, "make /readyz say why it is not ready (the source never read, or unreachable since when, and the kind of the last failure: timeout, connection, HTTP status); by default it says only \"ready\" or \"not ready\", since anyone who reaches the port can read it"),
 	}
 }
@@ -132,7 +136,12 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	addActor(&g, ctx, w.ctl.Run)
 	if ln != nil {
 		log.Info("serving /metrics, /healthz and /readyz", "addr", ln.Addr().String())
-		addServer(&g, ctx, ln, w.ctl.Handler(w.reg, w.unreadyAfter, *f.verboseReady))
+		h := w.ctl.Handler(w.reg, w.unreadyAfter, *f.verboseReady)
+		if *f.webUI {
+			h = withUI(h, ui.Handler(w.ctl, ui.Options{Logger: log}))
+			log.Info("serving the live page", "url", "http://"+ln.Addr().String()+"/ui")
+		}
+		addServer(&g, ctx, ln, h)
 	}
 	if w.elector != nil {
 		addElector(&g, ctx, w.elector, log)
@@ -141,6 +150,16 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	err = g.Run()
 	log.Info("presage stopped")
 	return err
+}
+
+// withUI serves the live page's paths (/ui and below) from page, the
+// others from h.
+func withUI(h, page http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/ui", page)
+	mux.Handle("/ui/", page)
+	mux.Handle("/", h)
+	return mux
 }
 
 // loopSetup loads the configuration and makes the logger of run and

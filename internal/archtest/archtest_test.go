@@ -41,6 +41,9 @@ var allowed = map[string][]string{
 	"sim":    {"actuators", "actuators/webhook", "config", "metrics", "metrics/file", "model", "policy", "schedule"},
 	"replay": {"actuators", "config", "controller", "internal/chart", "metrics", "metrics/file", "model", "policy", "schedule", "sim"},
 
+	// The live page reads the controller's view.
+	"ui": {"config", "controller", "internal/chart", "schedule"},
+
 	"internal/archtest":   nil,
 	"internal/atomicfile": nil,
 	"internal/chart":      nil,
@@ -53,7 +56,7 @@ var allowed = map[string][]string{
 	"cmd/presage": {
 		"actuators", "actuators/kube", "actuators/webhook", "config", "controller", "controller/leader",
 		"internal/atomicfile", "internal/rbac", "metrics", "metrics/file", "metrics/prom", "model", "model/eval", "policy",
-		"replay", "schedule", "sim",
+		"replay", "schedule", "sim", "ui",
 	},
 }
 
