@@ -234,7 +234,7 @@ func (htmlSource) summary() controller.Summary {
 }
 
 func (s htmlSource) Overview() []controller.Summary { return []controller.Summary{s.summary()} }
-func (htmlSource) Watch(string, time.Time) bool      { return true }
+func (htmlSource) Watch(string, time.Time) bool     { return true }
 func (s htmlSource) ServiceView(string) (controller.ServiceView, bool) {
 	v := controller.ServiceView{Summary: s.summary(), Interval: time.Minute, Horizon: 10 * time.Minute, Playbook: []string{html}}
 	for i := range 30 {
