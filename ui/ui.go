@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"codeberg.org/go-fonts/liberation/liberationserifregular"
+
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/schedule"
@@ -75,6 +77,7 @@ func Handler(src Source, o Options) http.Handler {
 	mux.HandleFunc("/ui", h.overview)
 	mux.HandleFunc("/ui/{$}", h.overview)
 	mux.HandleFunc("/ui/service/{name}", h.service)
+	mux.HandleFunc("/ui/assets/liberation-serif.ttf", serveFont)
 	mux.Handle("/ui/assets/", http.StripPrefix("/ui/assets/", onlyAssets(http.FileServerFS(static))))
 	return readOnly(mux)
 }
@@ -100,9 +103,18 @@ func readOnly(next http.Handler) http.Handler {
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Referrer-Policy", "no-referrer")
-		hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// serveFont serves the font gonum/plot measures the charts' text with
+// (Liberation Serif, embedded in the binary for it already): a browser
+// without it would draw the text in a wider font than was measured, and
+// the legends and the last tick labels would run off the charts' edge.
+func serveFont(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "font/ttf")
+	http.ServeContent(w, r, "liberation-serif.ttf", time.Time{}, bytes.NewReader(liberationserifregular.TTF))
 }
 
 // onlyAssets serves the embedded files, not their directory listing.

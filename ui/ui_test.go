@@ -133,7 +133,7 @@ func get(t *testing.T, h http.Handler, method, path string) *httptest.ResponseRe
 	return w
 }
 
-var paths = []string{"/ui", "/ui/", "/ui/service/web", "/ui/service/" + url.PathEscape(evil), "/ui/assets/ui.js", "/ui/assets/ui.css", "/ui/service/nope", "/ui/nope"}
+var paths = []string{"/ui", "/ui/", "/ui/service/web", "/ui/service/" + url.PathEscape(evil), "/ui/assets/ui.js", "/ui/assets/ui.css", "/ui/assets/liberation-serif.ttf", "/ui/service/nope", "/ui/nope"}
 
 // TestReadOnly: every path refuses every method but GET and HEAD.
 func TestReadOnly(t *testing.T) {
