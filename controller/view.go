@@ -62,7 +62,7 @@ type view struct {
 	last    Record
 	stepped bool
 	changed time.Time // the last decision that changed something
-	engaged []string
+	engaged []int     // playbook steps engaged or prewarmed (reused)
 
 	decs       []Decision // ring of maxViewDecisions
 	dn, dnext  int
@@ -238,11 +238,6 @@ func (c *Controller) observe(s *service, rec Record) {
 		ahead = c.ahead(s, rec.Time)
 		caps = c.capacities(s)
 	}
-	var engaged []string
-	for _, e := range slices.Concat(s.st.Engaged, s.st.Prewarmed) {
-		engaged = append(engaged, s.settings.Playbook[e.Step].Name)
-	}
-
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	i := v.next
@@ -256,7 +251,14 @@ func (c *Controller) observe(s *service, rec Record) {
 		v.next = 0
 	}
 	v.n = min(v.n+1, len(v.t))
-	v.last, v.stepped, v.engaged = rec, true, engaged
+	v.last, v.stepped = rec, true
+	v.engaged = v.engaged[:0]
+	for _, e := range s.st.Engaged {
+		v.engaged = append(v.engaged, e.Step)
+	}
+	for _, e := range s.st.Prewarmed {
+		v.engaged = append(v.engaged, e.Step)
+	}
 	if len(rec.Actions) > 0 {
 		v.changed = rec.Time
 	}
@@ -266,7 +268,10 @@ func (c *Controller) observe(s *service, rec Record) {
 		v.dn = min(v.dn+1, len(v.decs))
 	}
 	v.lastReason = rec.Reason
-	for _, w := range slices.Concat(rec.Windows, rec.NextWindows) {
+	for _, w := range rec.Windows {
+		v.window(w)
+	}
+	for _, w := range rec.NextWindows {
 		v.window(w)
 	}
 	if watched {
@@ -390,7 +395,10 @@ func (c *Controller) summary(s *service) Summary {
 	if !v.stepped {
 		return sum
 	}
-	sum.Time, sum.Level, sum.Engaged, sum.Firing = r.Time, r.Level, slices.Clone(v.engaged), r.Firing
+	sum.Time, sum.Level, sum.Firing = r.Time, r.Level, r.Firing
+	for _, i := range v.engaged {
+		sum.Engaged = append(sum.Engaged, s.settings.Playbook[i].Name)
+	}
 	sum.Risk, sum.TimeToBreach, sum.Latency, sum.Load, sum.BreachLevel = r.Risk, r.TimeToBreach, r.Latency, r.Load, r.BreachLevel
 	sum.Reason, sum.Message, sum.Changed = r.Reason, config.RedactText(r.Message), v.changed
 	for _, w := range r.Windows {
