@@ -95,7 +95,7 @@ func addLoopFlags(fs interface {
 		config:       fs.String("config", "", "configuration `file` (see config.example.yaml)"),
 		logLevel:     fs.String("log-level", "info", "log `level`: debug, info, warn or error"),
 		speed:        fs.Float64("speed", 1, "with source kind sim, run the simulated clock this many `times` faster than real time"),
-		listen:       fs.String("listen", "", "`address` of /metrics, /healthz and /readyz (default: global.listen; set global.listen to \"\" to turn the server off)"),
+		listen:       fs.String("listen", "", "`address` of /metrics, /healthz, /readyz and the live page /ui (default: global.listen; set global.listen to \"\" to turn the server off)"),
 		kubeconfig:   fs.String("kubeconfig", "", "kubeconfig `file` for the Kubernetes API (kube actions, leader election); default: kubernetes.kubeconfig, else the in-cluster config"),
 		webUI:        fs.Bool("web.ui", true, "serve the live page under /ui on the same address as /metrics: an overview of every service and a page per service (load and forecast band, capacities, latency against the threshold, engaged actions, schedule windows, decisions, the planner's sets); read-only, embedded in the binary, no configuration shown; -web.ui=false turns it off (404)"),
 		verboseReady: fs.Bool("web.verbose-ready", false, "make /readyz say why it is not ready (the source never read, or unreachable since when, and the kind of the last failure: timeout, connection, HTTP status); by default it says only \"ready\" or \"not ready\", since anyone who reaches the port can read it"),
