@@ -137,7 +137,7 @@ type row struct {
 func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 	rows := atRiskFirst(h.src.Overview())
 	h.render(w, "overview.html", map[string]any{
-		"Title": "presage", "Rows": rows, "Refresh": h.o.Refresh.Milliseconds(), "Now": h.o.Now().UTC(),
+		"Title": "presage", "Rows": rows, "Refresh": h.o.Refresh.Milliseconds(), "Every": h.o.Refresh.String(), "Now": h.o.Now().UTC(),
 	})
 }
 
@@ -199,7 +199,7 @@ func (h *handler) service(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, "service.html", map[string]any{
 		"Title": "presage: " + name, "V": v, "Charts": charts, "Options": options(v),
-		"Refresh": h.o.Refresh.Milliseconds(), "Now": h.o.Now().UTC(),
+		"Refresh": h.o.Refresh.Milliseconds(), "Every": h.o.Refresh.String(), "Now": h.o.Now().UTC(),
 	})
 }
 

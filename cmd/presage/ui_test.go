@@ -90,8 +90,8 @@ func red(r, g, b uint8) bool { return int(r)-int(g) > 80 && int(r)-int(b) > 80 &
 // then /ui and checkout's page in headless Chromium: the overview has a
 // row per service, the service's page its four charts, each drawing
 // data, the forecast band and the threshold among them, the capacities,
-// the planner's sets and the decisions; its screenshot shows the band and
-// the threshold. With PRESAGE_UPDATE_SCREENSHOT=1 the screenshot replaces
+// the planner's sets and the decisions; it refreshes itself in place; its
+// screenshot shows the band and the threshold. With PRESAGE_UPDATE_SCREENSHOT=1 the screenshot replaces
 // docs/img/ui-service.png.
 func TestLivePageInChromium(t *testing.T) {
 	chromium, _ := uiChromium(t)
@@ -110,12 +110,42 @@ func TestLivePageInChromium(t *testing.T) {
 	}
 	// Open the page once, so that the steps from now on copy what it
 	// draws; then wait for a recommendation (the example's first peak, a
-	// few virtual hours in) and an hour after it.
+	// dozen virtual hours in) and 40 virtual minutes after it.
 	if code, _ := httpGet(t, base+"/ui/service/checkout"); code != http.StatusOK {
 		t.Fatalf("GET /ui/service/checkout: %d", code)
 	}
 	p.waitFor(t, &p.stdout, regexp.MustCompile(`(?m)^\S+\s+checkout\s+\S+\s+engage`), 150*time.Second)
-	time.Sleep(3 * time.Second)
+	time.Sleep(2 * time.Second)
+
+	// The screenshot first, while the engagement is on the charts' right.
+	page := base + "/ui/service/checkout"
+	shot := filepath.Join(t.TempDir(), "ui-service.png")
+	headlessPage(t, chromium, page, "--window-size=1280,1900", "--hide-scrollbars", "--screenshot="+shot)
+	data, err := os.ReadFile(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(r, g, b uint8) bool {
+		d := func(a, v uint8) bool { return int(a)-int(v) > -12 && int(a)-int(v) < 12 }
+		return d(r, bandBlue.R) && d(g, bandBlue.G) && d(b, bandBlue.B)
+	}
+	for name, is := range map[string]func(r, g, b uint8) bool{"forecast band": near, "threshold": red} {
+		n := pixels(img, is)
+		t.Logf("the screenshot has %d pixels of the %s's colour", n, name)
+		if n < 500 {
+			t.Errorf("the screenshot has %d pixels of the %s's colour, want ≥ 500", n, name)
+		}
+	}
+	if os.Getenv("PRESAGE_UPDATE_SCREENSHOT") == "1" {
+		if err := os.WriteFile(filepath.Join("..", "..", "docs", "img", "ui-service.png"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("docs/img/ui-service.png updated")
+	}
 
 	dom := string(headlessPage(t, chromium, base+"/ui", "--dump-dom"))
 	if n := strings.Count(dom, `<tr class="service`); n != 2 {
@@ -127,7 +157,6 @@ func TestLivePageInChromium(t *testing.T) {
 		}
 	}
 
-	page := base + "/ui/service/checkout"
 	dom = string(headlessPage(t, chromium, page, "--dump-dom"))
 	if n := strings.Count(dom, "<svg"); n != 4 {
 		t.Errorf("the page has %d <svg> charts, want 4", n)
@@ -166,33 +195,16 @@ func TestLivePageInChromium(t *testing.T) {
 		t.Error("the decisions show no engagement, though recommend printed one")
 	}
 
-	shot := filepath.Join(t.TempDir(), "ui-service.png")
-	headlessPage(t, chromium, page, "--window-size=1280,1900", "--hide-scrollbars", "--screenshot="+shot)
-	data, err := os.ReadFile(shot)
-	if err != nil {
-		t.Fatal(err)
+	// The page refreshes itself in place: after 12 s (Chromium's virtual
+	// time) it has fetched itself again and holds one copy of its content.
+	dom = string(headlessPage(t, chromium, page, "--virtual-time-budget=12000", "--dump-dom"))
+	if !regexp.MustCompile(`data-refreshed="[1-9]`).MatchString(dom) {
+		t.Error("the page did not refresh itself within 12 s")
 	}
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
+	if m, s := strings.Count(dom, `<main id="main">`), strings.Count(dom, "<svg"); m != 1 || s != 4 {
+		t.Errorf("after its refreshes the page holds %d main elements and %d charts, want 1 and 4", m, s)
 	}
-	near := func(r, g, b uint8) bool {
-		d := func(a, v uint8) bool { return int(a)-int(v) > -12 && int(a)-int(v) < 12 }
-		return d(r, bandBlue.R) && d(g, bandBlue.G) && d(b, bandBlue.B)
-	}
-	for name, is := range map[string]func(r, g, b uint8) bool{"forecast band": near, "threshold": red} {
-		n := pixels(img, is)
-		t.Logf("the screenshot has %d pixels of the %s's colour", n, name)
-		if n < 500 {
-			t.Errorf("the screenshot has %d pixels of the %s's colour, want ≥ 500", n, name)
-		}
-	}
-	if os.Getenv("PRESAGE_UPDATE_SCREENSHOT") == "1" {
-		if err := os.WriteFile(filepath.Join("..", "..", "docs", "img", "ui-service.png"), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Log("docs/img/ui-service.png updated")
-	}
+
 	stop(t, p)
 }
 

@@ -44,8 +44,12 @@
     });
   }
 
+  var busy = false; // one fetch at a time: a slow answer never stacks up
+  var refreshed = 0; // counted on the body (data-refreshed), for tests
+
   function refresh() {
-    if (document.hidden) return;
+    if (document.hidden || busy) return;
+    busy = true;
     fetch(location.href, { cache: "no-store", credentials: "same-origin" })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
       .then(function (html) {
@@ -54,9 +58,11 @@
         var now = doc.getElementById("now"), curNow = document.getElementById("now");
         if (next && cur) cur.replaceWith(document.adoptNode(next));
         if (now && curNow) curNow.replaceWith(document.adoptNode(now));
+        document.body.setAttribute("data-refreshed", String(++refreshed));
         bind();
       })
-      .catch(function () { /* the next tick tries again */ });
+      .catch(function () { /* the next tick tries again */ })
+      .then(function () { busy = false; });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
