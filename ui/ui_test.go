@@ -32,7 +32,8 @@ const (
 )
 
 // testConfig has a service whose name and action name are HTML, a
-// webhook action whose URL holds a token, and Prometheus basic auth.
+// webhook action whose URL holds a token, Prometheus basic auth, and a
+// freeze window named with HTML from 01:00 to 01:30 every day.
 var testConfig = `
 global: {interval: 1m, history: 1d, listen: ""}
 source:
@@ -68,6 +69,12 @@ services:
       - name: queue
         actuator: {kind: webhook, webhook: {url: "http://127.0.0.1:9/hook?token=` + secretToken + `"}}
         warmup: 1m
+schedules:
+  - name: '<b>nightly</b>'
+    kind: freeze
+    services: [web]
+    cron: "0 1 * * *"
+    duration: 30m
 `
 
 // ramps is a metrics.Source of the same load ramps for every service: the
@@ -172,6 +179,9 @@ func TestPagesShowTheView(t *testing.T) {
 	if n := strings.Count(ov, `<tr class="service`); n != 2 {
 		t.Errorf("the overview has %d service rows, want 2", n)
 	}
+	if !strings.Contains(ov, "&lt;b&gt;nightly&lt;/b&gt; (freeze) 01-06 01:00 → 01-06 01:30") {
+		t.Error("the overview does not show web's next window")
+	}
 	first := get(t, h, http.MethodGet, "/ui/service/web").Body.String()
 	if !strings.Contains(first, `id="warming"`) {
 		t.Error("the first request says nothing of the data still to come")
@@ -182,7 +192,8 @@ func TestPagesShowTheView(t *testing.T) {
 		t.Errorf("the page has %d charts, want 4", n)
 	}
 	for _, want := range []string{`id="chart-load"`, `id="chart-latency"`, `id="chart-actions"`, `id="chart-risk"`,
-		`id="plan"`, `id="capacities"`, `id="decisions"`, "threshold 0.5s", "ahead now, 10%–90%", "forecast 10m0s ahead, 10%–90%", "chosen"} {
+		`id="plan"`, `id="capacities"`, `id="decisions"`, "threshold 0.5s", "ahead now, 10%–90%", "forecast 10m0s ahead, 10%–90%", "chosen",
+		"freeze window", "<code>Frozen</code>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the service's page lacks %q", want)
 		}
