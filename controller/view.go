@@ -22,6 +22,9 @@ import (
 // under a lock of its own, never the service's state itself (Overview,
 // ServiceView).
 //
+// The view is kept only with Options.View (run and recommend serving the
+// page); a replay, which nobody looks at, has none and pays nothing.
+//
 // Every step keeps, in fixed rings of float32 over the last ViewHistory
 // (at most maxViewSteps steps), what the controller does not keep
 // already: the latency, the forecast's quantiles at the horizon, the
@@ -46,7 +49,7 @@ const (
 	viewPaths        = 100 // paths of the band ahead
 )
 
-// view is one service's view; its zero value is unused until init.
+// view is one service's view (newView).
 type view struct {
 	watched atomic.Int64 // Unix nanoseconds (wall clock) until which someone looks; 0: nobody
 
@@ -162,7 +165,10 @@ type ServiceView struct {
 	Decisions []Decision
 }
 
-func (v *view) init(steps int) {
+// newView returns a view of the last steps steps (at least 2, at most
+// maxViewSteps).
+func newView(steps int) *view {
+	v := &view{}
 	steps = max(2, min(steps, maxViewSteps))
 	v.t = make([]int64, steps)
 	v.lat, v.risk, v.breach = make([]float32, steps), make([]float32, steps), make([]float32, steps)
@@ -171,14 +177,15 @@ func (v *view) init(steps int) {
 		v.fc[i] = make([]float32, steps)
 	}
 	v.decs = make([]Decision, maxViewDecisions)
+	return v
 }
 
 // Watch marks the service's page as looked at until until (wall clock):
 // the steps until then copy what only the page needs (see view). It
-// reports false for an unknown service.
+// reports false for an unknown service, and without Options.View.
 func (c *Controller) Watch(name string, until time.Time) bool {
 	s := c.service(name)
-	if s == nil {
+	if s == nil || s.view == nil {
 		return false
 	}
 	u := until.UnixNano()
@@ -191,8 +198,12 @@ func (c *Controller) Watch(name string, until time.Time) bool {
 }
 
 // looking reports whether someone looks at the service's page now; the
-// wall clock is read only while someone has looked.
+// wall clock is read only while someone has looked. A nil view (no
+// Options.View) is never looked at.
 func (v *view) looking() bool {
+	if v == nil {
+		return false
+	}
 	u := v.watched.Load()
 	if u == 0 {
 		return false
@@ -228,7 +239,10 @@ func (c *Controller) weigh(s *service, in policy.Input, now time.Time) {
 // observe copies the service's step into its view (see view): from
 // Step's goroutine, after every service has stepped.
 func (c *Controller) observe(s *service, rec Record) {
-	v := &s.view
+	v := s.view
+	if v == nil {
+		return
+	}
 	watched := v.looking()
 	var load []float64
 	var ahead Band
@@ -318,7 +332,7 @@ func (c *Controller) ahead(s *service, now time.Time) Band {
 	if s.fc == nil || !s.settings.Mode.Forecasts() {
 		return b
 	}
-	v := &s.view
+	v := s.view
 	h := s.horizon
 	if len(v.paths) != viewPaths || len(v.paths[0]) != h {
 		v.paths = model.NewPaths(h, viewPaths)
@@ -375,8 +389,12 @@ func (c *Controller) capacities(s *service) []Capacity {
 	return out
 }
 
-// Overview returns every service's summary, in configuration order.
+// Overview returns every service's summary, in configuration order; nil
+// without Options.View.
 func (c *Controller) Overview() []Summary {
+	if len(c.services) == 0 || c.services[0].view == nil {
+		return nil
+	}
 	out := make([]Summary, 0, len(c.services))
 	for _, s := range c.services {
 		s.view.mu.Lock()
@@ -388,7 +406,7 @@ func (c *Controller) Overview() []Summary {
 
 // summary returns the service's summary; s.view.mu is held.
 func (c *Controller) summary(s *service) Summary {
-	v := &s.view
+	v := s.view
 	r := v.last
 	sum := Summary{Name: s.cfg.Name, Mode: s.settings.Mode, Signal: string(s.signal), Threshold: s.pattern.Above,
 		Stepped: v.stepped, TimeToBreach: -1, Latency: math.NaN(), Load: math.NaN(), Risk: math.NaN(), BreachLevel: math.Inf(1)}
@@ -411,13 +429,13 @@ func (c *Controller) summary(s *service) Summary {
 }
 
 // ServiceView returns a copy of what the view holds of the named service;
-// false for an unknown service.
+// false for an unknown service, and without Options.View.
 func (c *Controller) ServiceView(name string) (ServiceView, bool) {
 	s := c.service(name)
-	if s == nil {
+	if s == nil || s.view == nil {
 		return ServiceView{}, false
 	}
-	v := &s.view
+	v := s.view
 	out := ServiceView{Interval: c.interval, Horizon: time.Duration(s.horizon) * c.interval}
 	for _, st := range s.settings.Playbook {
 		out.Playbook = append(out.Playbook, st.Name)

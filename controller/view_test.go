@@ -35,11 +35,40 @@ func (c *cycle) Read(_ context.Context, now time.Time) (metrics.Snapshot, error)
 	return snap, nil
 }
 
+// viewHarness is newHarness with the view kept (Options.View).
+func viewHarness(t *testing.T, mode policy.Mode, src metrics.Source) *harness {
+	t.Helper()
+	h := &harness{rec: actuators.NewRecorder(nil), reg: prometheus.NewRegistry()}
+	ctl, err := New(Options{
+		Config: loadConfig(t), Source: src, Mode: mode, Registerer: h.reg, View: true,
+		Actuators:  map[string][]actuators.Actuator{"web": {h.rec, h.rec}},
+		OnDecision: func(r Record) { h.recs = append(h.recs, r) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ctl = ctl
+	return h
+}
+
+// TestViewOff: without Options.View the controller keeps no view and
+// answers nothing.
+func TestViewOff(t *testing.T) {
+	h := newHarness(t, policy.Plan, newCycle())
+	h.steps(t, 10)
+	if ov := h.ctl.Overview(); ov != nil {
+		t.Errorf("overview %v without a view", ov)
+	}
+	if _, ok := h.ctl.ServiceView("web"); ok || h.ctl.Watch("web", time.Now().Add(time.Hour)) {
+		t.Error("a service has a view without Options.View")
+	}
+}
+
 // TestViewKeepsTheSteps: nobody looking, the view holds every step's
 // latency, risk and level, the last decision, and the decisions that
 // changed something, newest first; none of what only a page needs.
 func TestViewKeepsTheSteps(t *testing.T) {
-	h := newHarness(t, policy.Predictive, newCycle())
+	h := viewHarness(t, policy.Predictive, newCycle())
 	h.steps(t, 240)
 	ov := h.ctl.Overview()
 	if len(ov) != 1 || ov[0].Name != "web" || !ov[0].Stepped {
@@ -93,9 +122,9 @@ func TestViewKeepsTheSteps(t *testing.T) {
 func TestViewWatchedChangesNoDecision(t *testing.T) {
 	for _, mode := range []policy.Mode{policy.Predictive, policy.Plan} {
 		t.Run(mode.String(), func(t *testing.T) {
-			alone := newHarness(t, mode, newCycle())
+			alone := viewHarness(t, mode, newCycle())
 			alone.steps(t, 300)
-			seen := newHarness(t, mode, newCycle())
+			seen := viewHarness(t, mode, newCycle())
 			seen.ctl.Watch("web", time.Now().Add(time.Hour))
 			seen.steps(t, 300)
 			for i := range alone.recs {
@@ -144,7 +173,7 @@ func TestViewWatchedChangesNoDecision(t *testing.T) {
 
 // TestViewRingWraps: the series hold the last ViewHistory of steps.
 func TestViewRingWraps(t *testing.T) {
-	h := newHarness(t, policy.Reactive, newCycle())
+	h := viewHarness(t, policy.Reactive, newCycle())
 	n := int(ViewHistory/time.Minute) + 40
 	h.steps(t, n)
 	v, _ := h.ctl.ServiceView("web")
@@ -162,7 +191,7 @@ func TestViewRingWraps(t *testing.T) {
 // TestViewReadWhileStepping reads the view while the loop steps (run it
 // with -race).
 func TestViewReadWhileStepping(t *testing.T) {
-	h := newHarness(t, policy.Plan, newCycle())
+	h := viewHarness(t, policy.Plan, newCycle())
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -199,7 +228,7 @@ func BenchmarkStepView(b *testing.B) {
 				b.Fatal(err)
 			}
 			rec := actuators.NewRecorder(nil)
-			ctl, err := New(Options{Config: cfg, Source: newCycle(), Mode: policy.Plan, Registerer: prometheus.NewRegistry(),
+			ctl, err := New(Options{Config: cfg, Source: newCycle(), Mode: policy.Plan, Registerer: prometheus.NewRegistry(), View: true,
 				Actuators: map[string][]actuators.Actuator{"web": {rec, rec}}})
 			if err != nil {
 				b.Fatal(err)

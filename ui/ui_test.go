@@ -113,7 +113,7 @@ func newController(t *testing.T, steps int) *controller.Controller {
 		t.Fatal(err)
 	}
 	rec := actuators.NewRecorder(nil)
-	ctl, err := controller.New(controller.Options{Config: cfg, Source: &ramps{}, Mode: policy.Plan,
+	ctl, err := controller.New(controller.Options{Config: cfg, Source: &ramps{}, Mode: policy.Plan, View: true,
 		Actuators: map[string][]actuators.Actuator{"web": {failing{}, failing{}}, evil: {rec}}})
 	if err != nil {
 		t.Fatal(err)

@@ -118,10 +118,7 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	if err != nil {
 		return err
 	}
-	listen := cfg.Global.Listen
-	if *f.listen != "" {
-		listen = *f.listen
-	}
+	listen := listenAddr(cfg, f)
 	var ln net.Listener
 	if listen != "" {
 		if ln, err = net.Listen("tcp", listen); err != nil {
@@ -150,6 +147,15 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	err = g.Run()
 	log.Info("presage stopped")
 	return err
+}
+
+// listenAddr returns the address of presage's own server: -listen, else
+// global.listen ("": no server).
+func listenAddr(cfg *config.Config, f loopFlags) string {
+	if *f.listen != "" {
+		return *f.listen
+	}
+	return cfg.Global.Listen
 }
 
 // withUI serves the live page's paths (/ui and below) from page, the
@@ -229,6 +235,7 @@ func wire(ctx context.Context, cfg *config.Config, log *slog.Logger, f loopFlags
 	opts := controller.Options{
 		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log, Registerer: w.reg,
 		Speed: *f.speed, State: state, StateRejected: loaded.Rejected, OnDecision: onDecision,
+		View: *f.webUI && listenAddr(cfg, f) != "", // the live page will read it
 	}
 	if cfg.Global.StateFile != "" && dry == nil {
 		opts.OnStateChange = func(st map[string]policy.State) error {
