@@ -70,4 +70,9 @@
 // target that reads its knob no longer holds, and at the first check every
 // change of a target that cannot read (a webhook without a read URL), is
 // applied again with its idempotency key (actuators.Reapplied).
+//
+// With Options.View, each step ends by copying what the live page shows
+// into a view of its own per service (view.go): Overview, ServiceView
+// and Watch read it under its lock from any goroutine, never the
+// services' state.
 package controller
