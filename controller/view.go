@@ -85,11 +85,9 @@ type view struct {
 // Band is the forecast over the horizon ahead: its 10%, 50% and 90%
 // quantiles over sample paths at each step ahead.
 type Band struct {
-	Times        []time.Time
-	Lo, Mid, Hi  []float64
-	At           time.Time // when it was forecast
-	PathsDrawn   int
-	FromTheModel bool // false: no model yet, no band
+	Times       []time.Time
+	Lo, Mid, Hi []float64
+	At          time.Time // when it was forecast; no Times: no model yet
 }
 
 // Capacity is the learned capacity of one set of actions: the value of
@@ -348,7 +346,6 @@ func (c *Controller) ahead(s *service, now time.Time) Band {
 		b.Times[j] = now.Add(time.Duration(j+1) * c.interval)
 		b.Lo[j], b.Mid[j], b.Hi[j] = q[0], q[1], q[2]
 	}
-	b.PathsDrawn, b.FromTheModel = viewPaths, true
 	return b
 }
 

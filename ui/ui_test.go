@@ -108,12 +108,18 @@ func (failing) Apply(context.Context, actuators.Action) error {
 // stepped steps minutes; the first service's actions fail.
 func newController(t *testing.T, steps int) *controller.Controller {
 	t.Helper()
+	return newControllerIn(t, policy.Plan, steps)
+}
+
+// newControllerIn is newController in mode.
+func newControllerIn(t *testing.T, mode policy.Mode, steps int) *controller.Controller {
+	t.Helper()
 	cfg, err := config.Load([]byte(testConfig), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := actuators.NewRecorder(nil)
-	ctl, err := controller.New(controller.Options{Config: cfg, Source: &ramps{}, Mode: policy.Plan, View: true,
+	ctl, err := controller.New(controller.Options{Config: cfg, Source: &ramps{}, Mode: mode, View: true,
 		Actuators: map[string][]actuators.Actuator{"web": {failing{}, failing{}}, evil: {rec}}})
 	if err != nil {
 		t.Fatal(err)
@@ -200,6 +206,27 @@ func TestPagesShowTheView(t *testing.T) {
 	}
 	if strings.Contains(page, `id="warming"`) {
 		t.Error("the page open, the data still said to come")
+	}
+}
+
+// TestPageOfTheRule: under the rule (predictive) the page has its charts
+// and capacities by playbook level, and no planner's sets.
+func TestPageOfTheRule(t *testing.T) {
+	ctl := newControllerIn(t, policy.Predictive, 170)
+	h := Handler(ctl, Options{})
+	get(t, h, http.MethodGet, "/ui/service/web")
+	step(t, ctl, 170, 172)
+	page := get(t, h, http.MethodGet, "/ui/service/web").Body.String()
+	if n := strings.Count(page, "<svg"); n != 4 {
+		t.Errorf("the page has %d charts, want 4", n)
+	}
+	for _, want := range []string{`id="capacities"`, "ahead now, 10%–90%", "<td>predictive</td>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, `id="plan"`) {
+		t.Error("the rule's page shows planner's sets")
 	}
 }
 
