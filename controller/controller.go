@@ -99,6 +99,11 @@ type Options struct {
 	// a negative value checks only at the first step. Step driven without
 	// Run (a replay) never checks.
 	ReassertEvery int
+	// View keeps, per service, what the live page reads (Overview,
+	// ServiceView, Watch; see view.go): small rings of the last hours,
+	// copied at the end of each step. Off, those return nothing and a
+	// step pays nothing for them (a replay).
+	View bool
 	// Forecasters gives, per service, a forecaster the service uses as it
 	// is, never fitted nor refitted, in place of the configured model: a
 	// replay's perfect forecast of the load (model.Known, the clairvoyant
@@ -268,6 +273,8 @@ type service struct {
 	errAbs       *ring   // recent one-step absolute errors
 	errPct       *ring   // recent one-step absolute percentage errors (ratio)
 
+	view *view // what the live page reads (view.go); nil without Options.View
+
 	scheds []*schedule.Schedule // the schedules that apply to the service
 	events []*schedule.Schedule // those of kind event
 	win    []schedWindows       // per schedule, its windows as last found
@@ -362,6 +369,9 @@ func New(o Options) (*Controller, error) {
 		}
 		s.hold.Pattern = s.pattern
 		c.initOwn(s, r.History)
+		if o.View {
+			s.view = newView(int(ViewHistory / c.interval))
+		}
 		if fc, ok := o.Forecasters[sc.Name]; ok {
 			s.fc, s.fixed = fc, true
 		} else if o.Mode == policy.Clairvoyant {

@@ -75,4 +75,9 @@
 // controller/shard), Step steps only the services the Owner gives this
 // replica: a service gained is backfilled and reconciled with its targets
 // before it decides, a service lost is forgotten (see own).
+//
+// With Options.View, each step ends by copying what the live page shows
+// into a view of its own per service (view.go): Overview, ServiceView
+// and Watch read it under its lock from any goroutine, never the
+// services' state.
 package controller

@@ -140,6 +140,7 @@ func (c *Controller) drop(s *service) {
 	s.errAbs, s.errPct = newRing(errorWindow), newRing(errorWindow)
 	s.warmed, s.warmTried, s.seen = false, false, false
 	s.tel.forget()
+	s.view.reset()
 	// A call under way (s.flight) lands on its target, whose record the
 	// next owner adopts; own gains s again only after it has returned.
 }

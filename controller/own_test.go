@@ -32,7 +32,7 @@ func TestOwner(t *testing.T) {
 	tracker := &recordedPtr{t: &target}
 	var saved map[string]policy.State
 	ctl, err := New(Options{Config: loadConfig(t), Source: &script{lat: []float64{0.1}, load: []float64{50}}, Mode: policy.Reactive,
-		Registerer: reg, Owner: &o, Actuators: map[string][]actuators.Actuator{"web": {tracker, rec}},
+		Registerer: reg, Owner: &o, View: true, Actuators: map[string][]actuators.Actuator{"web": {tracker, rec}},
 		OnDecision:    func(r Record) { recs = append(recs, r) },
 		OnStateChange: func(st map[string]policy.State) error { saved = st; return nil }})
 	if err != nil {
@@ -73,8 +73,15 @@ func TestOwner(t *testing.T) {
 		t.Errorf("gained: applied %d changes; the change in force is adopted, not applied again", n)
 	}
 
+	if sv, _ := ctl.ServiceView("web"); !sv.Stepped || len(sv.Times) != 4 {
+		t.Fatalf("owned: the view holds %d steps (stepped %v), want 4", len(sv.Times), sv.Stepped)
+	}
+
 	o.yes.Store(false)
 	steps(2)
+	if sv, _ := ctl.ServiceView("web"); sv.Stepped || len(sv.Times) != 0 || len(sv.Decisions) != 0 {
+		t.Errorf("lost: the view holds %d steps and %d decisions (stepped %v); want it emptied", len(sv.Times), len(sv.Decisions), sv.Stepped)
+	}
 	if len(recs) != 4 || s.hist.len() != 0 || len(s.hist.buf) != 1 || ctl.State()["web"].Level() != 0 || gauges() != 0 {
 		t.Fatalf("lost: %d records, history %d of %d, level %d, %d gauges; want no new record, nothing kept",
 			len(recs), s.hist.len(), len(s.hist.buf), ctl.State()["web"].Level(), gauges())

@@ -101,6 +101,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 		if c.onDec != nil {
 			c.onDec(recs[i])
 		}
+		c.observe(s, recs[i])
 	}
 	if (changed || retry) && c.onState != nil {
 		err := c.onState(c.savedState())
@@ -231,6 +232,7 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	in.Current = c.current(ctx, s)
 
 	d := policy.Decide(s.settings, in, s.st, now)
+	c.weigh(s, in, now)
 	rec.Reason, rec.Message = d.Reason, d.Message
 	if s.settings.Mode == policy.Plan && in.Plan != nil {
 		rec.Risk, rec.TimeToBreach = d.Risk, d.TimeToBreach

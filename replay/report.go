@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"html/template"
@@ -11,22 +10,14 @@ import (
 	"time"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
+	"github.com/presage-dev/presage/internal/chart"
 	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/schedule"
 	"github.com/presage-dev/presage/sim"
 )
-
-// maxPoints bounds the points of one chart line: longer series are reduced
-// to this many buckets (the bucket's maximum for latency, its mean for the
-// load), so a week of one-minute steps stays a light page.
-const maxPoints = 1500
 
 var policyColors = map[policy.Mode]color.RGBA{
 	policy.None:        {R: 0x99, G: 0x99, B: 0x99, A: 0xff},
@@ -155,68 +146,13 @@ func renderCharts(name string, charts []chartFunc) (reportService, error) {
 		if p == nil {
 			continue
 		}
-		svg, err := renderSVG(p)
+		svg, err := chart.SVG(p)
 		if err != nil {
 			return sv, fmt.Errorf("report %s: %w", name, err)
 		}
 		sv.Charts = append(sv.Charts, reportChart{Title: title, SVG: template.HTML(svg)})
 	}
 	return sv, nil
-}
-
-func renderSVG(p *plot.Plot) ([]byte, error) {
-	c := vgsvg.New(26*vg.Centimeter, 8*vg.Centimeter)
-	p.Draw(draw.New(c))
-	var b bytes.Buffer
-	if _, err := c.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	// Drop the XML prolog: the SVG is inlined in HTML.
-	out := b.Bytes()
-	if i := bytes.Index(out, []byte("<svg")); i > 0 {
-		out = out[i:]
-	}
-	return out, nil
-}
-
-func newTimePlot(y string) *plot.Plot {
-	p := plot.New()
-	p.X.Tick.Marker = plot.TimeTicks{Format: "01-02 15:04"}
-	p.Y.Label.Text = y
-	p.Legend.Top = true
-	p.Add(plotter.NewGrid())
-	return p
-}
-
-// reduce turns a series into at most maxPoints XYs, each bucket's maximum
-// (peak) or mean; NaN values are skipped.
-func reduce(times []time.Time, ys []float64, peak bool) plotter.XYs {
-	n := len(ys)
-	size := max(1, (n+maxPoints-1)/maxPoints)
-	var out plotter.XYs
-	for i := 0; i < n; i += size {
-		var v, sum float64
-		c := 0
-		for j := i; j < min(i+size, n); j++ {
-			y := ys[j]
-			if math.IsNaN(y) || math.IsInf(y, 0) {
-				continue
-			}
-			if c == 0 || y > v {
-				v = y
-			}
-			sum += y
-			c++
-		}
-		if c == 0 {
-			continue
-		}
-		if !peak {
-			v = sum / float64(c)
-		}
-		out = append(out, plotter.XY{X: float64(times[i].Unix()), Y: v})
-	}
-	return out
 }
 
 func stepTimes(steps []sim.Record) []time.Time {
@@ -233,22 +169,17 @@ func (rep *Report) loadChart(name string) (string, *plot.Plot, error) {
 	for i, s := range steps {
 		ys[i] = s.Load
 	}
-	p := newTimePlot("requests/s")
-	l, err := plotter.NewLine(reduce(stepTimes(steps), ys, false))
-	if err != nil {
+	p := chart.NewTime("requests/s")
+	if err := chart.Line(p, stepTimes(steps), ys, false, chart.Observed, false, "load"); err != nil {
 		return "", nil, err
 	}
-	l.Color = color.RGBA{R: 0x33, G: 0x33, B: 0x33, A: 0xff}
-	p.Add(l)
-	p.Legend.Add("load", l)
 	return "Load (requests per second)", p, nil
 }
 
 func (rep *Report) latencyChart(name string) (string, *plot.Plot, error) {
 	s := rep.Config.Service(name)
-	p := newTimePlot("p99 latency (s)")
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p := chart.NewTime("p99 latency (s)")
+	chart.LogY(p)
 	var first []sim.Record
 	for _, r := range rep.Runs {
 		steps := r.Steps[name]
@@ -257,16 +188,12 @@ func (rep *Report) latencyChart(name string) (string, *plot.Plot, error) {
 		for i, v := range ys {
 			ys[i] = math.Max(v, 1e-3) // the log scale has no zero
 		}
-		l, err := plotter.NewLine(reduce(stepTimes(steps), ys, true))
-		if err != nil {
+		if err := chart.Line(p, stepTimes(steps), ys, true, colorOf(r.Policy), false, r.Policy.String()); err != nil {
 			return "", nil, err
 		}
-		l.Color = colorOf(r.Policy)
-		p.Add(l)
-		p.Legend.Add(r.Policy.String(), l)
 	}
 	if len(first) > 0 {
-		if err := addThreshold(p, first[0].Time(), first[len(first)-1].Time(), s.Incident.Above); err != nil {
+		if err := chart.Threshold(p, first[0].Time(), first[len(first)-1].Time(), s.Incident.Above); err != nil {
 			return "", nil, err
 		}
 	}
@@ -314,39 +241,17 @@ func forecastPlot(s config.Resolved, decs []controller.Record) (*plot.Plot, erro
 	for i, t := range times {
 		shifted[i] = t.Add(horizon)
 	}
-	p := newTimePlot(s.Signal)
-	loXY, hiXY := reduce(shifted, lo, false), reduce(shifted, hi, false)
-	if len(loXY) > 1 && len(hiXY) > 1 {
-		band := make(plotter.XYs, 0, len(loXY)+len(hiXY))
-		band = append(band, loXY...)
-		for i := len(hiXY) - 1; i >= 0; i-- {
-			band = append(band, hiXY[i])
-		}
-		poly, err := plotter.NewPolygon(band)
-		if err != nil {
-			return nil, err
-		}
-		poly.Color = color.NRGBA{R: 0x1f, G: 0x6f, B: 0xb4, A: 0x40}
-		poly.LineStyle.Width = 0
-		p.Add(poly)
-		p.Legend.Add(fmt.Sprintf("forecast %s ahead, 10%%–90%%", horizon), poly)
-	}
-	l, err := plotter.NewLine(reduce(times, obs, false))
-	if err != nil {
+	p := chart.NewTime(s.Signal)
+	if err := chart.Band(p, shifted, lo, hi, chart.BandFill, fmt.Sprintf("forecast %s ahead, 10%%–90%%", horizon)); err != nil {
 		return nil, err
 	}
-	l.Color = color.RGBA{R: 0x33, G: 0x33, B: 0x33, A: 0xff}
-	p.Add(l)
-	p.Legend.Add("observed", l)
-	if xy := reduce(times, level, false); len(xy) > 0 {
-		bl, err := plotter.NewLine(xy)
-		if err != nil {
+	if err := chart.Line(p, times, obs, false, chart.Observed, false, "observed"); err != nil {
+		return nil, err
+	}
+	if xy := chart.Reduce(times, level, false); len(xy) > 0 {
+		if err := chart.Line(p, times, level, false, chart.Red, true, "learned breach level"); err != nil {
 			return nil, err
 		}
-		bl.Color = color.RGBA{R: 0xcc, A: 0xff}
-		bl.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		p.Add(bl)
-		p.Legend.Add("learned breach level", bl)
 	}
 	return p, nil
 }
@@ -355,7 +260,7 @@ func forecastPlot(s config.Resolved, decs []controller.Record) (*plot.Plot, erro
 // playbook had actions engaged: one lane per policy, the shade's height the
 // number of engaged actions.
 func (rep *Report) actionsChart(name string) (string, *plot.Plot, error) {
-	p := newTimePlot("engaged actions")
+	p := chart.NewTime("engaged actions")
 	s := rep.Config.Service(name)
 	lanes := 0
 	for _, r := range rep.Runs {
@@ -374,18 +279,13 @@ func (rep *Report) actionsChart(name string) (string, *plot.Plot, error) {
 		if w.Service != name || !ok {
 			continue
 		}
-		poly, err := plotter.NewPolygon(plotter.XYs{
-			{X: float64(w.Start.Unix()), Y: 0}, {X: float64(w.End.Unix()), Y: 0},
-			{X: float64(w.End.Unix()), Y: top}, {X: float64(w.Start.Unix()), Y: top},
-		})
-		if err != nil {
-			return "", nil, err
-		}
-		poly.Color, poly.LineStyle.Width = c, 0
-		p.Add(poly)
+		legend := ""
 		if !shown[w.Kind] {
-			p.Legend.Add(string(w.Kind)+" window", poly)
+			legend = string(w.Kind) + " window"
 			shown[w.Kind] = true
+		}
+		if err := chart.Shade(p, w.Start, w.End, 0, top, c, legend); err != nil {
+			return "", nil, err
 		}
 	}
 	lanes = 0
@@ -396,7 +296,7 @@ func (rep *Report) actionsChart(name string) (string, *plot.Plot, error) {
 		base := float64(lanes) * float64(len(s.Playbook)+1)
 		lanes++
 		legend := fmt.Sprintf("%s (lane from %g)", r.Policy, base)
-		if err := addSpans(p, engagedSpans(r.Decisions.Records(name)), base, colorOf(r.Policy), legend); err != nil {
+		if err := chart.Spans(p, engagedSpans(r.Decisions.Records(name)), base, colorOf(r.Policy), legend); err != nil {
 			return "", nil, err
 		}
 	}
@@ -407,62 +307,11 @@ func (rep *Report) actionsChart(name string) (string, *plot.Plot, error) {
 	return title, p, nil
 }
 
-// addThreshold draws the incident threshold above (seconds) from from to
-// to as a dashed red line.
-func addThreshold(p *plot.Plot, from, to time.Time, above float64) error {
-	th, err := plotter.NewLine(plotter.XYs{{X: float64(from.Unix()), Y: above}, {X: float64(to.Unix()), Y: above}})
-	if err != nil {
-		return err
-	}
-	th.Color = color.RGBA{R: 0xcc, A: 0xff}
-	th.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	p.Add(th)
-	p.Legend.Add(fmt.Sprintf("threshold %gs", above), th)
-	return nil
-}
-
-// addSpans shades each span from base to base + its level in c, with one
-// legend entry for all of them.
-func addSpans(p *plot.Plot, spans []actionSpan, base float64, c color.RGBA, legend string) error {
-	for i, span := range spans {
-		poly, err := plotter.NewPolygon(plotter.XYs{
-			{X: float64(span.from.Unix()), Y: base}, {X: float64(span.to.Unix()), Y: base},
-			{X: float64(span.to.Unix()), Y: base + float64(span.level)}, {X: float64(span.from.Unix()), Y: base + float64(span.level)},
-		})
-		if err != nil {
-			return err
-		}
-		poly.Color = color.NRGBA{R: c.R, G: c.G, B: c.B, A: 0x90}
-		poly.LineStyle.Width = 0
-		p.Add(poly)
-		if i == 0 {
-			p.Legend.Add(legend, poly)
-		}
-	}
-	return nil
-}
-
-type actionSpan struct {
-	from, to time.Time
-	level    int
-}
-
 // engagedSpans returns the maximal runs of a constant, non-zero level.
-func engagedSpans(decs []controller.Record) []actionSpan {
-	var out []actionSpan
+func engagedSpans(decs []controller.Record) []chart.Span {
+	times, levels := make([]time.Time, len(decs)), make([]int, len(decs))
 	for i, d := range decs {
-		if d.Level == 0 {
-			continue
-		}
-		end := d.Time
-		if i+1 < len(decs) {
-			end = decs[i+1].Time
-		}
-		if n := len(out); n > 0 && out[n-1].level == d.Level && out[n-1].to.Equal(d.Time) {
-			out[n-1].to = end
-			continue
-		}
-		out = append(out, actionSpan{from: d.Time, to: end, level: d.Level})
+		times[i], levels[i] = d.Time, d.Level
 	}
-	return out
+	return chart.SpansOf(times, levels)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
+	"github.com/presage-dev/presage/internal/chart"
 	"github.com/presage-dev/presage/metrics"
 	"github.com/presage-dev/presage/metrics/file"
 	"github.com/presage-dev/presage/model"
@@ -454,9 +455,8 @@ func (rep *SignalsReport) latencyChart(s config.Resolved) (string, *plot.Plot, e
 			ys[i] = v
 		}
 	}
-	p := newTimePlot("p99 latency (s)")
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p := chart.NewTime("p99 latency (s)")
+	chart.LogY(p)
 	top := s.Incident.Above * 10
 	for _, v := range ys {
 		if !math.IsNaN(v) {
@@ -465,28 +465,19 @@ func (rep *SignalsReport) latencyChart(s config.Resolved) (string, *plot.Plot, e
 	}
 	added := false
 	for _, in := range model.Incidents(lat, controller.IncidentPattern(s)) {
-		x0, x1 := float64(rec.Time(in.Start).Unix()), float64(rec.Time(in.End+1).Unix())
-		poly, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: 1e-3}, {X: x1, Y: 1e-3}, {X: x1, Y: top}, {X: x0, Y: top}})
-		if err != nil {
+		legend := ""
+		if !added {
+			legend, added = "incident", true
+		}
+		if err := chart.Shade(p, rec.Time(in.Start), rec.Time(in.End+1), 1e-3, top, color.NRGBA{R: 0xcc, A: 0x30}, legend); err != nil {
 			return "", nil, err
 		}
-		poly.Color = color.NRGBA{R: 0xcc, A: 0x30}
-		poly.LineStyle.Width = 0
-		p.Add(poly)
-		if !added {
-			p.Legend.Add("incident", poly)
-			added = true
-		}
 	}
-	l, err := plotter.NewLine(reduce(times, ys, true))
-	if err != nil {
+	if err := chart.Line(p, times, ys, true, chart.Observed, false, "recorded p99"); err != nil {
 		return "", nil, err
 	}
-	l.Color = color.RGBA{R: 0x33, G: 0x33, B: 0x33, A: 0xff}
-	p.Add(l)
-	p.Legend.Add("recorded p99", l)
 	if len(times) > 0 {
-		if err := addThreshold(p, times[0], times[len(times)-1], s.Incident.Above); err != nil {
+		if err := chart.Threshold(p, times[0], times[len(times)-1], s.Incident.Above); err != nil {
 			return "", nil, err
 		}
 	}
@@ -495,8 +486,8 @@ func (rep *SignalsReport) latencyChart(s config.Resolved) (string, *plot.Plot, e
 
 // actionsChart shades the spans when recommended actions were in effect.
 func (rep *SignalsReport) actionsChart(s config.Resolved, decs []controller.Record) (string, *plot.Plot, error) {
-	p := newTimePlot("recommended actions")
-	if err := addSpans(p, engagedSpans(decs), 0, colorOf(rep.mode), "recommended (height = actions)"); err != nil {
+	p := chart.NewTime("recommended actions")
+	if err := chart.Spans(p, engagedSpans(decs), 0, colorOf(rep.mode), "recommended (height = actions)"); err != nil {
 		return "", nil, err
 	}
 	if n := len(decs); n > 0 {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/presage-dev/presage/metrics"
 	"github.com/presage-dev/presage/policy"
 	"github.com/presage-dev/presage/sim"
+	"github.com/presage-dev/presage/ui"
 )
 
 func runRun(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -81,6 +83,7 @@ type loopFlags struct {
 	kubeconfig *string
 	// verboseReady makes /readyz say why it is not ready.
 	verboseReady *bool
+	webUI        *bool // -web.ui: serve the live page under /ui
 	stateReset   *bool // run only: -state-reset
 }
 
@@ -93,8 +96,9 @@ func addLoopFlags(fs interface {
 		config:       fs.String("config", "", "configuration `file` (see config.example.yaml)"),
 		logLevel:     fs.String("log-level", "info", "log `level`: debug, info, warn or error"),
 		speed:        fs.Float64("speed", 1, "with source kind sim, run the simulated clock this many `times` faster than real time"),
-		listen:       fs.String("listen", "", "`address` of /metrics, /healthz and /readyz (default: global.listen; set global.listen to \"\" to turn the server off)"),
+		listen:       fs.String("listen", "", "`address` of /metrics, /healthz, /readyz and the live page /ui (default: global.listen; set global.listen to \"\" to turn the server off)"),
 		kubeconfig:   fs.String("kubeconfig", "", "kubeconfig `file` for the Kubernetes API (kube actions, leader election); default: kubernetes.kubeconfig, else the in-cluster config"),
+		webUI:        fs.Bool("web.ui", true, "serve the live page under /ui on the same address as /metrics: an overview of every service and a page per service (load and forecast band, capacities, latency against the threshold, engaged actions, schedule windows, decisions, the planner's sets); read-only, embedded in the binary, no configuration shown; -web.ui=false turns it off (404)"),
 		verboseReady: fs.Bool("web.verbose-ready", false, "make /readyz say why it is not ready (the source never read, or unreachable since when, and the kind of the last failure: timeout, connection, HTTP status); by default it says only \"ready\" or \"not ready\", since anyone who reaches the port can read it"),
 	}
 }
@@ -115,10 +119,7 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	if err != nil {
 		return err
 	}
-	listen := cfg.Global.Listen
-	if *f.listen != "" {
-		listen = *f.listen
-	}
+	listen := listenAddr(cfg, f)
 	var ln net.Listener
 	if listen != "" {
 		if ln, err = net.Listen("tcp", listen); err != nil {
@@ -137,6 +138,10 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 		if w.shard != nil {
 			h = shardHandler(h, w.shard)
 		}
+		if *f.webUI {
+			h = withUI(h, ui.Handler(w.ctl, ui.Options{Logger: log}))
+			log.Info("serving the live page", "url", "http://"+ln.Addr().String()+"/ui")
+		}
 		addServer(&g, ctx, ln, h)
 	}
 	if w.elector != nil {
@@ -150,6 +155,25 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	err = g.Run()
 	log.Info("presage stopped")
 	return err
+}
+
+// listenAddr returns the address of presage's own server: -listen, else
+// global.listen ("": no server).
+func listenAddr(cfg *config.Config, f loopFlags) string {
+	if *f.listen != "" {
+		return *f.listen
+	}
+	return cfg.Global.Listen
+}
+
+// withUI serves the live page's paths (/ui and below) from page, the
+// others from h.
+func withUI(h, page http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/ui", page)
+	mux.Handle("/ui/", page)
+	mux.Handle("/", h)
+	return mux
 }
 
 // loopSetup loads the configuration and makes the logger of run and
@@ -228,6 +252,7 @@ func wire(ctx context.Context, cfg *config.Config, log *slog.Logger, f loopFlags
 	opts := controller.Options{
 		Config: cfg, Source: src, Actuators: acts, Mode: mode, Logger: log, Registerer: w.reg,
 		Speed: *f.speed, State: state, StateRejected: loaded.Rejected, OnDecision: onDecision,
+		View: *f.webUI && listenAddr(cfg, f) != "", // the live page will read it
 	}
 	if w.shard != nil {
 		opts.Owner = w.shard

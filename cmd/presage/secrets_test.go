@@ -75,8 +75,8 @@ services:
 // TestNoSecretInOutput plants a password and tokens in the Prometheus and
 // webhook URLs and greps every output for them: the log of run and
 // recommend (Prometheus down, a webhook that cannot be reached), /readyz
-// (terse and verbose), /metrics, check's errors, export's error, and the
-// replay's JSON, report, decisions and table.
+// (terse and verbose), /metrics, the live page /ui, check's errors,
+// export's error, and the replay's JSON, report, decisions and table.
 func TestNoSecretInOutput(t *testing.T) {
 	if testing.Short() && os.Getenv("PRESAGE_BIN") == "" {
 		t.Skip("-short")
@@ -134,6 +134,27 @@ func TestNoSecretInOutput(t *testing.T) {
 		stop(t, p)
 		noSecret(t, "run: the log", p.stderr.String())
 		noSecret(t, "run: stdout", p.stdout.String())
+	})
+
+	t.Run("the live page of run with a webhook that cannot be reached", func(t *testing.T) {
+		t.Parallel()
+		p, base := startLoop(t, "run", simCfg, "-speed", "600")
+		get(base + "/ui/service/checkout") // the page is open from now on
+		p.waitFor(t, &p.stderr, regexp.MustCompile(`msg="webhook attempt failed, giving up"`), startTimeout)
+		time.Sleep(time.Second)
+		shown := false
+		for _, path := range []string{"/ui", "/ui/service/checkout"} {
+			code, body := get(base + path)
+			if code != http.StatusOK {
+				t.Errorf("GET %s: %d", path, code)
+			}
+			noSecret(t, "run: "+path, body)
+			shown = shown || strings.Contains(body, "failed: ")
+		}
+		if !shown {
+			t.Error("the live page shows no failed action: the redaction of its error is not tested")
+		}
+		stop(t, p)
 	})
 
 	t.Run("check", func(t *testing.T) {

@@ -40,10 +40,14 @@ var allowed = map[string][]string{
 
 	// The simulated service, then the replay that drives it.
 	"sim":    {"actuators", "actuators/webhook", "config", "metrics", "metrics/file", "model", "policy", "schedule"},
-	"replay": {"actuators", "config", "controller", "metrics", "metrics/file", "model", "policy", "schedule", "sim"},
+	"replay": {"actuators", "config", "controller", "internal/chart", "metrics", "metrics/file", "model", "policy", "schedule", "sim"},
+
+	// The live page reads the controller's view.
+	"ui": {"config", "controller", "internal/chart", "schedule"},
 
 	"internal/archtest":   nil,
 	"internal/atomicfile": nil,
+	"internal/chart":      nil,
 	"internal/kubetest":   nil,
 	"internal/promtest":   {"internal/testutil"},
 	"internal/rbac":       {"config"},
@@ -53,7 +57,7 @@ var allowed = map[string][]string{
 	"cmd/presage": {
 		"actuators", "actuators/kube", "actuators/webhook", "config", "controller", "controller/leader", "controller/shard",
 		"internal/atomicfile", "internal/rbac", "metrics", "metrics/file", "metrics/prom", "model", "model/eval", "policy",
-		"replay", "schedule", "sim",
+		"replay", "schedule", "sim", "ui",
 	},
 }
 
