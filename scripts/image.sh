@@ -24,9 +24,12 @@
 #   -o DIR   the OCI image layout to write (default $PRESAGE_CACHE/image/oci);
 #            never inside the repository. An existing layout there is replaced.
 #   -load    also load the image into podman as presage:VERSION
+# Exit status: 0 built, 2 usage, 3 a tool it needs is missing and cannot be
+# built or found (crane, Debian's ca-certificates), 1 any other failure.
 # Env:   VERSION (default: git describe --always --dirty), GOARCH (default:
 #        go env GOARCH), CRANE_VERSION (default v0.22.1),
-#        PRESAGE_CACHE (default ~/.cache/presage)
+#        PRESAGE_CACHE (default ~/.cache/presage), PODMAN (the podman
+#        command -load runs, with its flags; default podman)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd -P)"
@@ -75,11 +78,14 @@ bundle=/usr/share/ca-certificates/mozilla
 
 if [ ! -d "$bundle" ]; then
 	echo "image.sh: no $bundle: install Debian's ca-certificates package (apt-get install ca-certificates)" >&2
-	exit 1
+	exit 3
 fi
 if [ ! -x "$crane" ]; then
 	echo "image.sh: building crane $crane_version from the Go module proxy" >&2
-	GOBIN="$cache/crane-$crane_version" go install "github.com/google/go-containerregistry/cmd/crane@$crane_version"
+	if ! GOBIN="$cache/crane-$crane_version" go install "github.com/google/go-containerregistry/cmd/crane@$crane_version"; then
+		echo "image.sh: cannot build crane $crane_version (is the Go module proxy reachable?)" >&2
+		exit 3
+	fi
 fi
 
 work="$(mktemp -d)"
@@ -170,8 +176,13 @@ rm -rf "$out"
 echo "image.sh: wrote $out (presage:$version)" >&2
 
 if $load; then
-	id="$(podman pull -q "oci:$out")"
-	podman tag "$id" "presage:$version"
+	# shellcheck disable=SC2206 # PODMAN is a command with its flags
+	podman=(${PODMAN:-podman})
+	# As an OCI archive: podman names an image it reads from an OCI folder
+	# after the folder's path, which it refuses when the path has capitals.
+	tar -C "$out" -cf "$work/image.tar" .
+	id="$("${podman[@]}" load -q -i "$work/image.tar" | sed -n 's/^Loaded image: //p')"
+	"${podman[@]}" tag "$id" "presage:$version"
 	echo "image.sh: loaded into podman as presage:$version" >&2
 fi
 echo "$digest"
