@@ -56,15 +56,14 @@ while [ $# -gt 0 ]; do
 done
 
 cache="${PRESAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/presage}"
-out="${out:-$cache/image/oci}"
-mkdir -p "$out"
-out="$(cd "$out" && pwd -P)"
+out="$(realpath -m "${out:-$cache/image/oci}")"
 case "$out/" in
 "$repo"/*)
 	echo "image.sh: $out is inside the repository; write the image elsewhere" >&2
 	exit 2
 	;;
 esac
+mkdir -p "$out"
 if [ -n "$(ls -A "$out")" ] && [ ! -f "$out/oci-layout" ]; then
 	echo "image.sh: $out holds files and is not an OCI image layout; not replacing it" >&2
 	exit 2
