@@ -539,8 +539,17 @@ func TestImage(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "oci")
-	cmd := exec.Command("bash", "../scripts/image.sh", "-o", out)
-	cmd.Env = append(os.Environ(), "VERSION="+imageVersion)
+	args := []string{"../scripts/image.sh", "-o", out}
+	env := append(os.Environ(), "VERSION="+imageVersion)
+	// When podman can run here, the script loads the image into a storage
+	// of the test's own.
+	pm, noPodman := newPodman(filepath.Join(dir, "podman"))
+	if pm != nil {
+		args = append(args, "-load")
+		env = append(env, "PODMAN="+strings.Join(pm.cmd, " "))
+	}
+	cmd := exec.Command("bash", args...)
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -608,7 +617,10 @@ func TestImage(t *testing.T) {
 	})
 
 	t.Run("podman", func(t *testing.T) {
-		runPodman(t, dir, out)
+		if pm == nil {
+			t.Skip(noPodman)
+		}
+		runPodman(t, pm, img)
 	})
 }
 
@@ -652,55 +664,62 @@ func unpack(img *ociImage, root string) error {
 	return nil
 }
 
-// runPodman runs the image in podman: version, and check of the config it
-// ships. The flags are those this kind of machine needs (no cgroup
-// manager, no overlay, rlimits no higher than the sandbox's); it skips
-// with podman's own words when podman is absent or cannot start a
-// container here.
-func runPodman(t *testing.T, dir, layout string) {
+// podman is the podman command, with a storage of its own and the flags
+// this kind of machine needs (no cgroup manager, no overlay).
+type podman struct {
+	cmd []string
+}
+
+// newPodman returns podman with its storage under dir, or why podman
+// cannot be used here: podman's own words when it is absent or cannot run.
+func newPodman(dir string) (*podman, string) {
 	if _, err := exec.LookPath("podman"); err != nil {
-		t.Skip("podman is not installed (Debian's podman package)")
+		return nil, "podman is not installed (Debian's podman package)"
 	}
-	base := []string{
+	p := &podman{cmd: []string{"podman",
 		"--storage-driver", "vfs",
-		"--root", filepath.Join(dir, "podman", "root"),
-		"--runroot", filepath.Join(dir, "podman", "run"),
+		"--root", filepath.Join(dir, "root"),
+		"--runroot", filepath.Join(dir, "run"),
 		"--cgroup-manager", "cgroupfs",
-	}
+	}}
 	// crun 1.8 refuses hybrid cgroups (v1 with v2 controllers mounted); runc
 	// takes them.
 	if _, err := exec.LookPath("runc"); err == nil {
-		base = append(base, "--runtime", "runc")
+		p.cmd = append(p.cmd, "--runtime", "runc")
 	}
-	podman := func(args ...string) (string, error) {
-		cmd := exec.Command("podman", append(slices.Clone(base), args...)...)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		if err != nil {
-			return stdout.String(), fmt.Errorf("podman %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
-		}
-		return stdout.String(), nil
+	if _, err := p.run("info"); err != nil {
+		return nil, fmt.Sprintf("podman cannot run here: %v", err)
 	}
-	if _, err := podman("info"); err != nil {
-		t.Skipf("podman cannot run here: %v", err)
+	return p, ""
+}
+
+func (p *podman) run(args ...string) (string, error) {
+	cmd := exec.Command(p.cmd[0], append(slices.Clone(p.cmd[1:]), args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("podman %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-	// As scripts/image.sh -load does: from an OCI archive.
-	archive := filepath.Join(dir, "image.tar")
-	if b, err := exec.Command("tar", "-C", layout, "-cf", archive, ".").CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v\n%s", err, b)
-	}
-	loaded, err := podman("load", "-q", "-i", archive)
+	return stdout.String(), nil
+}
+
+// runPodman runs the image scripts/image.sh -load loaded into podman:
+// version, and check of the config it ships. Its rlimits are no higher than
+// a sandbox's (podman's defaults are above them where root lacks
+// CAP_SYS_RESOURCE). It skips with podman's words when only crun is there
+// and the cgroups are hybrid.
+func runPodman(t *testing.T, p *podman, img *ociImage) {
+	name := "presage:" + imageVersion
+	id, err := p.run("image", "inspect", "--format", "{{.ID}}", name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, ok := strings.CutPrefix(strings.TrimSpace(loaded), "Loaded image: ")
-	if !ok {
-		t.Fatalf("podman load printed %q", loaded)
+	if want := strings.TrimPrefix(img.manifest.Config.Digest, "sha256:"); strings.TrimSpace(id) != want {
+		t.Errorf("podman's %s is %s, the layout's config %s", name, strings.TrimSpace(id), want)
 	}
 	runArgs := []string{"run", "--rm", "--network", "none",
-		"--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096", id}
-	got, err := podman(append(runArgs, "version")...)
+		"--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096", name}
+	got, err := p.run(append(runArgs, "version")...)
 	if err != nil && strings.Contains(err.Error(), "cgroups in hybrid mode not supported") {
 		t.Skipf("podman's runtime cannot start a container on this machine's cgroups (install runc): %v", err)
 	}
@@ -710,7 +729,7 @@ func runPodman(t *testing.T, dir, layout string) {
 	if got != "presage "+imageVersion+"\n" {
 		t.Errorf("version in podman printed %q", got)
 	}
-	got, err = podman(append(runArgs, "check", "-config", "/etc/presage/config.yaml")...)
+	got, err = p.run(append(runArgs, "check", "-config", "/etc/presage/config.yaml")...)
 	if err != nil {
 		t.Fatal(err)
 	}
