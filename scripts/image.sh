@@ -31,8 +31,6 @@
 #        PRESAGE_CACHE (default ~/.cache/presage), PODMAN (the podman
 #        command -load runs, with its flags; default podman)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-repo="$(pwd -P)"
 
 out=""
 load=false
@@ -55,8 +53,11 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+# -o is relative to the caller's folder, the rest to the repository's.
 cache="${PRESAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/presage}"
 out="$(realpath -m "${out:-$cache/image/oci}")"
+cd "$(dirname "$0")/.."
+repo="$(pwd -P)"
 case "$out/" in
 "$repo"/*)
 	echo "image.sh: $out is inside the repository; write the image elsewhere" >&2
