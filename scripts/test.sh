@@ -9,10 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need: prometheus (tests against a real
-# Prometheus server) and chromium (the replay report rendered headless).
+# Prometheus server), chromium (the replay report rendered headless), podman
+# and runc (the container image run; about 25 s to install).
 missing=""
 command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v podman >/dev/null 2>&1 || missing="$missing podman"
+command -v runc >/dev/null 2>&1 || missing="$missing runc"
 if [ -n "$missing" ]; then
 	echo "test.sh: installing Debian's$missing" >&2
 	sudo=""
