@@ -201,12 +201,12 @@ func loopSetup(f loopFlags, stderr io.Writer) (*config.Config, *slog.Logger, err
 
 // wired is what wire builds for loop to run.
 type wired struct {
-	ctl          *controller.Controller
-	elector      *leader.Elector   // nil without leader election
-	shard        *shard.Membership // nil unless sharded (replicas > 1)
+	ctl     *controller.Controller
+	elector *leader.Elector   // nil without leader election
+	shard   *shard.Membership // nil unless sharded (replicas > 1)
 	// warmups measures the kube scale-ups' warm-ups (nil without kube
 	// actions, and in a dry run, which scales nothing).
-	warmups func(context.Context) error
+	warmups      func(context.Context) error
 	reg          *prometheus.Registry
 	unreadyAfter time.Duration // of /readyz; 0: three intervals
 }
