@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -369,3 +370,49 @@ spec:
   next:
     delete: true
 `, "\n")
+
+// StatefulSet creates the StatefulSet namespace/name of replicas pods
+// labelled app=name, started in parallel (podManagementPolicy Parallel),
+// each Ready readyDelay after it runs (ReadyDelay).
+func (c *Cluster) StatefulSet(t testing.TB, namespace, name string, replicas int32, readyDelay time.Duration) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	_, err := c.Client.AppsV1().StatefulSets(namespace).Create(context.Background(), &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.StatefulSetSpec{Replicas: &replicas, ServiceName: name,
+			PodManagementPolicy: appsv1.ParallelPodManagement,
+			Selector:            &metav1.LabelSelector{MatchLabels: labels},
+			Template:            template(labels, readyDelay, corev1.ResourceRequirements{})},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create StatefulSet %s/%s: %v", namespace, name, err)
+	}
+}
+
+// ReadyDeployment creates the Deployment namespace/name of replicas pods
+// labelled app=name and the extra labels, each one container "app" with
+// res, Ready readyDelay after it runs (ReadyDelay).
+func (c *Cluster) ReadyDeployment(t testing.TB, namespace, name string, replicas int32, readyDelay time.Duration, res corev1.ResourceRequirements, extra map[string]string) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	for k, v := range extra {
+		labels[k] = v
+	}
+	_, err := c.Client.AppsV1().Deployments(namespace).Create(context.Background(), &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: template(labels, readyDelay, res)},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create Deployment %s/%s: %v", namespace, name, err)
+	}
+}
+
+func template(labels map[string]string, readyDelay time.Duration, res corev1.ResourceRequirements) corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{ReadyDelay: readyDelay.String()}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1", Resources: res}},
+			TerminationGracePeriodSeconds: new(int64)},
+	}
+}
