@@ -138,10 +138,15 @@ func TestE2ELeaderFailover(t *testing.T) {
 		t.Errorf("adopted at %s, before the kill", since(adopted))
 	}
 	// On time: the revert waits for the crowd to pass (its plateau ends
-	// 30 simulated minutes in) and revert_after (5m) more.
-	if at, err := time.Parse(time.RFC3339, rev[1]); err != nil || at.Before(time.Date(2026, 1, 5, 0, 35, 0, 0, time.UTC)) {
-		t.Errorf("reverted at simulated %s (%v), before the crowd's end and revert_after", rev[1], err)
+	// 30 simulated minutes after the load's start, the follower's first
+	// step) and revert_after (5m) more.
+	first := regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=decision at=(\S+) `).FindStringSubmatch(follower.p.stderr.String())
+	t0, err0 := time.Parse(time.RFC3339, first[1])
+	at, err1 := time.Parse(time.RFC3339, rev[1])
+	if err0 != nil || err1 != nil || at.Sub(t0) < 35*time.Minute {
+		t.Errorf("reverted %s (simulated) after the follower's start, before the crowd's end and revert_after (%v %v)", at.Sub(t0), err0, err1)
 	}
+	t.Logf("  the follower's revert came %s (simulated) after its load's start: the crowd's plateau ends at 30m", at.Sub(t0))
 
 	w := writesBy(t, c, "system:serviceaccount:presage:presage")
 	var scales, records []string

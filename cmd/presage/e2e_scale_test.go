@@ -132,6 +132,8 @@ func TestE2EFlagAndCPU(t *testing.T) {
         warmup: 10s
         min: 0.5
         max: 1
+        baseline: 1
+        engaged: 0.5
         cooldown: 1m
         revert_after: 5m`
 	}
