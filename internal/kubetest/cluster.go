@@ -2,6 +2,7 @@ package kubetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Versions of the binaries scripts/kube-cluster-assets.sh builds by default
@@ -148,15 +150,19 @@ func (c *Cluster) node(t testing.TB, name string) {
 		corev1.ResourceMemory: resource.MustParse("16Gi"),
 		corev1.ResourcePods:   resource.MustParse("110"),
 	}
-	n, err := c.Client.CoreV1().Nodes().Create(ctx, &corev1.Node{
+	_, err := c.Client.CoreV1().Nodes().Create(ctx, &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{FakeNode: "fake"},
 			Labels: map[string]string{"kubernetes.io/hostname": name, "type": "kwok"}},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create node %s: %v", name, err)
 	}
-	n.Status.Capacity, n.Status.Allocatable = res, res
-	if _, err := c.Client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+	// A merge patch: KWOK writes the status's conditions meanwhile.
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{"capacity": res, "allocatable": res}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
 		t.Fatalf("node %s status: %v", name, err)
 	}
 	c.Nodes = append(c.Nodes, name)
@@ -172,6 +178,13 @@ func (c *Cluster) node(t testing.TB, name string) {
 		}
 		return false
 	})
+	// The API server taints a new node not-ready (TaintNodesByCondition);
+	// the node lifecycle controller, which would lift it, is not run (it
+	// would want heartbeats KWOK's Stages do not send).
+	untaint := []byte(`{"spec":{"taints":null}}`)
+	if _, err := c.Client.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, untaint, metav1.PatchOptions{}); err != nil {
+		t.Fatalf("untaint node %s: %v", name, err)
+	}
 }
 
 // Eventually polls cond every 100 ms until it holds; it fails t after
