@@ -103,10 +103,11 @@ func TestE2EDeploymentOverridden(t *testing.T) {
 // pods/resize subresource); in batch presage's Role lacks pods/resize, as
 // on a cluster that refuses in-place resizes, so presage changes the
 // Deployment's pod template instead and the Deployment controller rolls
-// the pods. Then it reverts all three. KWOK runs no kubelet: it accepts the
-// resized spec but never reports the resize in the pods' status (no
-// status.containerStatuses[].resources, no PodResizeInProgress), which the
-// test logs.
+// the pods. Then it reverts all three. KWOK runs no kubelet: its Stages
+// report the containers' resources in the pods' status (without which the
+// API server refuses a resize) and report a resize done a second after the
+// spec changed (kubetest.ResizeDelay), which the test waits for and logs;
+// no PodResizePending or PodResizeInProgress condition is ever set.
 func TestE2EFlagAndCPU(t *testing.T) {
 	c := kubetest.StartCluster(t, 2)
 	ctx := context.Background()
@@ -215,9 +216,16 @@ func TestE2EFlagAndCPU(t *testing.T) {
 		}
 		return !flagOn.IsZero() && !shopLow.IsZero() && !batchLow.IsZero()
 	})
+	var resized time.Time
+	kubetest.Eventually(t, 10*time.Second, "the shop pods' status reports the resize", func() bool {
+		_, st := limits("shop")
+		resized = time.Now()
+		return all(st, "500m")
+	})
 	spec, status := limits("shop")
-	t.Logf("engaged (from presage's start): flag on %s, shop pods resized in place %s (spec limits %v; status %v: KWOK reports no resize), batch template lowered %s",
-		flagOn.Sub(start).Round(time.Millisecond), shopLow.Sub(start).Round(time.Millisecond), spec, status, batchLow.Sub(start).Round(time.Millisecond))
+	t.Logf("engaged (from presage's start): flag on %s, shop pods resized in place %s (spec limits %v), reported done in their status %s later (%v), batch template lowered %s",
+		flagOn.Sub(start).Round(time.Millisecond), shopLow.Sub(start).Round(time.Millisecond), spec,
+		resized.Sub(shopLow).Round(time.Millisecond), status, batchLow.Sub(start).Round(time.Millisecond))
 	var rolled time.Time
 	kubetest.Eventually(t, 30*time.Second, "the batch pods rolled to the lowered template and Ready", func() bool {
 		s, _ := limits("batch")
@@ -231,16 +239,19 @@ func TestE2EFlagAndCPU(t *testing.T) {
 	t.Logf("the Deployment controller rolled the batch pods to 500m, Ready %s after the template changed", rolled.Sub(batchLow).Round(time.Millisecond))
 
 	kubetest.Eventually(t, 2*time.Minute, "all three reverted", func() bool {
-		s, _ := limits("shop")
-		return flag() == "false" && all(s, "1") && template() == "1"
+		s, st := limits("shop")
+		return flag() == "false" && all(s, "1") && all(st, "1") && template() == "1"
 	})
+	if d, err := c.Client.AppsV1().Deployments("shop").Get(ctx, "worker", metav1.GetOptions{}); err != nil || d.Generation != 1 {
+		t.Errorf("the worker Deployment changed (generation %v, %v): its pods were to be resized in place", d.Generation, err)
+	}
 	t.Logf("reverted %s after presage's start", time.Since(start).Round(time.Millisecond))
 	stop(t, run)
 
 	w := writesBy(t, c, "system:serviceaccount:presage:presage")
-	resized := count(w, "update pods/resize")
-	t.Logf("presage's writes: %d in all; pods/resize %d (shop, accepted: %d), refused in batch %d, batch template updates %d, ConfigMap updates %d",
-		len(w), resized, count(w, "update pods/resize worker"), countCode(w, "update pods/resize batch", 403), count(w, "update deployments batch 200"), count(w, "update configmaps flags 200"))
+	t.Logf("presage's writes: %d in all; pods/resize %d (accepted in shop: %d; refused in batch: %d), batch template updates %d, worker template updates %d, ConfigMap updates %d",
+		len(w), count(w, "update pods/resize"), countCode(w, "update pods/resize worker", 200), countCode(w, "update pods/resize batch", 403),
+		count(w, "update deployments batch 200"), count(w, "update deployments worker"), count(w, "update configmaps flags 200"))
 	if count(w, "update configmaps flags 200") != 2 {
 		t.Errorf("want the ConfigMap updated twice (engage, revert): %v", w)
 	}

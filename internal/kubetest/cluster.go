@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,12 @@ const KwokVersion = "v0.8.0"
 // but not Ready on a fake node (a Go duration, "20s"; absent: at once).
 // Put it on a workload's pod template to give its pods a warm-up.
 const ReadyDelay = "pod-ready.stage.kwok.x-k8s.io/delay"
+
+// ResizeDelay is how long after an in-place resize (the pods/resize
+// subresource) KWOK reports it done: the container
+// statuses' resources become the spec's, as a kubelet that supports resize
+// reports them once it has applied them.
+const ResizeDelay = time.Second
 
 // FakeNode is the annotation that makes KWOK manage a node.
 const FakeNode = "kwok.x-k8s.io/node"
@@ -225,7 +232,12 @@ func (c *Cluster) PodsReady(t testing.TB, namespace, selector string) (ready, al
 // kwokConfig holds the Stages KWOK runs: the fake nodes become Ready; a
 // scheduled pod becomes Running (not Ready) at once, then Ready after its
 // ReadyDelay annotation; a deleted pod goes at once. The node stage is
-// KWOK's node-initialize (kustomize/stage/node/fast), shortened.
+// KWOK's node-initialize (kustomize/stage/node/fast), shortened. The
+// container statuses report the containers' resources, as a kubelet that
+// supports in-place resize does (the API server refuses a resize of a pod
+// whose running containers report none); a resize is reported done
+// ResizeDelay after the spec changed (pod-resize), with no
+// PodResizePending or PodResizeInProgress condition in between.
 var kwokConfig = strings.TrimLeft(`
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -302,6 +314,7 @@ spec:
         state:
           running:
             startedAt: {{ $now | Quote }}
+        {{ with .resources }}resources:{{ YAML . 5 }}{{ end }}
       {{ end }}
       {{ $hostIPs := NodeIPsWith .spec.nodeName }}
       {{ with $hostIPs }}
@@ -366,6 +379,45 @@ spec:
         state:
           running:
             startedAt: {{ $now | Quote }}
+        {{ with .resources }}resources:{{ YAML . 5 }}{{ end }}
+      {{ end }}
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-resize
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
+      operator: 'In'
+      values: ['True']
+    - key: '[.spec.containers[] | .resources // {}] == [.status.containerStatuses[] | .resources // {}]'
+      operator: 'In'
+      values: ['false']
+  delay:
+    durationMilliseconds: `+strconv.Itoa(int(ResizeDelay/time.Millisecond))+`
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      {{ $root := . }}
+      containerStatuses:
+      {{ range $i, $c := .spec.containers }}
+      {{ $old := index $root.status.containerStatuses $i }}
+      - image: {{ $c.image | Quote }}
+        name: {{ $c.name | Quote }}
+        ready: true
+        started: true
+        restartCount: 0
+        state:
+          running:
+            startedAt: {{ $old.state.running.startedAt | Quote }}
+        {{ with $c.resources }}resources:{{ YAML . 5 }}{{ end }}
       {{ end }}
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
