@@ -10,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/presage-dev/presage/actuators/kube"
 	"github.com/presage-dev/presage/internal/kubetest"
 )
 
@@ -165,9 +166,10 @@ func TestE2EReadReplicas(t *testing.T) {
 	run, url := startLoop(t, "run", cfg, "-kubeconfig", kcRun, "-policy", "reactive", "-speed", e2eSpeed)
 	rec := startPresage(t, "recommend", "-config", cfg, "-kubeconfig", kcRead, "-policy", "reactive", "-speed", e2eSpeed, "-json")
 
-	engaged := run.waitFor(t, &run.stderr, regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=decision .*action=read-replicas op=engage to=3$`), 90*time.Second)
-	decided := lineTime(t, engaged[0])
+	// The decision is logged once applied: the scale written is its time.
+	logged := lineTime(t, run.waitFor(t, &run.stderr, regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=decision .*action=read-replicas op=engage to=3$`), 90*time.Second)[0])
 	scaled := lineTime(t, run.waitFor(t, &run.stderr, regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=scaled .*op=engage from=1 to=3 original=1$`), waitTimeout)[0])
+	decided := scaled
 
 	// The controller creates the pods; they run before they are Ready.
 	var created, ready time.Time
@@ -190,8 +192,8 @@ func TestE2EReadReplicas(t *testing.T) {
 		t.Error("the new replicas were never seen running and not Ready: the readiness delay did not hold")
 	}
 	observed := ready.Sub(decided)
-	t.Logf("decision %s (scale written %s later); 3 pods %s after the decision; 3 Ready %s after the decision (readiness delay %s, configured warmup 10s)",
-		decided.Format(time.RFC3339Nano), scaled.Sub(decided).Round(time.Millisecond), created.Sub(decided).Round(time.Millisecond), observed.Round(time.Millisecond), delay)
+	t.Logf("decision: scale 1 → 3 written %s (the decision logged %s later); 3 pods seen %s after it; 3 Ready (status.readyReplicas) %s after it (readiness delay %s, configured warmup 10s)",
+		decided.Format(time.RFC3339Nano), logged.Sub(decided).Round(time.Millisecond), created.Sub(decided).Round(time.Millisecond), observed.Round(time.Millisecond), delay)
 	if observed < delay {
 		t.Errorf("Ready %s after the decision, before the readiness delay %s", observed, delay)
 	}
@@ -203,8 +205,7 @@ func TestE2EReadReplicas(t *testing.T) {
 		got = v
 		return ok
 	})
-	t.Logf("presage_observed_warmup_seconds %.3f (the test measured %.3f from the decision, %.3f from the scale write)",
-		got, observed.Seconds(), ready.Sub(scaled).Seconds())
+	t.Logf("presage_observed_warmup_seconds %.3f (the test measured %.3f; presage polls every %s)", got, observed.Seconds(), kube.WarmupPoll)
 	if d := got - ready.Sub(scaled).Seconds(); d < -1.5 || d > 1.5 {
 		t.Errorf("presage observed a warm-up of %.3f s, the test %.3f s from the scale write", got, ready.Sub(scaled).Seconds())
 	}
