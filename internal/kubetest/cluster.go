@@ -47,28 +47,28 @@ type Cluster struct {
 	Nodes []string
 }
 
-// ClusterAssets returns the folder holding kube-controller-manager,
-// kube-scheduler and kwok, or "" when there is none: PRESAGE_KUBE_CLUSTER,
-// else the cache that scripts/kube-cluster-assets.sh fills.
-func ClusterAssets() string {
-	d := os.Getenv("PRESAGE_KUBE_CLUSTER")
-	if d == "" {
+// ClusterAssets returns the folder that should hold kube-controller-manager,
+// kube-scheduler and kwok (PRESAGE_KUBE_CLUSTER, else the cache that
+// scripts/kube-cluster-assets.sh fills) and those of them it lacks.
+func ClusterAssets() (dir string, missing []string) {
+	dir = os.Getenv("PRESAGE_KUBE_CLUSTER")
+	if dir == "" {
 		cache := os.Getenv("PRESAGE_CACHE")
 		if cache == "" {
 			base, err := os.UserCacheDir()
 			if err != nil {
-				return ""
+				return "", clusterBinaries
 			}
 			cache = filepath.Join(base, "presage")
 		}
-		d = filepath.Join(cache, "kube", "cluster-"+KubeVersion+"-kwok-"+KwokVersion)
+		dir = filepath.Join(cache, "kube", "cluster-"+KubeVersion+"-kwok-"+KwokVersion)
 	}
 	for _, bin := range clusterBinaries {
-		if _, err := os.Stat(filepath.Join(d, bin)); err != nil {
-			return ""
+		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
+			missing = append(missing, bin)
 		}
 	}
-	return d
+	return dir, missing
 }
 
 var clusterBinaries = []string{"kube-controller-manager", "kube-scheduler", "kwok"}
@@ -81,9 +81,9 @@ func StartCluster(t testing.TB, nodes int) *Cluster {
 	if Assets() == "" {
 		t.Skip("kube-apiserver and etcd not found: run scripts/kube-assets.sh and set KUBEBUILDER_ASSETS to the folder it prints (scripts/test.sh does both)")
 	}
-	dir := ClusterAssets()
-	if dir == "" {
-		t.Skipf("kube-controller-manager, kube-scheduler or kwok (%s) not found: run scripts/kube-cluster-assets.sh and set PRESAGE_KUBE_CLUSTER to the folder it prints (scripts/test.sh does both)", KwokVersion)
+	dir, missing := ClusterAssets()
+	if len(missing) > 0 {
+		t.Skipf("%s not found in %q: run scripts/kube-cluster-assets.sh and set PRESAGE_KUBE_CLUSTER to the folder it prints (scripts/test.sh does both)", strings.Join(missing, ", "), dir)
 	}
 	env := StartAudited(t)
 	c := &Cluster{Env: env}
