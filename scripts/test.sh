@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs presage's whole test suite on a fresh machine: installs what the tests
 # need (Debian's prometheus and chromium packages, when missing), builds the
-# presage binary, kube-apiserver and etcd into a cache outside the
+# presage binary, kube-apiserver and etcd, and the end-to-end tests'
+# kube-controller-manager, kube-scheduler and KWOK into a cache outside the
 # repository, then runs gofmt, go vet, go test, and every fuzz target for
 # 10 s ($PRESAGE_FUZZTIME).
 # Usage: scripts/test.sh [go test flags...]
@@ -35,6 +36,11 @@ export PRESAGE_BIN="$cache/bin/presage"
 # proxy once per machine (about 5 minutes cold) into the same cache.
 KUBEBUILDER_ASSETS="$(PRESAGE_CACHE="$cache" scripts/kube-assets.sh)"
 export KUBEBUILDER_ASSETS
+# kube-controller-manager, kube-scheduler and KWOK for the end-to-end tests
+# (cmd/presage/e2e*_test.go), built the same way once per machine (about
+# 15 minutes cold on 2 cores) into the same cache.
+PRESAGE_KUBE_CLUSTER="$(PRESAGE_CACHE="$cache" scripts/kube-cluster-assets.sh)"
+export PRESAGE_KUBE_CLUSTER
 
 # The shared data folder sits beside the checkout; tests that need it skip
 # with a message when it is absent.

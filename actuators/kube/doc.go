@@ -67,6 +67,17 @@
 // read. Its client is made with ReadOnly, which refuses every other
 // request before it leaves (ErrReadOnly), so that even a bug cannot write.
 //
-// There is no kubelet in the tests: pods are created directly and the
-// resize subresource is validated by the API server alone.
+// # Observed warm-ups
+//
+// Client.WatchWarmups (run by `presage run` beside the loop) measures how
+// long each scale-up of a replicas action takes to be Ready: from the
+// write of the scale to the object's status.readyReplicas reaching the
+// count set, as presage_observed_warmup_seconds; one longer than the
+// action's configured warmup is counted (presage_warmup_exceeded_total)
+// and logged as a warning. It reads with the get the record already needs.
+//
+// There is no kubelet in the package's tests: pods are created directly
+// and the resize subresource is validated by the API server alone. The
+// end-to-end tests (cmd/presage, docs/e2e.md) add a controller-manager, a
+// scheduler and KWOK's fake nodes.
 package kube

@@ -55,6 +55,10 @@ type Client struct {
 
 	overridden *prometheus.CounterVec
 	budget     *prometheus.CounterVec
+	warm       *warmups // the scale-ups WatchWarmups waits for
+
+	// now is the wall clock of the warm-up measurements (tests set it).
+	now func() time.Time
 }
 
 // NewClient returns a Client for the API server of rc. Its metrics go to
@@ -72,7 +76,7 @@ func NewClient(rc *rest.Config, reg prometheus.Registerer, log *slog.Logger) (*C
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{
-		core: core, dyn: dyn, log: log,
+		core: core, dyn: dyn, log: log, warm: newWarmups(), now: time.Now,
 		overridden: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "presage_overridden_total",
 			Help: "Changes presage stopped managing because someone else changed the value it set (reason Overridden).",
@@ -89,6 +93,11 @@ func NewClient(rc *rest.Config, reg prometheus.Registerer, log *slog.Logger) (*C
 		if err := reg.Register(c.budget); err != nil {
 			return nil, fmt.Errorf("kube: register metrics: %w", err)
 		}
+		for _, m := range c.warm.collectors() {
+			if err := reg.Register(m); err != nil {
+				return nil, fmt.Errorf("kube: register metrics: %w", err)
+			}
+		}
 	}
 	return c, nil
 }
@@ -97,7 +106,7 @@ func NewClient(rc *rest.Config, reg prometheus.Registerer, log *slog.Logger) (*C
 // kube: a *Replicas, *CPULimits or *Flag.
 func (c *Client) New(service string, a config.Action) (actuators.Actuator, error) {
 	k := a.Actuator.Kube
-	b := base{c: c, service: service, action: a.Name, ns: k.Namespace,
+	b := base{c: c, service: service, action: a.Name, ns: k.Namespace, warmup: time.Duration(a.Warmup),
 		log: c.log.With("service", service, "action", a.Name, "namespace", k.Namespace)}
 	switch k.Target {
 	case config.KubeReplicas:
@@ -116,6 +125,7 @@ type base struct {
 	service string
 	action  string
 	ns      string
+	warmup  time.Duration // the action's configured warmup
 	log     *slog.Logger
 
 	// crash, when set (tests), is called at each crash point; an error

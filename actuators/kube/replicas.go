@@ -229,6 +229,7 @@ func (r *Replicas) Apply(ctx context.Context, a actuators.Action) error {
 				if err != nil {
 					return err
 				}
+				r.c.warm.stop(r)
 				if err := r.at(pointRestored); err != nil {
 					return err
 				}
@@ -264,6 +265,9 @@ func (r *Replicas) Apply(ctx context.Context, a actuators.Action) error {
 		l.rv = rv
 		if _, err := r.scale(ctx, l, to); err != nil {
 			return err
+		}
+		if to > l.replicas {
+			r.c.warm.start(r, to, r.c.now())
 		}
 		r.log.Info("scaled", "op", a.Op, "from", l.replicas, "to", to, "original", original)
 		return r.at(pointChanged)

@@ -132,6 +132,9 @@ func loop(ctx context.Context, f loopFlags, stderr io.Writer, mode policy.Mode, 
 	var g oklog.Group
 	addContext(&g, ctx)
 	addActor(&g, ctx, w.ctl.Run)
+	if w.warmups != nil {
+		addActor(&g, ctx, w.warmups)
+	}
 	if ln != nil {
 		log.Info("serving /metrics, /healthz and /readyz", "addr", ln.Addr().String())
 		h := w.ctl.Handler(w.reg, w.unreadyAfter, *f.verboseReady)
@@ -198,9 +201,12 @@ func loopSetup(f loopFlags, stderr io.Writer) (*config.Config, *slog.Logger, err
 
 // wired is what wire builds for loop to run.
 type wired struct {
-	ctl          *controller.Controller
-	elector      *leader.Elector   // nil without leader election
-	shard        *shard.Membership // nil unless sharded (replicas > 1)
+	ctl     *controller.Controller
+	elector *leader.Elector   // nil without leader election
+	shard   *shard.Membership // nil unless sharded (replicas > 1)
+	// warmups measures the kube scale-ups' warm-ups (nil without kube
+	// actions, and in a dry run, which scales nothing).
+	warmups      func(context.Context) error
 	reg          *prometheus.Registry
 	unreadyAfter time.Duration // of /readyz; 0: three intervals
 }
@@ -229,6 +235,9 @@ func wire(ctx context.Context, cfg *config.Config, log *slog.Logger, f loopFlags
 	state := loaded.State
 	if kc.used() {
 		state = controller.Reconcile(ctx, cfg, acts, state, time.Now(), log)
+		if dry == nil {
+			w.warmups = kc.client.WatchWarmups
+		}
 	}
 	// With leader election every actuator applies only while this replica
 	// leads (recommend never campaigns: a Lease is a write).

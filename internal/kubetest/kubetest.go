@@ -7,9 +7,17 @@
 // scripts/kube-assets.sh fills (scripts/test.sh runs it and sets the
 // variable). Where neither has them the tests skip and say so.
 //
-// There is no kubelet, scheduler or controller-manager: objects are stored
-// and validated, nothing runs them. A test creates pods directly, and a
-// Deployment's status is whatever the test writes.
+// Start runs no kubelet, scheduler or controller-manager: objects are
+// stored and validated, nothing runs them. A test creates pods directly,
+// and a Deployment's status is whatever the test writes.
+//
+// StartCluster adds a control plane that acts, for the end-to-end tests: a
+// kube-controller-manager and a kube-scheduler of the API server's version
+// and KWOK (Kubernetes WithOut Kubelet), whose fake nodes run the pods:
+// Pending → Running at once → Ready after the pod's ReadyDelay annotation.
+// Those binaries come from PRESAGE_KUBE_CLUSTER, else from the cache that
+// scripts/kube-cluster-assets.sh fills; where they are absent the tests
+// skip and say which.
 package kubetest
 
 import (
