@@ -223,12 +223,12 @@ type service struct {
 	backoff     int       // scheduled refits to pass over after a steady one (see refitSteady)
 	passed      int       // scheduled refits passed over since the last one
 	hold        model.Hold
-	hist        *ring
+	hist        *history // the forecast signal, with the pairs the levels learn from
 	fc          model.Forecaster
 	rng         *rand.Rand
-	levels      []*levelStats // by playbook level; in mode plan, by action set (mask)
-	learned     int           // breach levels estimated so far (the response's version)
-	prior       Prior         // Options.Priors' (mode plan)
+	levels      []levelStats // by playbook level; in mode plan, by action set (mask)
+	learned     int          // breach levels estimated so far (the response's version)
+	prior       Prior        // Options.Priors' (mode plan)
 	resp        policy.Response
 	plan        policy.PlanInput   // the step's planner input, reused
 	planScratch policy.PlanScratch // the planner's buffers
@@ -262,20 +262,6 @@ type service struct {
 	scheds []*schedule.Schedule // the schedules that apply to the service
 	events []*schedule.Schedule // those of kind event
 	win    []schedWindows       // per schedule, its windows as last found
-}
-
-// levelStats is what the controller learned of one playbook level: the
-// (load, latency) pairs observed while it was settled, and the load at
-// which it breaches.
-type levelStats struct {
-	obs      *pairRing // nil until the first observation
-	capacity int       // of obs
-	added    int
-	level    float64
-	known    bool
-	breach   bool   // a new breach sample arrived since the last estimate
-	pushed   uint64 // observations pushed so far
-	sorted   sortedPairs
 }
 
 // New builds a Controller. It returns an error when the configuration and
@@ -342,7 +328,7 @@ func New(o Options) (*Controller, error) {
 			horizon:      r.Horizon,
 			period:       r.Period,
 			long:         r.LongPeriod,
-			hist:         newRing(r.History),
+			hist:         newHistory(r.History),
 			rng:          rand.New(rand.NewPCG(sc.Forecast.Seed, nameStream(sc.Name))),
 			st:           o.State[sc.Name],
 			errAbs:       newRing(errorWindow),
@@ -397,8 +383,9 @@ func New(o Options) (*Controller, error) {
 			levels = 1 << len(sc.Playbook) // by action set
 			s.prior = o.Priors[sc.Name]
 		}
-		for range levels {
-			s.levels = append(s.levels, &levelStats{capacity: r.History, level: math.Inf(1)})
+		s.levels = make([]levelStats, levels)
+		for i := range s.levels {
+			s.levels[i].level = math.Inf(1)
 		}
 		c.services = append(c.services, s)
 	}

@@ -278,7 +278,7 @@ func TestImminentAfterASpike(t *testing.T) {
 		{l - 30, true},  // back under, but the mean of the two is above
 		{l - 30, false}, // the mean of the last two is under
 	} {
-		s.hist.push(tt.load)
+		s.hist.push(tt.load, math.NaN(), 0)
 		u := c.underway(s, tt.load, 0)
 		u.Run = u.K - 1 // the pattern one sample short
 		if got := u.Imminent(); got != tt.want {

@@ -184,18 +184,11 @@ func (c *Controller) trackError(s *service, y float64) {
 	if y != 0 {
 		s.errPct.push(math.Abs((y - f) / y))
 	}
-	mean := func(r *ring) float64 {
-		var sum float64
-		for i := range r.n {
-			sum += r.buf[i]
-		}
-		return sum / float64(r.n)
-	}
 	var mape float64
 	if s.errPct.len() > 0 {
-		mape = mean(s.errPct)
+		mape = s.errPct.mean()
 	}
-	s.tel.setError(mean(s.errAbs), mape, s.errPct.len() > 0)
+	s.tel.setError(s.errAbs.mean(), mape, s.errPct.len() > 0)
 }
 
 // detectPeriod finds the forecast signal's period in its history

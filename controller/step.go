@@ -186,8 +186,7 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	}
 
 	s.hold.Observe(lat)
-	s.hist.push(load)
-	c.learn(s, lat, load, now)
+	c.record(s, lat, load, now)
 	if c.mode.Forecasts() {
 		// Only the predictive policy uses the forecast.
 		c.forecastModel(s, load, now)
