@@ -220,6 +220,7 @@ type service struct {
 	long        int            // steps of the double-seasonal model's long period; 0 for the other models
 	refit       cron.Schedule
 	next        time.Time // next refit
+	jitter      float64   // share of the refit schedule's interval the refits come later (refitShare)
 	backoff     int       // scheduled refits to pass over after a steady one (see refitSteady)
 	passed      int       // scheduled refits passed over since the last one
 	hold        model.Hold
@@ -321,7 +322,7 @@ func New(o Options) (*Controller, error) {
 			return nil, fmt.Errorf("controller: service %q: %d actuators for %d playbook actions", sc.Name, len(acts), len(sc.Playbook))
 		}
 		s := &service{
-			cfg: sc, acts: acts, refit: r.Refit,
+			cfg: sc, acts: acts, refit: r.Refit, jitter: refitShare(sc.Name),
 			pattern:      IncidentPattern(r),
 			settings:     PolicySettings(r, o.Mode),
 			signal:       metrics.Signal(sc.Forecast.Signal),

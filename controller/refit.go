@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"hash/fnv"
 	"math"
 	"time"
 
@@ -46,7 +47,7 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 		s.fc.Update(y)
 		return
 	}
-	s.next = s.refit.Next(now)
+	s.next = s.nextRefit(now)
 	if s.fc != nil && s.passed < s.backoff {
 		s.passed++
 		s.fc.Update(y)
@@ -146,6 +147,35 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 	s.fc = fc
 	c.tel.refits.WithLabelValues(s.cfg.Name, fc.Name(), "ok").Inc()
 	c.log.Debug("model fitted", "service", s.cfg.Name, "model", fc.Name(), "points", window)
+}
+
+// nextRefit returns the time of the service's next refit after now: the
+// refit schedule's next time, shifted later by the service's own share
+// (s.jitter, a hash of its name) of the schedule's interval (the gap
+// between its next two times). Services that share a schedule refit at
+// their own offsets within each of its intervals, spread evenly, and not
+// all at the step at which it fires: a refit is most of a forecasting
+// step's time, and a thousand at once make one step seconds long.
+func (s *service) nextRefit(now time.Time) time.Time {
+	a := s.refit.Next(now)
+	d := time.Duration(s.jitter * float64(s.refit.Next(a).Sub(a)))
+	return s.refit.Next(now.Add(-d)).Add(d)
+}
+
+// refitShare returns a service's share of its refit schedule's interval
+// by which its refits come later, in [0, 1): a hash of its name, so that
+// it does not change from one run to the next, nor with the other
+// services configured. FNV-1a's high bits barely change with the last
+// characters of a name (svc-0001, svc-0002, ...), so the hash goes through
+// SplitMix64's finaliser, which spreads every bit over all of them.
+func refitShare(name string) float64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	z := h.Sum64()
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return float64(z>>11) / (1 << 53)
 }
 
 // explicitModel reports whether name is one model, not a choice among

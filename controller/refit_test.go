@@ -1,11 +1,14 @@
 package controller
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/robfig/cron/v3"
 
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/config"
@@ -14,9 +17,9 @@ import (
 )
 
 // TestSteadyRefitsBackOff: on a load the model forecasts exactly, every
-// warm refit leaves the forecast where it was, and the hourly schedule is
-// passed over once, then three times, then seven times in a row, and no
-// more than seven (refitBackoffMax).
+// warm refit leaves the forecast where it was, and the hourly schedule
+// (shifted by the service's jitter) is passed over once, then three times,
+// then seven times in a row, and no more than seven (refitBackoffMax).
 func TestSteadyRefitsBackOff(t *testing.T) {
 	n := 26 * 60
 	load := make([]float64, n)
@@ -34,21 +37,27 @@ func TestSteadyRefitsBackOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := ctl.services[0]
-	var fits []int // steps at which a Holt-Winters model was fitted
+	var fits []int // steps at which a seasonal Holt-Winters model was fitted
 	for i := range n {
 		before := s.fc
 		if err := ctl.Step(t.Context(), t0.Add(time.Duration(i)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := s.fc.(*model.HoltWinters); ok && s.fc != before {
+		if hw, ok := s.fc.(*model.HoltWinters); ok && hw.Period() == 60 && s.fc != before {
 			fits = append(fits, i)
 		}
 	}
 	// 02:00 the first fit (two periods of history), 03:00 the first warm
 	// refit, steady: 04:00 passed over, 05:00 steady again: three passed,
-	// 09:00 steady again: seven passed, 17:00 steady again: seven again.
-	if want := []int{120, 180, 300, 540, 1020, 1500}; !slices.Equal(fits, want) {
-		t.Errorf("Holt-Winters fits at steps %v, want %v", fits, want)
+	// 09:00 steady again: seven passed, 17:00 steady again: seven again;
+	// each at the first step after the service's offset past the hour.
+	off := int(math.Ceil(refitShare("web") * 60))
+	want := []int{120, 180, 300, 540, 1020, 1500}
+	for i := range want {
+		want[i] += off
+	}
+	if !slices.Equal(fits, want) {
+		t.Errorf("Holt-Winters fits at steps %v, want %v (offset %d)", fits, want, off)
 	}
 }
 
@@ -67,6 +76,46 @@ func TestSteady(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := steady(tc.a, tc.b); got != tc.want {
 				t.Errorf("steady(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRefitsSpread: services that share a refit schedule refit at their
+// own offsets within its interval, each once an interval, and a step of a
+// thousand services refits few of them, not all.
+func TestRefitsSpread(t *testing.T) {
+	for _, spec := range []string{"@hourly", "*/30 * * * *", "0 */6 * * *"} {
+		t.Run(spec, func(t *testing.T) {
+			sched, err := cron.ParseStandard(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := sched.Next(t0)
+			gap := sched.Next(start).Sub(start)
+			steps := int(gap / time.Minute)
+			perStep := make(map[time.Time]int)
+			const n = 1000
+			for i := range n {
+				s := &service{refit: sched, jitter: refitShare(fmt.Sprintf("svc-%04d", i))}
+				now := start
+				first := s.nextRefit(now)
+				if !first.After(now) || first.Sub(now) > gap {
+					t.Fatalf("service %d: next refit %v after %v, not within the schedule's interval %v", i, first, now, gap)
+				}
+				if s.nextRefit(first) != first.Add(gap) {
+					t.Fatalf("service %d: refits at %v then %v, not one interval apart", i, first, s.nextRefit(first))
+				}
+				perStep[first.Truncate(time.Minute)]++
+			}
+			most := 0
+			for _, k := range perStep {
+				most = max(most, k)
+			}
+			// Spread evenly, a step refits n/steps on average; a binomial
+			// count exceeds four times its mean (at least 10) almost never.
+			if bound := max(4*n/steps, 10); most > bound || len(perStep) < min(steps, n)/2 {
+				t.Errorf("refits of %d services over %d steps: %d distinct steps, at most %d in one (bound %d)", n, steps, len(perStep), most, bound)
 			}
 		})
 	}
