@@ -17,18 +17,18 @@ func TestLevelPairsAreTheLastOnes(t *testing.T) {
 	const capacity = 50
 	rng := rand.New(rand.NewPCG(1, 2))
 	s := &service{hist: newHistory(capacity), levels: make([]levelStats, 3)}
-	var seen [3][]timedPair // every pair of each level, in time order
+	var seen [3][][2]float64 // every pair of each level, in time order
 	var sc pairs
 	for i := range 2000 {
-		x := math.Round(rng.Float64()*40) / 4 // ties on purpose
-		level := rng.IntN(4)                  // 3: teaches nothing
+		x := math.Round(rng.Float64()*40)/4 - 2 // ties on purpose, and negative loads, and 0
+		level := rng.IntN(4)                    // 3: teaches nothing
 		if i > 1000 && level == 2 {
 			level = 3 // level 2 leaves the history for good
 		}
 		lat := math.NaN()
 		if level < 3 {
 			lat = x*2 + 1 + float64(i%4)/4 // ties of x in time order
-			seen[level] = append(seen[level], timedPair{x, lat, i})
+			seen[level] = append(seen[level], [2]float64{x, lat})
 		}
 		s.keepOlder(s.hist.push(x, lat, uint8(level%3)))
 		if i%7 != 3 && i%23 != 0 {
@@ -37,14 +37,14 @@ func TestLevelPairsAreTheLastOnes(t *testing.T) {
 		for l := range 3 {
 			want := seen[l][max(0, len(seen[l])-capacity):]
 			want = slices.Clone(want)
-			slices.SortStableFunc(want, func(a, b timedPair) int { return cmp.Compare(a.x, b.x) })
+			slices.SortStableFunc(want, func(a, b [2]float64) int { return cmp.Compare(a[0], b[0]) })
 			gx, gy := s.pairs(l, &sc)
 			if len(gx) != len(want) {
 				t.Fatalf("after %d pushes: level %d has %d pairs, want %d", i+1, l, len(gx), len(want))
 			}
 			for k, w := range want {
-				if gx[k] != w.x || gy[k] != w.y {
-					t.Fatalf("after %d pushes: level %d pair %d is (%v, %v), want (%v, %v)", i+1, l, k, gx[k], gy[k], w.x, w.y)
+				if gx[k] != w[0] || gy[k] != w[1] {
+					t.Fatalf("after %d pushes: level %d pair %d is (%v, %v), want (%v, %v)", i+1, l, k, gx[k], gy[k], w[0], w[1])
 				}
 			}
 		}
