@@ -83,7 +83,7 @@ func (c *Controller) assessPlan(s *service, in *policy.Input, rec *Record, load 
 	cur := s.st.Mask()
 	run := min(s.hold.Run, max(s.pattern.Consecutive-1, 0))
 	p := &s.plan
-	*p = policy.PlanInput{Horizon: s.horizon, K: s.pattern.Consecutive, Run: run, Load: load, Response: resp, Scratch: &s.planScratch}
+	*p = policy.PlanInput{Horizon: s.horizon, K: s.pattern.Consecutive, Run: run, Load: load, Response: resp}
 	in.Plan = p
 	rec.BreachLevel = resp.Level[cur]
 	if run > 0 {

@@ -210,36 +210,35 @@ type Controller struct {
 
 // service is the controller's state of one service.
 type service struct {
-	cfg         config.Service
-	settings    policy.Settings
-	pattern     model.Pattern
-	acts        []actuators.Actuator
-	signal      metrics.Signal // the forecast signal
-	horizon     int            // steps
-	period      int            // steps
-	long        int            // steps of the double-seasonal model's long period; 0 for the other models
-	refit       cron.Schedule
-	next        time.Time // next refit
-	jitter      float64   // share of the refit schedule's interval the refits come later (refitShare)
-	backoff     int       // scheduled refits to pass over after a steady one (see refitSteady)
-	passed      int       // scheduled refits passed over since the last one
-	hold        model.Hold
-	hist        *history // the forecast signal, with the pairs the levels learn from
-	fc          model.Forecaster
-	rng         *rand.Rand
-	levels      []levelStats // by playbook level; in mode plan, by action set (mask)
-	learned     int          // breach levels estimated so far (the response's version)
-	prior       Prior        // Options.Priors' (mode plan)
-	resp        policy.Response
-	plan        policy.PlanInput   // the step's planner input, reused
-	planScratch policy.PlanScratch // the planner's buffers
-	respAt      int                // learned when resp was computed; -1: never
-	st          policy.State
-	pending     []actuators.Action // changes whose actuator failed, at most one per action
-	reason      policy.Reason
-	flight      *flight            // the actuator calls under way; nil when none
-	last        []actuators.Action // by playbook index, the last engage applied (its time is its key's)
-	reconcile   bool               // reconcile once no flight is under way (RequestReconcile)
+	cfg       config.Service
+	settings  policy.Settings
+	pattern   model.Pattern
+	acts      []actuators.Actuator
+	signal    metrics.Signal // the forecast signal
+	horizon   int            // steps
+	period    int            // steps
+	long      int            // steps of the double-seasonal model's long period; 0 for the other models
+	refit     cron.Schedule
+	next      time.Time // next refit
+	jitter    float64   // share of the refit schedule's interval the refits come later (refitShare)
+	backoff   int       // scheduled refits to pass over after a steady one (see refitSteady)
+	passed    int       // scheduled refits passed over since the last one
+	hold      model.Hold
+	hist      *history // the forecast signal, with the pairs the levels learn from
+	fc        model.Forecaster
+	rng       *rand.Rand
+	levels    []levelStats // by playbook level; in mode plan, by action set (mask)
+	learned   int          // breach levels estimated so far (the response's version)
+	prior     Prior        // Options.Priors' (mode plan)
+	resp      policy.Response
+	plan      policy.PlanInput // the step's planner input, reused
+	respAt    int              // learned when resp was computed; -1: never
+	st        policy.State
+	pending   []actuators.Action // changes whose actuator failed, at most one per action
+	reason    policy.Reason
+	flight    *flight            // the actuator calls under way; nil when none
+	last      []actuators.Action // by playbook index, the last engage applied (its time is its key's)
+	reconcile bool               // reconcile once no flight is under way (RequestReconcile)
 
 	tel     *serviceTelemetry
 	cur     []float64        // knob values read this step

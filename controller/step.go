@@ -222,6 +222,14 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	}
 	in.Current = c.current(ctx, s)
 
+	if in.Plan != nil {
+		// The planner's buffers hold nothing from one step to the next:
+		// the services share them (planScratch), where one set each was
+		// a sixth of a service's memory.
+		sc := planScratch.Get().(*policy.PlanScratch)
+		in.Plan.Scratch = sc
+		defer func() { in.Plan.Scratch = nil; planScratch.Put(sc) }()
+	}
 	d := policy.Decide(s.settings, in, s.st, now)
 	rec.Reason, rec.Message = d.Reason, d.Message
 	if s.settings.Mode == policy.Plan && in.Plan != nil {
@@ -247,6 +255,10 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	c.export(s, rec)
 	return rec, changed
 }
+
+// planScratch holds the planner's buffers (policy.PlanScratch), shared by
+// the services, which step concurrently.
+var planScratch = sync.Pool{New: func() any { return new(policy.PlanScratch) }}
 
 // current reads each playbook knob's current value where the actuator can,
 // into the service's buffer (policy.Decide does not keep it).
