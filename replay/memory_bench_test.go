@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/presage-dev/presage/config"
 	"github.com/presage-dev/presage/controller"
 	"github.com/presage-dev/presage/policy"
@@ -16,11 +18,12 @@ import (
 // services of testdata/replay.100.yaml (the example's two shapes, 25 of
 // each) for two weeks of one-minute steps at the default week of history,
 // under plan (which learns a breach level per set of actions: the most it
-// keeps) and predictive, and reports the controller's live heap per
-// service after a full GC: bytes/service at two weeks, bytes/service-1w
-// at one week (the two agree when the memory is flat once the history is
-// full). The simulator's own memory (plants, loads, one record per service)
-// is measured before the controller is built and taken off.
+// keeps) and predictive, with presage's own metrics registered as presage
+// run registers them, and reports the controller's live heap per service
+// after a full GC: bytes/service at two weeks, bytes/service-1w at one
+// week (the two agree when the memory is flat once the history is full).
+// The simulator's own memory (plants, loads, one record per service) is
+// measured before the controller is built and taken off.
 //
 //	go test ./replay -run '^$' -bench MemoryPerService -benchtime 1x
 func BenchmarkMemoryPerService(b *testing.B) {
@@ -67,7 +70,8 @@ func memoryPerService(b *testing.B, mode policy.Mode, n int) (week1, week2 float
 	interval := time.Duration(cfg.Global.Interval)
 	steps := int(14 * 24 * time.Hour / interval)
 	base := liveHeap()
-	ctl, err := controller.New(controller.Options{Config: cfg, Source: src, Actuators: acts, Mode: mode, Priors: priors})
+	ctl, err := controller.New(controller.Options{Config: cfg, Source: src, Actuators: acts, Mode: mode, Priors: priors,
+		Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		b.Fatal(err)
 	}
