@@ -8,7 +8,7 @@
 #       (default 400: a week in 25 minutes).
 #   scripts/scale10k.sh prometheus [N] [MINUTES]
 #       presage sim serve exposes N services' series, a real Prometheus
-#       (Debian's prometheus package) scrapes it every 15 s, and presage run
+#       (Debian's prometheus package) scrapes it every 30 s, and presage run
 #       reads Prometheus (source kind prometheus, interval 30s) for MINUTES
 #       of real time (default 25), acting through webhooks on sim serve.
 #   scripts/scale10k.sh config N sim|prometheus [SIM_ADDR PROM_URL] > FILE
@@ -35,7 +35,7 @@ config() { # N KIND [SIM_ADDR PROM_URL]
 		# 30 s steps, and the week of one-minute steps as many entries.
 		print "global: {interval: 30s, history: 84h, listen: \"\"}"
 		print "source: {kind: prometheus, prometheus: {url: \"" prom "\", timeout: 25s}}"
-		sig = "{latency: {query: \"histogram_quantile(0.99, sum by (service, le) (rate(presage_sim_request_duration_seconds_bucket[1m])))\"}, requests: {query: \"sum by (service) (rate(presage_sim_requests_total[1m]))\"}, pool_in_use: {query: \"sum by (service) (presage_sim_pool_in_use)\"}, pool_limit: {query: \"sum by (service) (presage_sim_pool_limit)\"}}"
+		sig = "{latency: {query: \"histogram_quantile(0.99, sum by (service, le) (rate(presage_sim_request_duration_seconds_bucket[2m])))\"}, requests: {query: \"sum by (service) (rate(presage_sim_requests_total[2m]))\"}, pool_in_use: {query: \"sum by (service) (presage_sim_pool_in_use)\"}, pool_limit: {query: \"sum by (service) (presage_sim_pool_limit)\"}}"
 	}
 	print "services:"
 	for (i = 1; i <= n; i++) {
@@ -203,7 +203,7 @@ prometheus)
 	"$bin" sim serve -config "$OUT/config.yaml" -listen "127.0.0.1:$simport" -log-level warn 2>"$OUT/sim.log" &
 	pids+=($!)
 	cat >"$OUT/prometheus.yml" <<EOF
-global: {scrape_interval: 15s, scrape_timeout: 15s}
+global: {scrape_interval: 30s, scrape_timeout: 30s}
 scrape_configs:
   - job_name: sim
     static_configs: [{targets: ['127.0.0.1:$simport']}]
@@ -212,7 +212,7 @@ EOF
 		--web.listen-address="127.0.0.1:$promport" --log.level=warn 2>"$OUT/prometheus.log" &
 	pids+=($!)
 	# Two scrapes, so that rate() has two points.
-	sleep 40
+	sleep 70
 	"$bin" run -config "$OUT/config.yaml" -policy plan -listen "127.0.0.1:$port" -log-level warn 2>"$OUT/presage.log" &
 	pids+=($!)
 	watch "${pids[2]}" "http://127.0.0.1:$port/metrics" "$OUT" $((minutes * 60)) 1
