@@ -167,25 +167,27 @@ func (r Record) Err() error {
 
 // Controller runs the control loop over every configured service.
 type Controller struct {
-	cfg      *config.Config
-	src      metrics.Source
-	mode     policy.Mode
-	log      *slog.Logger
-	tel      *telemetry
-	onDec    func(Record)
-	onState  func(map[string]policy.State) error
-	speed    float64
-	epoch    time.Time // Run's start: step time and wall-clock time agree there (see Run)
-	interval time.Duration
-	stale    time.Duration
-	services []*service
-	workers  int
-	full     bool     // Options.FullPaths
-	terse    bool     // Options.Terse
-	timed    bool     // the steps' durations are exported (a Registerer is set)
-	local    bool     // the source reads from memory (metrics.LocalSource): no read timeout
-	recs     []Record // the step's records, reused
-	changes  []bool
+	cfg       *config.Config
+	src       metrics.Source
+	mode      policy.Mode
+	log       *slog.Logger
+	tel       *telemetry
+	onDec     func(Record)
+	onState   func(map[string]policy.State) error
+	speed     float64
+	epoch     time.Time // Run's start: step time and wall-clock time agree there (see Run)
+	interval  time.Duration
+	stale     time.Duration
+	services  []*service
+	workers   int
+	full      bool          // Options.FullPaths
+	terse     bool          // Options.Terse
+	timed     bool          // the steps' durations are exported (a Registerer is set)
+	local     bool          // the source reads from memory (metrics.LocalSource): no read timeout
+	recs      []Record      // the step's records, reused
+	fitting   atomic.Int64  // nanoseconds of refits this step
+	fitBudget time.Duration // coldFitBudget
+	changes   []bool
 
 	// reconcile asks the next Step to reconcile the policy state with the
 	// targets first (RequestReconcile).
@@ -223,6 +225,7 @@ type service struct {
 	jitter    float64   // share of the refit schedule's interval the refits come later (refitShare)
 	backoff   int       // scheduled refits to pass over after a steady one (see refitSteady)
 	passed    int       // scheduled refits passed over since the last one
+	deferred  bool      // a cold refit was held back (coldFitBudget): try it at the next step
 	hold      model.Hold
 	hist      *history // the forecast signal, with the pairs the levels learn from
 	fc        model.Forecaster
@@ -291,6 +294,7 @@ func New(o Options) (*Controller, error) {
 		onDec: o.OnDecision, onState: o.OnStateChange, speed: speed,
 		interval: time.Duration(g.Interval), stale: time.Duration(g.StaleAfter),
 		workers: workers, full: o.FullPaths, terse: o.Terse, timed: o.Registerer != nil,
+		fitBudget: coldFitBudget,
 	}
 	aw := o.ActionWorkers
 	if aw <= 0 {

@@ -26,6 +26,21 @@ const (
 	refitBackoffMax = 7
 )
 
+// coldFitBudget bounds the time a step spends on refits before it holds
+// back the cold ones: those that start from no earlier parameters (a
+// model of another kind or period than the one forecasting, as the
+// seasonal one once the history covers two periods), tens of milliseconds
+// of CPU each, where a warm refit takes a fraction of one. Services that
+// start together (a controller started with empty histories) reach those
+// points together: 10,000 of them would make one step of minutes. Past the
+// budget (the fits' time summed over the step's goroutines) a service
+// keeps forecasting with the model it has and tries again at the next
+// step, without finding its period anew. A step's first fit always runs,
+// so a controller of one service (a replay's) is never held back, and a
+// service's very first fit, with no model at all, is not either. Half a
+// second leaves the rest of a second of CPU to the step's other work.
+const coldFitBudget = 500 * time.Millisecond
+
 // windowPeriods is how many seasonal periods of history a refit fits on.
 // Two gave the same incidents but a lower precision than four on the same
 // services.
@@ -48,13 +63,13 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 		return
 	}
 	s.next = s.nextRefit(now)
-	if s.fc != nil && s.passed < s.backoff {
+	if s.fc != nil && s.passed < s.backoff && !s.deferred {
 		s.passed++
 		s.fc.Update(y)
 		return
 	}
 	s.passed = 0
-	if s.cfg.Forecast.Period == 0 {
+	if s.cfg.Forecast.Period == 0 && !s.deferred {
 		s.period = c.detectPeriod(s)
 	}
 	window := s.hist.len()
@@ -91,6 +106,16 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 		ms.Start, ms.MaxEvaluations = &p, warmEvaluations
 		warm = true
 	}
+	if !warm && s.fc != nil && c.fitting.Load() >= int64(c.fitBudget) {
+		// The step's refits have had their time: the model forecasts on,
+		// updated, and the refit is tried again at the next step.
+		s.fc.Update(y)
+		s.next, s.deferred = now, true
+		return
+	}
+	s.deferred = false
+	began := time.Now()
+	defer func() { c.fitting.Add(int64(time.Since(began))) }()
 	recent := s.hist.last(window)
 	fc, err := model.Fit(recent, ms)
 	switch {

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/presage-dev/presage/actuators"
 	"github.com/presage-dev/presage/config"
+	"github.com/presage-dev/presage/metrics"
 	"github.com/presage-dev/presage/model"
 	"github.com/presage-dev/presage/policy"
 )
@@ -118,5 +120,99 @@ func TestRefitsSpread(t *testing.T) {
 				t.Errorf("refits of %d services over %d steps: %d distinct steps, at most %d in one (bound %d)", n, steps, len(perStep), most, bound)
 			}
 		})
+	}
+}
+
+// multi is a metrics.Source that serves the same scripted latency and load
+// to every named service.
+type multi struct {
+	names     []string
+	lat, load []float64
+	i         int
+}
+
+func (m *multi) Read(_ context.Context, now time.Time) (metrics.Snapshot, error) {
+	i := min(m.i, len(m.lat)-1)
+	m.i++
+	snap := metrics.Snapshot{}
+	for _, n := range m.names {
+		snap.Set(n, metrics.Latency, metrics.Sample{Time: now, Value: m.lat[i]})
+		snap.Set(n, metrics.Requests, metrics.Sample{Time: now, Value: m.load[i]})
+	}
+	return snap, nil
+}
+
+// TestColdFitsHeldBack: services that reach their first seasonal fit at
+// the same step (their refits on the hour, histories alike) do not all
+// make it in that step once the step's refits have had their time: with
+// a budget that only a step's first fit fits in, one seasonal fit a step,
+// until every service has its seasonal model.
+func TestColdFitsHeldBack(t *testing.T) {
+	const services = 6
+	n := 3*60 + 2*services
+	load := make([]float64, n)
+	for i := range load {
+		load[i] = 50 + 20*math.Sin(2*math.Pi*float64(i)/60)
+	}
+	var yaml strings.Builder
+	yaml.WriteString("global: {interval: 1m, history: 1d}\nservices:\n")
+	src := &multi{lat: repeat(0.1, n), load: load}
+	acts := map[string][]actuators.Actuator{}
+	for i := range services {
+		name := fmt.Sprintf("web-%d", i)
+		src.names = append(src.names, name)
+		fmt.Fprintf(&yaml, `  - name: %s
+    signals: {latency: {sim: latency_p99}, requests: {sim: requests}}
+    incident: {above: 0.5, consecutive: 3}
+    forecast: {horizon: 10m, period: 1h, refit: "@hourly"}
+    playbook:
+      - {name: queue, actuator: {kind: sim, knob: queue}}
+`, name)
+		acts[name] = []actuators.Actuator{actuators.NewRecorder(nil)}
+	}
+	cfg, err := config.Load([]byte(yaml.String()), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl, err := New(Options{Config: cfg, Source: src, Mode: policy.Predictive, Actuators: acts, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl.fitBudget = 1 // only a step's first fit starts within it
+	for _, s := range ctl.services {
+		s.jitter = 0 // all on the hour
+	}
+	seasonal := func() int {
+		k := 0
+		for _, s := range ctl.services {
+			if hw, ok := s.fc.(*model.HoltWinters); ok && hw.Period() == 60 {
+				k++
+			}
+		}
+		return k
+	}
+	prev := 0
+	var at []int // steps at which a service got its seasonal model
+	for i := range n {
+		if err := ctl.Step(t.Context(), t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		k := seasonal()
+		if k-prev > 1 {
+			t.Fatalf("step %d: %d seasonal fits in one step, want at most 1", i, k-prev)
+		}
+		for range k - prev {
+			at = append(at, i)
+		}
+		prev = k
+	}
+	// 02:00 is two periods of history: the first seasonal fit there, then
+	// one a step.
+	want := make([]int, services)
+	for i := range want {
+		want[i] = 120 + i
+	}
+	if !slices.Equal(at, want) {
+		t.Errorf("seasonal fits at steps %v, want %v", at, want)
 	}
 }

@@ -72,6 +72,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	}
 	reconciled := c.reconcileState(ctx, now)
 	c.warm(ctx, snap, now)
+	c.fitting.Store(0)
 	if len(c.recs) != len(c.services) {
 		c.recs, c.changes = make([]Record, len(c.services)), make([]bool, len(c.services))
 	}

@@ -35,7 +35,7 @@ config() { # N KIND [SIM_ADDR PROM_URL]
 		# 30 s steps, and the week of one-minute steps as many entries.
 		print "global: {interval: 30s, history: 84h, listen: \"\"}"
 		print "source: {kind: prometheus, prometheus: {url: \"" prom "\", timeout: 25s}}"
-		# The latency is the plant's own p99 (one series per service):
+		# The latency is the p99 of the plant itself (one series per service):
 		# histogram_quantile over the 860,000 bucket series of 10,000
 		# services took longer than the 25 s timeout on two shared cores.
 		sig = "{latency: {query: \"max by (service) (presage_sim_latency_p99_seconds)\"}, requests: {query: \"sum by (service) (rate(presage_sim_requests_total[2m]))\"}, pool_in_use: {query: \"sum by (service) (presage_sim_pool_in_use)\"}, pool_limit: {query: \"sum by (service) (presage_sim_pool_limit)\"}}"
