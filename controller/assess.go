@@ -83,7 +83,7 @@ func (c *Controller) assessPlan(s *service, in *policy.Input, rec *Record, load 
 	cur := s.st.Mask()
 	run := min(s.hold.Run, max(s.pattern.Consecutive-1, 0))
 	p := &s.plan
-	*p = policy.PlanInput{Horizon: s.horizon, K: s.pattern.Consecutive, Run: run, Load: load, Response: resp, Scratch: &s.planScratch}
+	*p = policy.PlanInput{Horizon: s.horizon, K: s.pattern.Consecutive, Run: run, Load: load, Response: resp}
 	in.Plan = p
 	rec.BreachLevel = resp.Level[cur]
 	if run > 0 {
@@ -160,72 +160,4 @@ func (c *Controller) breachLevel(s *service, level int) float64 {
 		}
 	}
 	return math.Inf(1)
-}
-
-// learnEvery is how many new observations of a level trigger a new estimate
-// of its breach level; learnAfterBreach, how many when one of them breached.
-// A level holds up to a week of observations and an estimate sorts them,
-// so estimates are kept rare while nothing breaches, and made soon after a
-// breach, when the level has just been seen to fail.
-const (
-	learnEvery       = 240
-	learnAfterBreach = 10
-)
-
-// learn records the (load, latency) pair for the current playbook level once
-// the level has settled (its last action warmed up), and re-estimates the
-// level's breach level from time to time. In mode plan a level is an
-// action set (s.levels is indexed by its mask), settled once all its
-// actions have warmed up.
-func (c *Controller) learn(s *service, lat, load float64, now time.Time) {
-	if c.mode == policy.None || s.signal == metrics.Latency || !finite(lat) || !finite(load) {
-		return
-	}
-	if len(s.st.Prewarmed) > 0 {
-		// A prewarm holds steps outside the playbook's levels: what the
-		// service takes now says nothing of any one level.
-		return
-	}
-	level := s.st.Level()
-	if s.settings.Mode == policy.Plan {
-		// Any set: it has settled once every engaged action has warmed up.
-		for _, e := range s.st.Engaged {
-			if now.Before(e.At.Add(s.settings.Playbook[e.Step].Warmup)) {
-				return
-			}
-		}
-		level = int(s.st.Mask())
-	} else if level > 0 {
-		e := s.st.Engaged[level-1]
-		if now.Before(e.At.Add(s.settings.Playbook[e.Step].Warmup)) {
-			return
-		}
-	}
-	ls := s.levels[level]
-	ls.push(load, lat)
-	ls.added++
-	if lat > s.pattern.Above {
-		ls.breach = true
-	}
-	// A breach teaches the most: re-estimate soon after one (at once
-	// while the level is unknown), else every learnEvery observations.
-	if ls.added < learnEvery && !(ls.breach && (!ls.known || ls.added >= learnAfterBreach)) {
-		return
-	}
-	c.relearn(s, level)
-}
-
-// relearn re-estimates the breach level of one playbook level from its
-// observations.
-func (c *Controller) relearn(s *service, level int) {
-	ls := s.levels[level]
-	ls.added, ls.breach = 0, false
-	if ls.obs == nil {
-		return
-	}
-	x, y := ls.sortedObs()
-	if v, ok := model.BreachLevelSorted(x, y, s.pattern.Above); ok {
-		ls.level, ls.known = v, true
-		s.learned++
-	}
 }

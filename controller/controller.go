@@ -179,25 +179,27 @@ func (r Record) Err() error {
 
 // Controller runs the control loop over every configured service.
 type Controller struct {
-	cfg      *config.Config
-	src      metrics.Source
-	mode     policy.Mode
-	log      *slog.Logger
-	tel      *telemetry
-	onDec    func(Record)
-	onState  func(map[string]policy.State) error
-	speed    float64
-	epoch    time.Time // Run's start: step time and wall-clock time agree there (see Run)
-	interval time.Duration
-	stale    time.Duration
-	services []*service
-	workers  int
-	full     bool     // Options.FullPaths
-	terse    bool     // Options.Terse
-	timed    bool     // the steps' durations are exported (a Registerer is set)
-	local    bool     // the source reads from memory (metrics.LocalSource): no read timeout
-	recs     []Record // the step's records, reused
-	changes  []bool
+	cfg       *config.Config
+	src       metrics.Source
+	mode      policy.Mode
+	log       *slog.Logger
+	tel       *telemetry
+	onDec     func(Record)
+	onState   func(map[string]policy.State) error
+	speed     float64
+	epoch     time.Time // Run's start: step time and wall-clock time agree there (see Run)
+	interval  time.Duration
+	stale     time.Duration
+	services  []*service
+	workers   int
+	full      bool          // Options.FullPaths
+	terse     bool          // Options.Terse
+	timed     bool          // the steps' durations are exported (a Registerer is set)
+	local     bool          // the source reads from memory (metrics.LocalSource): no read timeout
+	recs      []Record      // the step's records, reused
+	fitting   atomic.Int64  // nanoseconds of refits this step
+	fitBudget time.Duration // coldFitBudget
+	changes   []bool
 
 	// reconcile asks the next Step to reconcile the policy state with the
 	// targets first (RequestReconcile).
@@ -223,36 +225,37 @@ type Controller struct {
 
 // service is the controller's state of one service.
 type service struct {
-	cfg         config.Service
-	settings    policy.Settings
-	pattern     model.Pattern
-	acts        []actuators.Actuator
-	signal      metrics.Signal // the forecast signal
-	horizon     int            // steps
-	period      int            // steps
-	long        int            // steps of the double-seasonal model's long period; 0 for the other models
-	refit       cron.Schedule
-	next        time.Time // next refit
-	backoff     int       // scheduled refits to pass over after a steady one (see refitSteady)
-	passed      int       // scheduled refits passed over since the last one
-	hold        model.Hold
-	hist        *ring
-	fc          model.Forecaster
-	rng         *rand.Rand
-	levels      []*levelStats // by playbook level; in mode plan, by action set (mask)
-	learned     int           // breach levels estimated so far (the response's version)
-	prior       Prior         // Options.Priors' (mode plan)
-	resp        policy.Response
-	plan        policy.PlanInput   // the step's planner input, reused
-	planScratch policy.PlanScratch // the planner's buffers
-	respAt      int                // learned when resp was computed; -1: never
-	st          policy.State
-	pending     []actuators.Action // changes whose actuator failed, at most one per action
-	reason      policy.Reason
-	flight      *flight            // the actuator calls under way; nil when none
-	last        []actuators.Action // by playbook index, the last engage applied (its time is its key's)
-	reconcile   bool               // reconcile once no flight is under way (RequestReconcile)
-	own         ownState           // owned or not (Options.Owner)
+	cfg       config.Service
+	settings  policy.Settings
+	pattern   model.Pattern
+	acts      []actuators.Actuator
+	signal    metrics.Signal // the forecast signal
+	horizon   int            // steps
+	period    int            // steps
+	long      int            // steps of the double-seasonal model's long period; 0 for the other models
+	refit     cron.Schedule
+	next      time.Time // next refit
+	jitter    float64   // share of the refit schedule's interval the refits come later (refitShare)
+	backoff   int       // scheduled refits to pass over after a steady one (see refitSteady)
+	passed    int       // scheduled refits passed over since the last one
+	deferred  bool      // a cold refit was held back (coldFitBudget): try it at the next step
+	hold      model.Hold
+	hist      *history // the forecast signal, with the pairs the levels learn from
+	fc        model.Forecaster
+	rng       *rand.Rand
+	levels    []levelStats // by playbook level; in mode plan, by action set (mask)
+	learned   int          // breach levels estimated so far (the response's version)
+	prior     Prior        // Options.Priors' (mode plan)
+	resp      policy.Response
+	plan      policy.PlanInput // the step's planner input, reused
+	respAt    int              // learned when resp was computed; -1: never
+	st        policy.State
+	pending   []actuators.Action // changes whose actuator failed, at most one per action
+	reason    policy.Reason
+	flight    *flight            // the actuator calls under way; nil when none
+	last      []actuators.Action // by playbook index, the last engage applied (its time is its key's)
+	reconcile bool               // reconcile once no flight is under way (RequestReconcile)
+	own       ownState           // owned or not (Options.Owner)
 
 	tel     *serviceTelemetry
 	cur     []float64        // knob values read this step
@@ -278,20 +281,6 @@ type service struct {
 	scheds []*schedule.Schedule // the schedules that apply to the service
 	events []*schedule.Schedule // those of kind event
 	win    []schedWindows       // per schedule, its windows as last found
-}
-
-// levelStats is what the controller learned of one playbook level: the
-// (load, latency) pairs observed while it was settled, and the load at
-// which it breaches.
-type levelStats struct {
-	obs      *pairRing // nil until the first observation
-	capacity int       // of obs
-	added    int
-	level    float64
-	known    bool
-	breach   bool   // a new breach sample arrived since the last estimate
-	pushed   uint64 // observations pushed so far
-	sorted   sortedPairs
 }
 
 // New builds a Controller. It returns an error when the configuration and
@@ -321,6 +310,7 @@ func New(o Options) (*Controller, error) {
 		onDec: o.OnDecision, onState: o.OnStateChange, speed: speed,
 		interval: time.Duration(g.Interval), stale: time.Duration(g.StaleAfter),
 		workers: workers, full: o.FullPaths, terse: o.Terse, timed: o.Registerer != nil, owner: o.Owner,
+		fitBudget: coldFitBudget,
 	}
 	aw := o.ActionWorkers
 	if aw <= 0 {
@@ -351,14 +341,14 @@ func New(o Options) (*Controller, error) {
 			return nil, fmt.Errorf("controller: service %q: %d actuators for %d playbook actions", sc.Name, len(acts), len(sc.Playbook))
 		}
 		s := &service{
-			cfg: sc, acts: acts, refit: r.Refit,
+			cfg: sc, acts: acts, refit: r.Refit, jitter: refitShare(sc.Name),
 			pattern:      IncidentPattern(r),
 			settings:     PolicySettings(r, o.Mode),
 			signal:       metrics.Signal(sc.Forecast.Signal),
 			horizon:      r.Horizon,
 			period:       r.Period,
 			long:         r.LongPeriod,
-			hist:         newRing(r.History),
+			hist:         newHistory(r.History),
 			rng:          rand.New(rand.NewPCG(sc.Forecast.Seed, nameStream(sc.Name))),
 			st:           o.State[sc.Name],
 			errAbs:       newRing(errorWindow),
@@ -417,8 +407,9 @@ func New(o Options) (*Controller, error) {
 			levels = 1 << len(sc.Playbook) // by action set
 			s.prior = o.Priors[sc.Name]
 		}
-		for range levels {
-			s.levels = append(s.levels, &levelStats{capacity: r.History, level: math.Inf(1)})
+		s.levels = make([]levelStats, levels)
+		for i := range s.levels {
+			s.levels[i].level = math.Inf(1)
 		}
 		c.services = append(c.services, s)
 	}

@@ -33,7 +33,7 @@ func (c *Controller) initOwn(s *service, history int) {
 	s.own.history = history
 	if c.owner != nil {
 		s.own.away = true
-		s.hist = newRing(1) // the history is allocated when the service is gained
+		s.hist = newHistory(1) // the history is allocated when the service is gained
 	}
 }
 
@@ -108,7 +108,7 @@ func (c *Controller) Owned() []string {
 // decides anything.
 func (c *Controller) gain(s *service) {
 	s.own.away = false
-	s.hist = newRing(s.own.history)
+	s.hist = newHistory(s.own.history)
 	s.warmed, s.warmTried, s.seen = false, false, false
 	s.reconcile = true
 }
@@ -120,7 +120,7 @@ func (c *Controller) gain(s *service) {
 // targets record). Its configuration, actuators and schedules stay.
 func (c *Controller) drop(s *service) {
 	s.own.away = true
-	s.hist = newRing(1)
+	s.hist = newHistory(1)
 	s.hold = model.Hold{Pattern: s.pattern}
 	if !s.fixed {
 		s.fc = nil
@@ -128,12 +128,12 @@ func (c *Controller) drop(s *service) {
 	s.devFor, s.shifted, s.interim = nil, false, false
 	s.paths, s.point, s.held = nil, nil, nil
 	s.env = envelope{}
-	for _, l := range s.levels {
-		*l = levelStats{capacity: l.capacity, level: math.Inf(1)}
+	for i := range s.levels {
+		s.levels[i] = levelStats{level: math.Inf(1)}
 	}
 	s.learned, s.resp, s.respAt = 0, policy.Response{}, -1
-	s.plan, s.planScratch = policy.PlanInput{}, policy.PlanScratch{}
-	s.next, s.backoff, s.passed = time.Time{}, 0, 0
+	s.plan = policy.PlanInput{}
+	s.next, s.backoff, s.passed, s.deferred = time.Time{}, 0, 0, false
 	s.st, s.pending, s.reason, s.reconcile = policy.State{}, nil, "", false
 	clear(s.last)
 	s.prevForecast = math.NaN()

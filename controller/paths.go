@@ -1,9 +1,7 @@
 package controller
 
 import (
-	"cmp"
 	"math"
-	"slices"
 
 	"github.com/presage-dev/presage/model"
 )
@@ -313,69 +311,4 @@ func screen(ps pathSet, th, below float64, reach, k, run int) (sc screened, ok b
 		sc.skip = sc.below == 0 || sc.below >= screenHalf
 	}
 	return sc, sc.skip
-}
-
-// sortedPairs is a level's observations sorted by load, kept in step with
-// the ring they come from as it fills and drops: model.BreachLevel sorts its
-// input, and input that is sorted already sorts in linear time, where the
-// ring's time order takes n log n at every re-estimate.
-type sortedPairs struct {
-	x, y   []float64
-	seq    []uint64 // push number of each pair
-	synced uint64   // pushes merged so far
-	// spare buffers for the next merge
-	bx, by []float64
-	bseq   []uint64
-}
-
-// push records one observation of the level.
-func (ls *levelStats) push(x, y float64) {
-	if ls.obs == nil {
-		ls.obs = newPairRing(ls.capacity)
-	}
-	ls.obs.push(x, y)
-	ls.pushed++
-}
-
-// sortedObs returns the level's observations (those the ring holds) sorted
-// by load; the slices are valid until the next call.
-func (ls *levelStats) sortedObs() (x, y []float64) {
-	sp := &ls.sorted
-	n := ls.obs.x.len()
-	oldest := ls.pushed - uint64(n) // push number of the oldest pair held
-	fresh := int(min(ls.pushed-sp.synced, uint64(n)))
-	nx, ny := ls.obs.x.last(fresh), ls.obs.y.last(fresh)
-	idx := make([]int, fresh)
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(nx[a], nx[b]) })
-
-	if size := len(ls.obs.x.buf); cap(sp.bx) < size {
-		sp.bx, sp.by, sp.bseq = make([]float64, size), make([]float64, size), make([]uint64, size)
-	}
-	// Written by index into the spare buffers, which hold the ring's
-	// capacity: the merge keeps at most what the ring holds.
-	bx, by, bseq := sp.bx[:cap(sp.bx)], sp.by[:cap(sp.by)], sp.bseq[:cap(sp.bseq)]
-	first := ls.pushed - uint64(fresh) // push number of nx[0]
-	i, j, w := 0, 0, 0
-	for i < len(sp.x) || j < len(idx) {
-		if i < len(sp.x) && sp.seq[i] < oldest {
-			i++ // dropped from the ring
-			continue
-		}
-		if j == len(idx) || i < len(sp.x) && sp.x[i] <= nx[idx[j]] {
-			bx[w], by[w], bseq[w] = sp.x[i], sp.y[i], sp.seq[i]
-			i++
-		} else {
-			k := idx[j]
-			bx[w], by[w], bseq[w] = nx[k], ny[k], first+uint64(k)
-			j++
-		}
-		w++
-	}
-	bx, by, bseq = bx[:w], by[:w], bseq[:w]
-	sp.bx, sp.by, sp.bseq, sp.x, sp.y, sp.seq = sp.x, sp.y, sp.seq, bx, by, bseq
-	sp.synced = ls.pushed
-	return sp.x, sp.y
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"hash/fnv"
 	"math"
 	"time"
 
@@ -25,6 +26,21 @@ const (
 	refitBackoffMax = 7
 )
 
+// coldFitBudget bounds the time a step spends on refits before it holds
+// back the cold ones: those that start from no earlier parameters (a
+// model of another kind or period than the one forecasting, as the
+// seasonal one once the history covers two periods), tens of milliseconds
+// of CPU each, where a warm refit takes a fraction of one. Services that
+// start together (a controller started with empty histories) reach those
+// points together: 10,000 of them would make one step of minutes. Past the
+// budget (the fits' time summed over the step's goroutines) a service
+// keeps forecasting with the model it has and tries again at the next
+// step, without finding its period anew. A step's first fit always runs,
+// so a controller of one service (a replay's) is never held back, and a
+// service's very first fit, with no model at all, is not either. Half a
+// second leaves the rest of a second of CPU to the step's other work.
+const coldFitBudget = 500 * time.Millisecond
+
 // windowPeriods is how many seasonal periods of history a refit fits on.
 // Two gave the same incidents but a lower precision than four on the same
 // services.
@@ -46,14 +62,14 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 		s.fc.Update(y)
 		return
 	}
-	s.next = s.refit.Next(now)
-	if s.fc != nil && s.passed < s.backoff {
+	s.next = s.nextRefit(now)
+	if s.fc != nil && s.passed < s.backoff && !s.deferred {
 		s.passed++
 		s.fc.Update(y)
 		return
 	}
 	s.passed = 0
-	if s.cfg.Forecast.Period == 0 {
+	if s.cfg.Forecast.Period == 0 && !s.deferred {
 		s.period = c.detectPeriod(s)
 	}
 	window := s.hist.len()
@@ -90,6 +106,16 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 		ms.Start, ms.MaxEvaluations = &p, warmEvaluations
 		warm = true
 	}
+	if !warm && s.fc != nil && c.fitting.Load() >= int64(c.fitBudget) {
+		// The step's refits have had their time: the model forecasts on,
+		// updated, and the refit is tried again at the next step.
+		s.fc.Update(y)
+		s.next, s.deferred = now, true
+		return
+	}
+	s.deferred = false
+	began := time.Now()
+	defer func() { c.fitting.Add(int64(time.Since(began))) }()
 	recent := s.hist.last(window)
 	fc, err := model.Fit(recent, ms)
 	switch {
@@ -148,6 +174,35 @@ func (c *Controller) forecastModel(s *service, y float64, now time.Time) {
 	c.log.Debug("model fitted", "service", s.cfg.Name, "model", fc.Name(), "points", window)
 }
 
+// nextRefit returns the time of the service's next refit after now: the
+// refit schedule's next time, shifted later by the service's own share
+// (s.jitter, a hash of its name) of the schedule's interval (the gap
+// between its next two times). Services that share a schedule refit at
+// their own offsets within each of its intervals, spread evenly, and not
+// all at the step at which it fires: a refit is most of a forecasting
+// step's time, and a thousand at once make one step seconds long.
+func (s *service) nextRefit(now time.Time) time.Time {
+	a := s.refit.Next(now)
+	d := time.Duration(s.jitter * float64(s.refit.Next(a).Sub(a)))
+	return s.refit.Next(now.Add(-d)).Add(d)
+}
+
+// refitShare returns a service's share of its refit schedule's interval
+// by which its refits come later, in [0, 1): a hash of its name, so that
+// it does not change from one run to the next, nor with the other
+// services configured. FNV-1a's high bits barely change with the last
+// characters of a name (svc-0001, svc-0002, ...), so the hash goes through
+// SplitMix64's finaliser, which spreads every bit over all of them.
+func refitShare(name string) float64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	z := h.Sum64()
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return float64(z>>11) / (1 << 53)
+}
+
 // explicitModel reports whether name is one model, not a choice among
 // models.
 func explicitModel(name string) bool {
@@ -184,18 +239,11 @@ func (c *Controller) trackError(s *service, y float64) {
 	if y != 0 {
 		s.errPct.push(math.Abs((y - f) / y))
 	}
-	mean := func(r *ring) float64 {
-		var sum float64
-		for i := range r.n {
-			sum += r.buf[i]
-		}
-		return sum / float64(r.n)
-	}
 	var mape float64
 	if s.errPct.len() > 0 {
-		mape = mean(s.errPct)
+		mape = s.errPct.mean()
 	}
-	s.tel.setError(mean(s.errAbs), mape, s.errPct.len() > 0)
+	s.tel.setError(s.errAbs.mean(), mape, s.errPct.len() > 0)
 }
 
 // detectPeriod finds the forecast signal's period in its history

@@ -73,6 +73,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	}
 	reconciled := c.reconcileState(ctx, now)
 	c.warm(ctx, snap, now)
+	c.fitting.Store(0)
 	if len(c.recs) != len(c.services) {
 		c.recs, c.changes = make([]Record, len(c.services)), make([]bool, len(c.services))
 	}
@@ -194,8 +195,7 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	}
 
 	s.hold.Observe(lat)
-	s.hist.push(load)
-	c.learn(s, lat, load, now)
+	c.record(s, lat, load, now)
 	if c.mode.Forecasts() {
 		// Only the predictive policy uses the forecast.
 		c.forecastModel(s, load, now)
@@ -231,6 +231,14 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	}
 	in.Current = c.current(ctx, s)
 
+	if in.Plan != nil {
+		// The planner's buffers hold nothing from one step to the next:
+		// the services share them (planScratch), where one set each was
+		// a sixth of a service's memory.
+		sc := planScratch.Get().(*policy.PlanScratch)
+		in.Plan.Scratch = sc
+		defer func() { in.Plan.Scratch = nil; planScratch.Put(sc) }()
+	}
 	d := policy.Decide(s.settings, in, s.st, now)
 	c.weigh(s, in, now)
 	rec.Reason, rec.Message = d.Reason, d.Message
@@ -257,6 +265,10 @@ func (c *Controller) stepService(ctx context.Context, s *service, snap metrics.S
 	c.export(s, rec)
 	return rec, changed
 }
+
+// planScratch holds the planner's buffers (policy.PlanScratch), shared by
+// the services, which step concurrently.
+var planScratch = sync.Pool{New: func() any { return new(policy.PlanScratch) }}
 
 // current reads each playbook knob's current value where the actuator can,
 // into the service's buffer (policy.Decide does not keep it).

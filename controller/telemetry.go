@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"math"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/presage-dev/presage/metrics"
@@ -92,9 +94,13 @@ func newTelemetry(reg prometheus.Registerer) *telemetry {
 			Help: "Records of the state file set aside at start, not applied, by reason (unknown_service, unknown_action, out_of_bounds, duplicate, fingerprint, direction).",
 		}, []string{"reason"}),
 		stepDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "presage_step_duration_seconds",
-			Help:    "Wall time of one control step.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+			Name: "presage_step_duration_seconds",
+			Help: "Wall time of one control step.",
+			// From 0.5 ms to 11.6 s, each bucket √2 times the one before:
+			// a quantile read from them (histogram_quantile) is within
+			// 20% of the step's, where buckets twice as wide left the
+			// p99 of a many-service step uncertain by a factor of two.
+			Buckets: prometheus.ExponentialBuckets(0.0005, math.Sqrt2, 30),
 		}),
 		mae: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "presage_forecast_error_mae",

@@ -95,15 +95,16 @@ func (c *Controller) backfill(s *service, h map[metrics.Signal]metrics.Series, s
 	}
 	// Replace what the live steps held (at most a step or two before the
 	// service appeared) with the backfilled past.
-	s.hist = newRing(len(s.hist.buf))
+	s.hist = newHistory(len(s.hist.buf))
 	s.hold.Run = 0
-	learn := s.st.Level() == 0 && c.mode != policy.None
+	learn := s.st.Level() == 0 && c.mode != policy.None && s.signal != metrics.Latency
 	for i := range n {
-		s.hist.push(load[i])
-		s.hold.Observe(lat[i])
-		if learn && !math.IsNaN(lat[i]) && !math.IsNaN(load[i]) {
-			s.levels[0].push(load[i], lat[i])
+		pairLat := math.NaN()
+		if learn && finite(lat[i]) && finite(load[i]) {
+			pairLat = onSide(lat[i], s.pattern.Above)
 		}
+		s.keepOlder(s.hist.push(load[i], pairLat, 0))
+		s.hold.Observe(lat[i])
 	}
 	if learn {
 		c.relearn(s, 0)
