@@ -33,7 +33,7 @@ trap 'rm -rf "$work"' EXIT
 export GOFLAGS=-mod=mod
 
 if [ ! -x "$dir/kwok" ]; then
-	echo "kube-cluster-assets: building kwok $kwok (a few minutes cold)" >&2
+	echo "kube-cluster-assets: building kwok $kwok (about 5 minutes cold)" >&2
 	mkdir -p "$work/kwok"
 	GOBIN="$work/kwok" go install "sigs.k8s.io/kwok/cmd/kwok@$kwok"
 	mv "$work/kwok/kwok" "$dir/kwok.tmp.$$"
@@ -41,7 +41,7 @@ if [ ! -x "$dir/kwok" ]; then
 fi
 
 if [ ! -x "$dir/kube-controller-manager" ] || [ ! -x "$dir/kube-scheduler" ]; then
-	echo "kube-cluster-assets: building kube-controller-manager and kube-scheduler $kube (about 10 minutes cold)" >&2
+	echo "kube-cluster-assets: building kube-controller-manager and kube-scheduler $kube (about 13 minutes cold)" >&2
 	mkdir -p "$work/kube"
 	cd "$work/kube"
 	go mod init presage.invalid/kube >/dev/null 2>&1

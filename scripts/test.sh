@@ -38,7 +38,7 @@ KUBEBUILDER_ASSETS="$(PRESAGE_CACHE="$cache" scripts/kube-assets.sh)"
 export KUBEBUILDER_ASSETS
 # kube-controller-manager, kube-scheduler and KWOK for the end-to-end tests
 # (cmd/presage/e2e*_test.go), built the same way once per machine (about
-# 15 minutes cold on 2 cores) into the same cache.
+# 18 minutes cold on 2 cores) into the same cache.
 PRESAGE_KUBE_CLUSTER="$(PRESAGE_CACHE="$cache" scripts/kube-cluster-assets.sh)"
 export PRESAGE_KUBE_CLUSTER
 
