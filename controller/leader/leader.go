@@ -61,15 +61,25 @@ type Elector struct {
 	takeOver []func()
 }
 
+// CheckTimings returns an error unless c names a Lease and orders its
+// timings lease_duration > renew_deadline > retry_period > 0, as client-go's
+// leader election needs; controller/shard's member Leases need the same.
+func CheckTimings(c config.LeaderElection) error {
+	if c.Name == "" || c.RetryPeriod <= 0 || c.RenewDeadline <= c.RetryPeriod || c.LeaseDuration <= c.RenewDeadline {
+		return fmt.Errorf("need a Lease name and lease_duration > renew_deadline > retry_period > 0 (got %q, %s, %s, %s)",
+			c.Name, c.LeaseDuration, c.RenewDeadline, c.RetryPeriod)
+	}
+	return nil
+}
+
 // New returns an Elector; Run campaigns.
 func New(o Options) (*Elector, error) {
 	if o.Client == nil {
 		return nil, errors.New("leader: a Kubernetes client is required")
 	}
 	c := o.Config
-	if c.Name == "" || c.RetryPeriod <= 0 || c.RenewDeadline <= c.RetryPeriod || c.LeaseDuration <= c.RenewDeadline {
-		return nil, fmt.Errorf("leader: need a Lease name and lease_duration > renew_deadline > retry_period > 0 (got %q, %s, %s, %s)",
-			c.Name, c.LeaseDuration, c.RenewDeadline, c.RetryPeriod)
+	if err := CheckTimings(c); err != nil {
+		return nil, fmt.Errorf("leader: %w", err)
 	}
 	log := o.Logger
 	if log == nil {

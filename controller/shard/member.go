@@ -95,9 +95,8 @@ func New(o Options) (*Membership, error) {
 		return nil, errors.New("shard: a Kubernetes client is required")
 	}
 	c := o.Config
-	if c.Name == "" || c.RetryPeriod <= 0 || c.RenewDeadline <= c.RetryPeriod || c.LeaseDuration <= c.RenewDeadline {
-		return nil, fmt.Errorf("shard: need a Lease name and lease_duration > renew_deadline > retry_period > 0 (got %q, %s, %s, %s)",
-			c.Name, c.LeaseDuration, c.RenewDeadline, c.RetryPeriod)
+	if err := leader.CheckTimings(c); err != nil {
+		return nil, fmt.Errorf("shard: %w", err)
 	}
 	log := o.Logger
 	if log == nil {
