@@ -2,7 +2,6 @@ package controller
 
 import (
 	"errors"
-	"hash/fnv"
 	"math"
 	"time"
 
@@ -194,9 +193,7 @@ func (s *service) nextRefit(now time.Time) time.Time {
 // characters of a name (svc-0001, svc-0002, ...), so the hash goes through
 // SplitMix64's finaliser, which spreads every bit over all of them.
 func refitShare(name string) float64 {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	z := h.Sum64()
+	z := nameStream(name) // the name's FNV-1a
 	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
 	z = (z ^ z>>27) * 0x94d049bb133111eb
 	z ^= z >> 31

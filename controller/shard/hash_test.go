@@ -2,6 +2,7 @@ package shard
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"testing"
@@ -90,5 +91,16 @@ func TestOwnerMinimalMovement(t *testing.T) {
 	}
 	if Owner("x", nil) != "" {
 		t.Error("an owner without members")
+	}
+}
+
+// TestHashIsFNV1a checks the written-out hash against hash/fnv's.
+func TestHashIsFNV1a(t *testing.T) {
+	for _, s := range []string{"", "a", "checkout", "svc-0001", "vm-bq5q8"} {
+		h := fnv.New64a()
+		h.Write([]byte(s))
+		if got, want := hash(s), h.Sum64(); got != want {
+			t.Errorf("hash(%q) = %#x, want FNV-1a %#x", s, got, want)
+		}
 	}
 }
